@@ -1,0 +1,133 @@
+"""Platform adapters: pure parsing, (url, body) -> items. Spiders only fetch.
+
+Each platform is one module in ``crawler/platforms/`` defining a subclass of
+:class:`Adapter` with ``NAME`` (a storage key: never renamed), ``VALID_URL`` (a regex with a
+named ``id`` group, or ``None`` for listing-only adapters) and ``TESTS`` (offline cases:
+URL, fixture file, expected fields). After yt-dlp's extractors.
+
+Mandatory fields of a candidate are the id, the url and one media url (thumbnail or
+video). A missing one raises :class:`MissingField`, counted per platform as an adapter
+health problem; every other field is optional and never fatal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+
+class AdapterError(Exception):
+    """The page could not be parsed at all (e.g. malformed embedded state)."""
+
+    kind = "parse_error"
+
+
+class MissingField(AdapterError):
+    """A mandatory field (id, url, media url) is missing from a parsed item."""
+
+    kind = "missing_field"
+
+    def __init__(self, platform: str, field_name: str, url: str) -> None:
+        super().__init__(f"{platform}: mandatory field {field_name!r} missing on {url}")
+        self.platform = platform
+        self.field_name = field_name
+        self.url = url
+
+
+@dataclass
+class CandidateItem:
+    """One content item as parsed from a platform page. Becomes a Candidate row."""
+
+    platform: str
+    item_id: str
+    url: str
+    thumbnail_url: str = ""
+    video_url: str = ""
+    title: str = ""
+    description: str = ""
+    uploader: str = ""
+    uploader_id: str = ""
+    tags: list[str] = field(default_factory=list)
+    cast: list[dict[str, str]] = field(default_factory=list)  # [{"name": .., "role": ..}]
+    published_at: dt.datetime | None = None
+    view_count: int | None = None
+    raw_state: dict[str, Any] | None = None
+
+    def validate(self) -> CandidateItem:
+        for name in ("item_id", "url"):
+            if not getattr(self, name):
+                raise MissingField(self.platform, name, self.url)
+        if not (self.thumbnail_url or self.video_url):
+            raise MissingField(self.platform, "media_url", self.url)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if self.published_at is not None:
+            d["published_at"] = self.published_at.isoformat()
+        return d
+
+
+@dataclass
+class Page:
+    """What an adapter found on one page: items, and links to follow."""
+
+    items: list[CandidateItem] = field(default_factory=list)
+    detail_urls: list[str] = field(default_factory=list)  # item pages to fetch and parse
+    next_url: str | None = None  # pagination
+    next_cursor: str | None = None  # for cursor-paginated APIs
+
+
+class Adapter:
+    NAME: ClassVar[str]
+    VALID_URL: ClassVar[str | None] = None
+    NEEDS_BROWSER: ClassVar[bool] = False
+    # Each case: {"url": ..., "fixture": "file under crawler/platforms/fixtures/<NAME>/",
+    #             "expected": {field: exact value | "re:pattern" | type | ("count", n)}}
+    TESTS: ClassVar[list[dict[str, Any]]] = []
+
+    @classmethod
+    def suitable(cls, url: str) -> bool:
+        return cls.VALID_URL is not None and re.match(cls.VALID_URL, url) is not None
+
+    @classmethod
+    def match_id(cls, url: str) -> str:
+        if cls.VALID_URL is None:
+            raise AdapterError(f"{cls.NAME} claims no URLs")
+        m = re.match(cls.VALID_URL, url)
+        if m is None:
+            raise AdapterError(f"{cls.NAME} does not claim {url}")
+        return m.group("id")
+
+    def parse(self, url: str, body: str) -> Page:
+        """Parse one fetched page. Pure: no network, no clock, no randomness."""
+        raise NotImplementedError
+
+
+def embedded_json(body: str, marker: str) -> Any:
+    """The JSON state a page embeds, found by a marker.
+
+    Handles ``<script id="__NEXT_DATA__" type="application/json">{...}</script>`` and
+    ``window.__INITIAL_STATE__ = {...};`` forms. Raises AdapterError when absent or malformed.
+    """
+    m = re.search(
+        r'<script[^>]*id=["\']' + re.escape(marker) + r'["\'][^>]*>(.*?)</script>', body, re.S
+    )
+    if m is not None:
+        text = m.group(1)
+    else:
+        m = re.search(re.escape(marker) + r"\s*=\s*", body)
+        if m is None:
+            raise AdapterError(f"embedded state {marker} not found")
+        try:
+            value, _ = json.JSONDecoder().raw_decode(body, m.end())
+        except json.JSONDecodeError as exc:
+            raise AdapterError(f"embedded state {marker} is malformed: {exc}") from exc
+        return value
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AdapterError(f"embedded state {marker} is malformed: {exc}") from exc

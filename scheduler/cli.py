@@ -1,0 +1,10 @@
+"""Subcommands of `likewatch` contributed by the `scheduler` package."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: "argparse._SubParsersAction[Any]") -> None:
+    """Add this package's subcommands to the `likewatch` parser."""
