@@ -73,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DependencyError as exc:
         print(f"likewatch: dependency failed: {exc}", file=sys.stderr)
         return 3
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error of ours.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("likewatch: interrupted", file=sys.stderr)
         return 130
