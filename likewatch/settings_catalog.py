@@ -36,3 +36,45 @@ register("log_format", "console", str,
          "Log renderer: 'console' for people, 'json' for machines.")
 register("log_level", "INFO", str,
          "Lowest level logged: DEBUG, INFO, WARNING, ERROR.")
+
+# --- scheduler, queues and alerts (scheduler/, alerts/) ------------------------------
+register("queue_lease_seconds", 60.0, float,
+         "Seconds a claimed work-queue job stays leased to its worker before another may retry it.")
+register("queue_max_attempts", 5, int,
+         "Attempts of a work-queue job (crawl, back-search) before it becomes a dead letter.")
+register("queue_retry_base", 5.0, float,
+         "First retry delay of a failed work-queue job in seconds; doubles per attempt, with jitter.")
+register("queue_retry_max", 600.0, float,
+         "Longest retry delay of a failed work-queue job, in seconds.")
+register("scheduler_tick_seconds", 5.0, float,
+         "How often each daemon role looks for work (due watches, pending candidates, outbox).")
+register("scheduler_misfire_grace", 30.0, float,
+         "Seconds late a daemon job may still start (APScheduler misfire_grace_time).")
+register("crawl_backoff_base", 60.0, float,
+         "First pause in seconds after a platform's crawl fails; doubles per consecutive failure.")
+register("crawl_backoff_max", 3600.0, float,
+         "Longest pause after consecutive crawl failures of one platform, in seconds.")
+register("crawl_unhealthy_after", 3, int,
+         "Consecutive crawl failures after which `likewatch status` shows a platform unhealthy.")
+register("alert_max_attempts", 8, int,
+         "Delivery attempts of one alert to one channel before it becomes a dead letter.")
+register("alert_retry_base", 10.0, float,
+         "First retry delay of a failed alert delivery in seconds; doubles per attempt, with jitter.")
+register("alert_retry_max", 3600.0, float,
+         "Longest retry delay of a failed alert delivery, in seconds.")
+register("alert_lease_seconds", 60.0, float,
+         "Seconds an alert delivery being sent stays leased before another alerter may retry it.")
+register("alert_timeout", 10.0, float,
+         "Seconds allowed for one webhook / chat-app HTTP delivery or SMTP session.")
+register("smtp_host", "127.0.0.1", str,
+         "SMTP server for e-mail alerts.")
+register("smtp_port", 25, int,
+         "Port of the SMTP server for e-mail alerts.")
+register("smtp_from", "likewatch@localhost", str,
+         "From address of e-mail alerts.")
+register("smtp_username", "", str,
+         "SMTP login for e-mail alerts; empty: no authentication.")
+register("smtp_password", "", str,
+         "SMTP password for e-mail alerts (prefer the environment variable to the config file).")
+register("smtp_starttls", False, bool,
+         "Upgrade the SMTP connection with STARTTLS before sending.")
