@@ -144,3 +144,14 @@ class CrawlCheckpoint(Base):
     watch: Mapped[str] = mapped_column(String(200), primary_key=True)
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ClientThreshold(Base):
+    """A client's own threshold for one signal, overriding the signal's named constant."""
+
+    __tablename__ = "client_thresholds"
+    __table_args__ = (UniqueConstraint("client_id", "signal"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    signal: Mapped[str] = mapped_column(String(50))  # signal type name: a storage key
+    threshold: Mapped[float] = mapped_column(Float)
