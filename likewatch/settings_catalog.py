@@ -78,3 +78,16 @@ register("smtp_password", "", str,
          "SMTP password for e-mail alerts (prefer the environment variable to the config file).")
 register("smtp_starttls", False, bool,
          "Upgrade the SMTP connection with STARTTLS before sending.")
+
+# --- evidence and notices (alerts/evidence, alerts/notices) ---------------------------
+register("evidence_video_max_bytes", 20_000_000, int,
+         "Largest video kept in an evidence capture, in bytes; a larger one is recorded by URL only.")
+register("evidence_page_timeout", 20.0, float,
+         "Seconds allowed to load a content page for its evidence screenshot.")
+register("tsa_url", "", str,
+         "RFC 3161 timestamp authority URL that countersigns evidence tree heads; empty: off.")
+register("notice_contact_name", "", str,
+         "Contact person named in takedown notices (the rights holder's agent or lawyer).")
+register("notice_contact_email", "", str, "Contact e-mail printed in takedown notices.")
+register("notice_contact_phone", "", str, "Contact telephone printed in takedown notices.")
+register("notice_contact_address", "", str, "Postal address printed in takedown notices.")
