@@ -79,6 +79,9 @@ class Page:
     detail_urls: list[str] = field(default_factory=list)  # item pages to fetch and parse
     next_url: str | None = None  # pagination
     next_cursor: str | None = None  # for cursor-paginated APIs
+    # Items of this page that could not be parsed (e.g. MissingField), counted by kind; the
+    # rest of the page is still used.
+    errors: list[AdapterError] = field(default_factory=list)
 
 
 class Adapter:
@@ -105,6 +108,28 @@ class Adapter:
     def parse(self, url: str, body: str) -> Page:
         """Parse one fetched page. Pure: no network, no clock, no randomness."""
         raise NotImplementedError
+
+    # --- where a crawl starts (used by crawler.spiders.AdapterSpider) ------------------
+    # Crawl modes this adapter supports: "listing" (HTML pages with pagination), "search"
+    # (a query's results page, rendered in a browser when SEARCH_NEEDS_BROWSER), "api"
+    # (a JSON feed with cursor pagination).
+    MODES: ClassVar[tuple[str, ...]] = ("listing",)
+    SEARCH_NEEDS_BROWSER: ClassVar[bool] = False
+
+    def start_url(self, url: str, mode: str, *, query: str = "", cursor: str | None = None) -> str:
+        """The first URL of a crawl in ``mode`` from the user's ``url`` (often a site root)."""
+        if mode not in self.MODES:
+            raise AdapterError(f"{self.NAME} does not support mode {mode!r} (has {self.MODES})")
+        return url
+
+    def cursor_url(self, url: str, cursor: str) -> str:
+        """The URL of the next page of a cursor-paginated feed, from the current page's URL."""
+        from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+        parts = urlsplit(url)
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "cursor"]
+        query.append(("cursor", cursor))
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def embedded_json(body: str, marker: str) -> Any:

@@ -1,0 +1,188 @@
+"""Downloader middlewares: the URL guard, retries with Retry-After and backoff, slowness.
+
+All are built with ``from_crawler`` and switch themselves off with ``NotConfigured``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from typing import Any
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import (
+    DownloadCancelledError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    NotConfigured,
+)
+from scrapy.http import Response
+from twisted.internet.defer import CancelledError
+from twisted.internet.error import TimeoutError as TwistedTimeoutError
+
+from crawler.errors import count_error
+from likewatch import netguard
+
+
+class URLGuardMiddleware:
+    """Refuses every request whose host resolves to a private or loopback address.
+
+    The allow-list is the ``allow_private_hosts`` setting (``LIKEWATCH_ALLOW_PRIVATE_HOSTS``);
+    nothing else opens the guard. A refused request raises IgnoreRequest and is counted as
+    ``blocked_url``. Switched off only by ``LIKEWATCH_URL_GUARD = False`` in Scrapy settings
+    (never done by Likewatch itself).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("LIKEWATCH_URL_GUARD", True):
+            raise NotConfigured
+        self.crawler = crawler
+        self.allow = netguard.AllowList.from_settings()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> URLGuardMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        try:
+            netguard.check_url(request.url, self.allow)
+        except netguard.BlockedURL as exc:
+            count_error(self.crawler.stats, "blocked_url")
+            raise IgnoreRequest(f"blocked: {exc}") from exc
+
+
+_browser_allow: netguard.AllowList | None = None
+_BROWSER_SKIPPED_TYPES = {"image", "media", "font"}
+
+
+def playwright_abort_request(request: Any) -> bool:
+    """PLAYWRIGHT_ABORT_REQUEST: the guard for the browser's own requests (scripts, XHR).
+
+    Also skips images, media and fonts, which the search pages do not need to render links.
+    """
+    global _browser_allow
+    if _browser_allow is None:
+        _browser_allow = netguard.AllowList.from_settings()
+    if request.resource_type in _BROWSER_SKIPPED_TYPES:
+        return True
+    try:
+        netguard.check_url(request.url, _browser_allow)
+    except netguard.BlockedURL:
+        return True
+    return False
+
+
+def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+class BackoffRetryMiddleware:
+    """Retries transient failures, waiting as the server asks.
+
+    A 429 or 503 with ``Retry-After`` waits that long (capped by LIKEWATCH_RETRY_AFTER_MAX);
+    other retryable statuses and download errors wait an exponential backoff
+    (LIKEWATCH_RETRY_BACKOFF_BASE × 2^(n-1), capped). Scrapy's own RetryMiddleware retries at
+    once and ignores Retry-After, so it is replaced by this one in crawler/settings.py.
+    Each retried status is counted as ``http_<status>``; giving up as ``retry_exhausted``.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        s = crawler.settings
+        if not s.getbool("RETRY_ENABLED"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.max_retry_times = s.getint("RETRY_TIMES")
+        self.codes = {int(c) for c in s.getlist("RETRY_HTTP_CODES")}
+        self.base = s.getfloat("LIKEWATCH_RETRY_BACKOFF_BASE", 0.5)
+        self.backoff_max = s.getfloat("LIKEWATCH_RETRY_BACKOFF_MAX", 30.0)
+        self.retry_after_max = s.getfloat("LIKEWATCH_RETRY_AFTER_MAX", 120.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
+        return cls(crawler)
+
+    def backoff(self, request: Request) -> float:
+        attempt = request.meta.get("retry_times", 0) + 1
+        return min(self.backoff_max, self.base * 2 ** (attempt - 1))
+
+    async def _retry(self, request: Request, reason: str, delay: float) -> Request | None:
+        new = get_retry_request(
+            request,
+            spider=self.crawler.spider,
+            reason=reason,
+            max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
+            stats_base_key="likewatch/retry",
+        )
+        if new is None:
+            count_error(self.crawler.stats, "retry_exhausted")
+            return None
+        if delay > 0:
+            self.crawler.stats.inc_value("likewatch/retry/wait_seconds", delay)
+            await asyncio.sleep(delay)
+        return new
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        if request.meta.get("dont_retry") or response.status not in self.codes:
+            return response
+        count_error(self.crawler.stats, f"http_{response.status}")
+        delay = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if delay is None:
+            delay = self.backoff(request)
+        else:
+            delay = min(delay, self.retry_after_max)
+        new = await self._retry(request, f"http_{response.status}", delay)
+        return new if new is not None else response
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | None:
+        if isinstance(exception, IgnoreRequest):
+            return None
+        if isinstance(exception, (DownloadCancelledError, CancelledError)):
+            return None  # over the size limit: not transient, handled by whoever asked
+        kind = (
+            "timeout"
+            if isinstance(exception, (DownloadTimeoutError, TwistedTimeoutError, TimeoutError))
+            else "connection_error"
+        )
+        count_error(self.crawler.stats, kind)
+        if request.meta.get("dont_retry"):
+            return None
+        return await self._retry(request, kind, self.backoff(request))
+
+
+class SlowResponseMiddleware:
+    """Counts responses slower than LIKEWATCH_SLOW_RESPONSE_SECONDS as ``slow_response``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.threshold = crawler.settings.getfloat("LIKEWATCH_SLOW_RESPONSE_SECONDS", 0.0)
+        if self.threshold <= 0:
+            raise NotConfigured
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SlowResponseMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        latency = request.meta.get("download_latency")
+        if latency is not None and latency > self.threshold:
+            count_error(self.crawler.stats, "slow_response")
+        return response

@@ -1,0 +1,79 @@
+"""Scrapy settings of the Likewatch crawler (``scrapy.cfg`` points here).
+
+Polite by default: robots.txt obeyed, AutoThrottle on, at most two requests at a time per
+domain, an honest user agent (the ``user_agent`` setting of the registry). Deployment values
+come from the Likewatch settings registry (environment / ``config.yaml``) and are applied by
+:func:`crawler.run.scrapy_settings` on top of these module defaults.
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "likewatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# The asyncio reactor: scrapy-playwright needs it, and our components use asyncio.sleep.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# --- politeness ----------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+USER_AGENT = "LikewatchBot/0.1 (+https://likewatch.invalid/bot)"  # replaced from settings
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+DOWNLOAD_TIMEOUT = 30
+
+# --- retries: our own middleware (Retry-After and backoff) replaces Scrapy's ---------
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 408, 522, 524]
+LIKEWATCH_RETRY_BACKOFF_BASE = 0.5  # seconds; doubled on each retry of one request
+LIKEWATCH_RETRY_BACKOFF_MAX = 30.0
+LIKEWATCH_RETRY_AFTER_MAX = 120.0  # a longer Retry-After is capped (and the wait counted)
+# A page that took longer than this is counted as a `slow_response` (it still succeeds).
+LIKEWATCH_SLOW_RESPONSE_SECONDS = 1.0
+LIKEWATCH_PROGRESS_INTERVAL = 1.0  # seconds between progress lines (0: none)
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Runs first on every request (lowest number): nothing private is ever fetched.
+    "crawler.middlewares.URLGuardMiddleware": 50,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.SlowResponseMiddleware": 560,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.media.MediaPipeline": 300,
+    "crawler.pipelines.catalog.CatalogPipeline": 800,
+}
+
+EXTENSIONS = {
+    "crawler.extensions.ProgressExtension": 500,
+}
+
+# --- browser (search mode only: crawler.run installs the download handlers then) -----
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": "/usr/bin/chromium",  # replaced from the chromium_path setting
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ],
+}
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
+# Every request the browser itself makes (scripts, XHR) passes the same URL guard.
+PLAYWRIGHT_ABORT_REQUEST = "crawler.middlewares.playwright_abort_request"
+
+LOG_LEVEL = "WARNING"
+FEED_EXPORT_ENCODING = "utf-8"
