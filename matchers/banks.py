@@ -1,0 +1,255 @@
+"""Reference banks: one per protected person, searched together through in-memory indexes.
+
+A ``ReferenceBank`` is one person (of one client) with the signal values of every
+reference photo. A ``BankSet`` holds all banks and, per signal type, one index over every
+person's values:
+
+- hamming signals (pdq, phash, face_pdq): ``matchers.bank_index.HammingIndex`` - exact
+  Hamming-radius search, multi-index hashing where it pays, every candidate verified by
+  its full distance;
+- euclidean signals (face): ``matchers.bank_index.EuclideanIndex`` - exact distances
+  by a matrix-vector product, pruned per person with a ball bound.
+
+Banks are small (persons x references) and live in memory; ``BankCache`` rebuilds them
+when the catalog's bank generation (``bank_generation``) changes. The match policy
+(thresholds, per-client overrides, official accounts) is ``matchers.match``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from matchers.bank_index import EuclideanIndex, HammingIndex
+from matchers.match import (
+    Hit,
+    MatchPolicy,
+    OfficialAccount,
+    best_hits,
+    is_official,
+    parse_official_accounts,
+)
+from matchers.signals.base import Match, SignalType, SignalValue
+
+if TYPE_CHECKING:
+    from likewatch.catalog import Catalog
+    from matchers.images import ImageInput
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BankReference:
+    """One enrolled reference photo: its catalog id and {signal: [serialized values]}."""
+
+    reference_id: int | None
+    signals: dict[str, list[str]]
+
+
+@dataclass
+class ReferenceBank:
+    """A protected person and their references."""
+
+    key: str
+    client: str = "default"
+    person_id: int | None = None
+    display_name: str = ""
+    official_accounts: list[OfficialAccount] = field(default_factory=list)
+    references: list[BankReference] = field(default_factory=list)
+
+    def is_official(self, platform: str, *uploaders: str) -> bool:
+        return is_official(self.official_accounts, platform, *uploaders)
+
+
+class _SignalIndex:
+    """One signal's index over all banks: rows -> (bank index, reference id, variant)."""
+
+    def __init__(self, stype: SignalType, radius: float,
+                 rows: list[tuple[int, int | None, str, Any]]) -> None:
+        self.stype = stype
+        self.banks = np.array([r[0] for r in rows], dtype=np.int32)
+        self.refs = [r[1] for r in rows]
+        self.variants = [r[2] for r in rows]
+        arrays = [r[3] for r in rows]
+        self.index: HammingIndex | EuclideanIndex
+        if stype.kind == "hamming":
+            codes = (np.stack(arrays).astype(np.uint8) if arrays
+                     else np.zeros((0, stype.nbits // 8), np.uint8))
+            self.index = HammingIndex(stype.nbits, codes, int(radius))
+        else:
+            vecs = (np.stack(arrays).astype(np.float32) if arrays
+                    else np.zeros((0, stype.dims), np.float32))
+            self.index = EuclideanIndex(vecs, self.banks, float(radius))
+
+    def search(self, value: str) -> list[Hit]:
+        rows, dists = self.index.search(self.stype.to_array(value))  # type: ignore[arg-type]
+        return [Hit(int(self.banks[r]), self.stype.name, float(d), self.refs[r],
+                    self.variants[r]) for r, d in zip(rows.tolist(), dists.tolist(), strict=True)]
+
+
+def _variant_of(stype: SignalType, i: int, n: int) -> str:
+    # Reference.signals keeps values only; PDQ's hash_reference puts the original first.
+    return "" if i == 0 or n == 1 else f"variant{i}"
+
+
+class BankSet:
+    """All reference banks, with one index per signal type, and the match policy."""
+
+    def __init__(self, banks: Sequence[ReferenceBank], *,
+                 signal_types: Mapping[str, SignalType] | None = None,
+                 policy: MatchPolicy | None = None, generation: str = "") -> None:
+        if signal_types is None:
+            from matchers.signals import all_signal_types
+
+            signal_types = all_signal_types()
+        self.types: dict[str, SignalType] = dict(signal_types)
+        self.banks = list(banks)
+        self.policy = policy or MatchPolicy.from_signal_types(self.types)
+        self.generation = generation
+        self.indexes: dict[str, _SignalIndex] = {}
+        for name, stype in self.types.items():
+            rows: list[tuple[int, int | None, str, Any]] = []
+            for b, bank in enumerate(self.banks):
+                for ref in bank.references:
+                    values = ref.signals.get(name, [])
+                    for i, v in enumerate(values):
+                        rows.append((b, ref.reference_id, _variant_of(stype, i, len(values)),
+                                     stype.to_array(v)))
+            self.indexes[name] = _SignalIndex(stype, self.policy.search_radius(name), rows)
+
+    def __len__(self) -> int:
+        return len(self.banks)
+
+    @property
+    def n_references(self) -> int:
+        return sum(len(b.references) for b in self.banks)
+
+    def stats(self) -> dict[str, Any]:
+        """What is indexed: persons, references, values and search mode per signal."""
+        return {"persons": len(self.banks), "references": self.n_references,
+                "signals": {n: {"values": len(ix.refs), "mode": ix.index.mode}
+                            for n, ix in self.indexes.items()}}
+
+    # -- matching ----------------------------------------------------------------------
+
+    def hash_image(self, image: ImageInput) -> list[SignalValue]:
+        """Every signal of an image (what a candidate stores); may raise ImageError."""
+        values: list[SignalValue] = []
+        for stype in self.types.values():
+            values.extend(stype.hash(image))
+        return values
+
+    def search_values(self, values: Iterable[SignalValue]) -> list[Hit]:
+        """Best hit per (bank, signal) within the widest threshold in use (no policy yet)."""
+        hits: list[Hit] = []
+        for v in values:
+            ix = self.indexes.get(v.signal)
+            if ix is not None and len(ix.refs):
+                hits.extend(ix.search(v.value))
+        return best_hits(hits)
+
+    def match_values(self, values: Iterable[SignalValue], *, platform: str = "",
+                     uploader: str = "", uploader_id: str = "", frame: str = "") -> list[Match]:
+        """Matches of precomputed values of ONE image (or frame), after the policy."""
+        out = []
+        for h in self.search_values(values):
+            bank = self.banks[h.person]
+            if not self.policy.accepts(bank.client, h.signal, h.distance):
+                continue
+            if bank.is_official(platform, uploader, uploader_id):
+                continue
+            extra = {"client": bank.client}
+            if bank.person_id is not None:
+                extra["person_id"] = str(bank.person_id)
+            if h.variant:
+                extra["variant"] = h.variant
+            out.append(Match(bank.key, h.signal, h.distance,
+                             self.policy.threshold(bank.client, h.signal), h.reference_id,
+                             frame, extra))
+        return out
+
+    def match_image(self, image: ImageInput, *, platform: str = "", uploader: str = "",
+                    uploader_id: str = "", frame: str = "") -> list[Match]:
+        """Hash one image with every signal and match it against every bank."""
+        return self.match_values(self.hash_image(image), platform=platform, uploader=uploader,
+                                 uploader_id=uploader_id, frame=frame)
+
+    # -- from the catalog --------------------------------------------------------------
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog, *, person_ids: Iterable[int] | None = None,
+                     signal_types: Mapping[str, SignalType] | None = None) -> BankSet:
+        """Load every person (or only ``person_ids``) with their references."""
+        from likewatch.catalog.models import Client, ClientThreshold, Person, Reference
+
+        if signal_types is None:
+            from matchers.signals import all_signal_types
+
+            signal_types = all_signal_types()
+        with catalog.session() as s:
+            generation = bank_generation(catalog)
+            overrides: dict[str, dict[str, float]] = {}
+            for ct, cname in s.execute(select(ClientThreshold, Client.name)
+                                       .join(Client, Client.id == ClientThreshold.client_id)):
+                if ct.signal in signal_types:
+                    overrides.setdefault(cname, {})[ct.signal] = float(ct.threshold)
+            q = select(Person, Client.name).join(Client, Client.id == Person.client_id)
+            if person_ids is not None:
+                q = q.where(Person.id.in_(list(person_ids)))
+            banks: dict[int, ReferenceBank] = {}
+            for p, cname in s.execute(q.order_by(Person.id)):
+                banks[p.id] = ReferenceBank(p.key, cname, p.id, p.display_name,
+                                            parse_official_accounts(p.official_accounts))
+            rq = select(Reference).where(Reference.person_id.in_(list(banks)))
+            for r in s.scalars(rq.order_by(Reference.id)):
+                banks[r.person_id].references.append(
+                    BankReference(r.id, {k: list(v) for k, v in (r.signals or {}).items()}))
+        policy = MatchPolicy.from_signal_types(signal_types, overrides)
+        return cls(list(banks.values()), signal_types=signal_types, policy=policy,
+                   generation=generation)
+
+
+def bank_generation(catalog: Catalog) -> str:
+    """A fingerprint of everything banks are built from; changes whenever any of it does.
+
+    References are only added or deleted (never edited in place), so their count and
+    largest id stand for them; persons (keys, official accounts) and client thresholds
+    are few and hashed in full.
+    """
+    from likewatch.catalog.models import ClientThreshold, Person, Reference
+
+    h = hashlib.sha256()
+    with catalog.session() as s:
+        h.update(repr(s.execute(select(func.count(Reference.id), func.max(Reference.id)))
+                      .one()).encode())
+        for row in s.execute(select(Person.id, Person.client_id, Person.key,
+                                    Person.official_accounts).order_by(Person.id)):
+            h.update(json.dumps(list(row), default=str, sort_keys=True).encode())
+        for trow in s.execute(select(ClientThreshold.client_id, ClientThreshold.signal,
+                                     ClientThreshold.threshold).order_by(ClientThreshold.id)):
+            h.update(repr(tuple(trow)).encode())
+    return h.hexdigest()[:16]
+
+
+class BankCache:
+    """The current BankSet of a catalog, rebuilt only when ``bank_generation`` changes."""
+
+    def __init__(self, signal_types: Mapping[str, SignalType] | None = None) -> None:
+        self._types = signal_types
+        self._banks: BankSet | None = None
+        self.rebuilds = 0
+
+    def get(self, catalog: Catalog) -> BankSet:
+        gen = bank_generation(catalog)
+        if self._banks is None or self._banks.generation != gen:
+            self._banks = BankSet.from_catalog(catalog, signal_types=self._types)
+            self.rebuilds += 1
+            log.info("reference banks rebuilt: %s", json.dumps(self._banks.stats()))
+        return self._banks

@@ -1,0 +1,123 @@
+"""The matching policy: when a candidate image counts as a match for a protected person.
+
+Rules (one place, used by the banks, the pipeline, ``likewatch scan`` and backsearch):
+
+- A candidate image matches a person when **any** signal is within its threshold:
+  ``distance <= threshold`` (inclusive). The threshold is the signal type's named
+  constant (``THRESHOLD``, with the measurement it comes from in its module) unless the
+  person's client overrides it (``ClientThreshold`` rows in the catalog).
+- The result says which signal, how close, against which threshold and which reference:
+  a ``Match`` (``matchers/signals/base.py``). Only the best (smallest) distance per
+  (person, signal) per image is kept.
+- A person's official accounts (``Person.official_accounts``: platform + uploader) are
+  allow-listed: content they post never matches, so it never alerts.
+
+Look-alikes and several references per person. On uniform studio headshots different
+people come as close as 0.55 in dlib's embedding space (``../shared/data/faces``), so
+the customary 0.6 is too loose. The face rule is therefore plain and strict -
+``distance <= face.THRESHOLD``, calibrated on that data - and recall on new photos comes
+from enrolling several references per person instead of loosening the threshold: the
+bank keeps every reference and a candidate face is compared with all of them, so its
+distance to the person is the minimum over the references. A new photo is usually close
+to at least one reference taken in similar conditions (age, lighting, pose), while a
+different person gains nothing from it. ``likewatch eval`` measures both effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matchers.signals.base import SignalType
+
+
+def _norm(s: str) -> str:
+    return s.strip().lower().lstrip("@")
+
+
+@dataclass(frozen=True)
+class OfficialAccount:
+    """An account of the person themself (or their studio): never alerts."""
+
+    platform: str
+    uploader: str
+
+    def covers(self, platform: str, uploaders: Iterable[str]) -> bool:
+        """True when ``platform`` agrees (or this entry says ``*``) and an uploader is ours."""
+        if _norm(self.platform) not in ("*", _norm(platform)):
+            return False
+        mine = _norm(self.uploader)
+        return bool(mine) and any(_norm(u) == mine for u in uploaders if u)
+
+
+def parse_official_accounts(raw: Iterable[Mapping[str, str]] | None) -> list[OfficialAccount]:
+    """``Person.official_accounts`` JSON (``[{"platform": .., "uploader": ..}]``) as objects."""
+    out = []
+    for item in raw or []:
+        uploader = str(item.get("uploader", "")).strip()
+        if uploader:
+            out.append(OfficialAccount(str(item.get("platform", "*")) or "*", uploader))
+    return out
+
+
+def is_official(accounts: Iterable[OfficialAccount], platform: str, *uploaders: str) -> bool:
+    """Whether content by any of ``uploaders`` on ``platform`` is the person's own."""
+    return any(a.covers(platform, uploaders) for a in accounts)
+
+
+@dataclass
+class MatchPolicy:
+    """Thresholds per signal, with per-client overrides.
+
+    ``defaults``: {signal name: threshold} (normally each signal type's ``THRESHOLD``);
+    ``overrides``: {client name: {signal name: threshold}}.
+    """
+
+    defaults: dict[str, float]
+    overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_signal_types(cls, types: Mapping[str, SignalType],
+                          overrides: Mapping[str, Mapping[str, float]] | None = None
+                          ) -> MatchPolicy:
+        defaults = {name: float(t.THRESHOLD) for name, t in types.items()}
+        return cls(defaults, {c: dict(v) for c, v in (overrides or {}).items()})
+
+    def threshold(self, client: str, signal: str) -> float:
+        """The threshold that applies to ``client``'s persons on ``signal``."""
+        return self.overrides.get(client, {}).get(signal, self.defaults[signal])
+
+    def search_radius(self, signal: str) -> float:
+        """The largest threshold any client uses for ``signal``: what an index must find."""
+        values = [self.defaults[signal]]
+        values += [o[signal] for o in self.overrides.values() if signal in o]
+        return max(values)
+
+    def accepts(self, client: str, signal: str, distance: float) -> bool:
+        """The rule itself: a distance within the threshold (inclusive) is a match."""
+        return distance <= self.threshold(client, signal)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """The best distance one reference bank reached on one signal for one image."""
+
+    person: int  # index of the bank in its BankSet
+    signal: str
+    distance: float
+    reference_id: int | None
+    variant: str = ""
+
+
+def best_hits(hits: Iterable[Hit]) -> list[Hit]:
+    """Keep the smallest distance per (person, signal); ties keep the lowest reference id."""
+    best: dict[tuple[int, str], Hit] = {}
+    for h in hits:
+        k = (h.person, h.signal)
+        cur = best.get(k)
+        if cur is None or (h.distance, h.reference_id or 0) < (cur.distance,
+                                                               cur.reference_id or 0):
+            best[k] = h
+    return sorted(best.values(), key=lambda h: (h.person, h.signal))
