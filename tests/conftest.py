@@ -9,6 +9,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
+pytest_plugins = ["tests.sandbox_plugin"]
+
 
 @pytest.fixture(autouse=True)
 def likewatch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

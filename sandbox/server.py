@@ -1,0 +1,329 @@
+"""The sandbox HTTP server: a local stand-in for a short-video / micro-drama platform.
+
+    with SandboxServer(data_dir, seed=1, faults=FaultConfig.none()) as sb:
+        print(sb.base_url)        # http://127.0.0.1:PORT
+        sb.publish_now(3)         # reveal the next three items of the reserve
+
+The stdlib ThreadingHTTPServer (HTTP/1.1, one thread per connection) serves the routes
+described in the sandbox contract; see `sandbox.pages` for the HTML and
+`sandbox.faults` for the deliberate misbehaviour.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox import pages
+from sandbox.faults import FaultConfig, FaultPlan
+from sandbox.generate import Progress, ensure_generated
+
+log = logging.getLogger("sandbox.http")
+
+ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
+FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT = 20, 100
+SEARCH_MAX = 50
+
+
+class BadRequest(ValueError):
+    """A malformed query parameter (answered with 400)."""
+
+
+def encode_cursor(position: int) -> str:
+    """An opaque cursor meaning "continue after the first `position` items"."""
+    return base64.urlsafe_b64encode(f"pos:{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The position an opaque cursor stands for; BadRequest when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("pos:"):
+            raise ValueError(raw)
+        position = int(raw[4:])
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest("invalid cursor") from exc
+    if position < 0:
+        raise BadRequest("invalid cursor")
+    return position
+
+
+class SandboxServer:
+    """The sandbox platform, served from a background thread."""
+
+    def __init__(self, data_dir: Path, seed: int = 1, host: str = "127.0.0.1", port: int = 0,
+                 publish_every: float | None = None, faults: FaultConfig | None = None,
+                 progress: Progress | None = None) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.seed = seed
+        self.host, self.port = host, port
+        self.publish_every = publish_every
+        self.faults = FaultPlan(faults if faults is not None else FaultConfig(), seed)
+        self.catalogue = ensure_generated(self.data_dir, seed, progress)
+        self.items: list[dict[str, Any]] = self.catalogue.items
+        self.position = {it["id"]: i for i, it in enumerate(self.items)}
+        self._search_text = [self._text_of(it) for it in self.items]
+        self._published = self.catalogue.n_published
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._publisher: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @staticmethod
+    def _text_of(item: dict[str, Any]) -> str:
+        parts = [item["title"], item["description"], item["uploader"]["name"], *item["tags"]]
+        if item["series"]:
+            parts.append(item["series"]["title"])
+        parts += [c["name"] for c in item["cast"]]
+        return " ".join(parts).lower()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> SandboxServer:
+        """Start listening (returns once the socket is bound) and serving in a thread."""
+        if self._httpd is not None:
+            raise RuntimeError("sandbox already started")
+        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+        httpd.sandbox = self  # type: ignore[attr-defined]
+        self._httpd = httpd
+        self.port = httpd.server_address[1]
+        self._stopping.clear()
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        if self.publish_every:
+            self._publisher = threading.Thread(target=self._publish_loop, daemon=True,
+                                               name=f"sandbox-publisher-{self.port}")
+            self._publisher.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        for thread in (self._thread, self._publisher):
+            if thread is not None:
+                thread.join(timeout=5)
+        self._httpd = self._thread = self._publisher = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` of the running server."""
+        return f"http://{self.host}:{self.port}"
+
+    def _publish_loop(self) -> None:
+        assert self.publish_every
+        while not self._stopping.wait(self.publish_every):
+            self.publish_now(1)
+
+    # -- catalogue state ---------------------------------------------------------------
+    @property
+    def published_count(self) -> int:
+        """How many items are visible now."""
+        with self._lock:
+            return self._published
+
+    @property
+    def reserve_count(self) -> int:
+        """How many items are still waiting to be published."""
+        return len(self.items) - self.published_count
+
+    def publish_now(self, n: int = 1) -> list[str]:
+        """Reveal the next `n` unpublished items; returns their ids (fewer when exhausted)."""
+        with self._lock:
+            start = self._published
+            self._published = min(len(self.items), start + max(0, n))
+            revealed = [it["id"] for it in self.items[start:self._published]]
+        if revealed:
+            log.info("sandbox published %s", ", ".join(revealed))
+        return revealed
+
+    def published(self) -> list[dict[str, Any]]:
+        """The visible items in publication order (oldest first)."""
+        with self._lock:
+            return self.items[: self._published]
+
+    def is_published(self, item_id: str) -> bool:
+        pos = self.position.get(item_id)
+        return pos is not None and pos < self.published_count
+
+    def search(self, query: str) -> list[dict[str, Any]]:
+        """Published items matching every word of `query`, newest first (at most 50)."""
+        terms = query.lower().split()
+        n = self.published_count
+        found = []
+        for i in range(n - 1, -1, -1):
+            if all(t in self._search_text[i] for t in terms):
+                found.append(self.items[i])
+                if len(found) == SEARCH_MAX:
+                    break
+        return found
+
+    def feed(self, cursor: str | None, limit: int) -> dict[str, Any]:
+        """One page of the feed, oldest first, with the cursor of the next page or None."""
+        position = decode_cursor(cursor) if cursor else 0
+        visible = self.published()
+        chunk = visible[position: position + limit]
+        end = position + limit
+        return {"items": chunk, "next_cursor": encode_cursor(end) if end < len(visible) else None}
+
+
+def _one(query: dict[str, list[str]], name: str, default: str = "") -> str:
+    values = query.get(name)
+    return values[0] if values else default
+
+
+def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
+    raw = _one(query, name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer") from None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "SandboxVideo/1.0"
+    timeout = 30  # idle keep-alive connections are dropped after this many seconds
+
+    @property
+    def sb(self) -> SandboxServer:
+        return self.server.sandbox  # type: ignore[attr-defined,no-any-return]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
+        self._dispatch(head=True)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._dispatch(head=False)
+
+    # -- plumbing ----------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, content_type: str, head: bool,
+              extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _html(self, status: int, text: str, head: bool) -> None:
+        self._send(status, text.encode("utf-8"), "text/html; charset=utf-8", head)
+
+    def _json(self, status: int, doc: Any, head: bool) -> None:
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self._send(status, body, "application/json; charset=utf-8", head)
+
+    def _dispatch(self, head: bool) -> None:
+        try:
+            self._route(head)
+        except (BrokenPipeError, ConnectionResetError):
+            log.debug("client went away during %s", self.path)
+        except BadRequest as exc:
+            self._json(400, {"error": str(exc)}, head)
+        except Exception:  # noqa: BLE001 - a bug must not kill the connection thread silently
+            log.exception("sandbox error on %s", self.path)
+            self._send(500, b"internal error\n", "text/plain; charset=utf-8", head)
+
+    def _route(self, head: bool) -> None:
+        # http.server decodes the request line as Latin-1; raw UTF-8 (curl) must survive too.
+        try:
+            target = self.path.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            target = self.path
+        url = urlsplit(target)
+        path, query = url.path, parse_qs(url.query)
+        if path == "/robots.txt":
+            self._send(200, ROBOTS_TXT.encode(), "text/plain; charset=utf-8", head)
+            return
+        fault, delay = self.sb.faults.transient(self.path)
+        if delay:
+            time.sleep(delay)
+        if fault == "429":
+            self._send(429, b"too many requests\n", "text/plain; charset=utf-8", head,
+                       {"Retry-After": "1"})
+            return
+        if fault == "500":
+            self._send(500, b"upstream error\n", "text/plain; charset=utf-8", head)
+            return
+        if path in ("/", "/browse"):
+            self._browse(_int_param(query, "page", 1), head)
+        elif path.startswith("/video/"):
+            self._detail(path[len("/video/"):], head)
+        elif path == "/search":
+            self._html(200, pages.search_shell(_one(query, "q")), head)
+        elif path == "/api/search":
+            self._json(200, {"items": self.sb.search(_one(query, "q"))}, head)
+        elif path == "/api/feed":
+            limit = _int_param(query, "limit", FEED_DEFAULT_LIMIT)
+            if not 1 <= limit <= FEED_MAX_LIMIT:
+                raise BadRequest(f"limit must be within 1..{FEED_MAX_LIMIT}")
+            self._json(200, self.sb.feed(_one(query, "cursor") or None, limit), head)
+        elif path.startswith("/media/thumb/") and path.endswith(".jpg"):
+            self._media(path[len("/media/thumb/"):-4], "thumb", head)
+        elif path.startswith("/media/video/") and path.endswith(".mp4"):
+            self._media(path[len("/media/video/"):-4], "video", head)
+        elif path.startswith("/private/"):
+            self._html(403, pages.not_found("禁止访问"), head)
+        else:
+            self._html(404, pages.not_found(), head)
+
+    # -- routes ------------------------------------------------------------------------
+    def _browse(self, page: int, head: bool) -> None:
+        visible = self.sb.published()
+        newest_first = visible[::-1]
+        start = (page - 1) * pages.PAGE_SIZE
+        if page < 1 or (start >= len(newest_first) and page != 1):
+            self._html(404, pages.not_found("没有更多了"), head)
+            return
+        chunk = newest_first[start: start + pages.PAGE_SIZE]
+        has_next = start + pages.PAGE_SIZE < len(newest_first)
+        self._html(200, pages.browse(chunk, page, has_next, len(visible)), head)
+
+    def _detail(self, item_id: str, head: bool) -> None:
+        if not self.sb.is_published(item_id):
+            self._html(404, pages.not_found("视频不存在或已删除"), head)
+            return
+        item = self.sb.items[self.sb.position[item_id]]
+        malformed = self.sb.faults.malformed_state(item_id)
+        self._html(200, pages.detail(item, malformed), head)
+
+    def _media(self, item_id: str, kind: str, head: bool) -> None:
+        if not self.sb.is_published(item_id):
+            self._html(404, pages.not_found(), head)
+            return
+        ext, ctype = ("jpg", "image/jpeg") if kind == "thumb" else ("mp4", "video/mp4")
+        file = self.sb.data_dir / "media" / kind / f"{item_id}.{ext}"
+        if not file.is_file():
+            self._html(404, pages.not_found(), head)
+            return
+        data = file.read_bytes()
+        if kind == "thumb" and self.sb.faults.broken_thumbnail(item_id):
+            # Garbage where the JPEG header should be, and only a third of the rest.
+            data = b"\x00" * 16 + data[16: len(data) // 3]
+        elif kind == "video" and self.sb.faults.truncated_video(item_id):
+            # Cut before the index (moov) at the end of the file: undecodable.
+            data = data[: len(data) * 3 // 5]
+        self._send(200, data, ctype, head, {"Cache-Control": "public, max-age=3600"})
