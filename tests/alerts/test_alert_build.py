@@ -1,0 +1,101 @@
+"""Matches become alerts: one per (person, item), updated by later matches, fanned out."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from alerts import registry
+from alerts.build import alert_key, alert_payload, severity, sync_alerts
+from likewatch.catalog import Catalog
+from likewatch.catalog.alerts import Alert, OutboxMessage
+from tests.alerts.helpers import candidate, match, world
+
+
+def test_one_alert_per_person_and_item_however_many_matches():
+    cat = Catalog.open()
+    ids = world(cat)
+    c1 = candidate(cat, "v1")
+    match(cat, c1, ids["alice"], "face", 0.45, 0.6, "t=1.00s")
+    match(cat, c1, ids["alice"], "face", 0.40, 0.6, "t=2.00s")
+    match(cat, c1, ids["alice"], "pdq", 60, 70, "")
+    assert sync_alerts(cat) == {"created": 1}
+    assert sync_alerts(cat) == {}
+    with cat.session() as s:
+        alert = s.scalars(select(Alert)).one()
+        assert alert.key == alert_key("acme", "alice", "sandbox", "v1")
+        assert (alert.signal, alert.frame, alert.distance) == ("face", "t=2.00s", 0.40)
+        assert len(alert.signals) == 3 and alert.severity == "high"  # two signal types
+    # A later, closer match updates the same alert.
+    match(cat, c1, ids["alice"], "phash", 2, 10, "t=3.00s")
+    assert sync_alerts(cat) == {"updated": 1}
+    with cat.session() as s:
+        alert = s.scalars(select(Alert)).one()
+        assert (alert.signal, alert.distance, len(alert.signals)) == ("phash", 2, 4)
+
+
+def test_severity_from_signal_and_distance():
+    assert severity([{"signal": "face", "distance": 0.25, "threshold": 0.6}]) == "high"
+    assert severity([{"signal": "face", "distance": 0.45, "threshold": 0.6}]) == "medium"
+    assert severity([{"signal": "face", "distance": 0.58, "threshold": 0.6}]) == "low"
+
+
+def test_studio_subscribes_a_person_agency_its_roster():
+    cat = Catalog.open()
+    ids = world(cat, kind="agency", persons=("alice", "bob"))
+    s_alice = registry.add_subscription(cat, "acme", "webhook", "http://127.0.0.1:9/a",
+                                        person="alice", secret="k")
+    s_all = registry.add_subscription(cat, "acme", "email", "desk@example.org")
+    c1, c2 = candidate(cat, "v1"), candidate(cat, "v2")
+    match(cat, c1, ids["alice"])
+    match(cat, c2, ids["bob"])
+    match(cat, c2, ids["alice"])
+    assert sync_alerts(cat) == {"created": 3}
+    with cat.session() as s:
+        pairs = {(ob.alert_id, ob.subscription_id) for ob in s.scalars(select(OutboxMessage))}
+        by_person = {a.id: a.person_id for a in s.scalars(select(Alert))}
+    got = sorted((by_person[a], sub) for a, sub in pairs)
+    assert got == sorted([(ids["alice"], s_alice), (ids["alice"], s_all),
+                          (ids["alice"], s_alice), (ids["alice"], s_all),
+                          (ids["bob"], s_all)])
+
+
+def test_official_accounts_never_alert():
+    cat = Catalog.open()
+    ids = world(cat)
+    registry.add_person(cat, "acme", "alice", official=["sandbox:official1"])
+    registry.add_subscription(cat, "acme", "email", "desk@example.org")
+    match(cat, candidate(cat, "v1", uploader="official1"), ids["alice"])
+    assert sync_alerts(cat) == {"suppressed": 1}
+    with cat.session() as s:
+        assert s.scalars(select(OutboxMessage)).all() == []
+
+
+def test_payload_says_who_where_when_how_and_carries_no_embeddings():
+    cat = Catalog.open()
+    ids = world(cat)
+    match(cat, candidate(cat, "v9"), ids["alice"], "face", 0.31, 0.6, "t=1.50s")
+    sync_alerts(cat)
+    with cat.session() as s:
+        p = alert_payload(s, s.scalars(select(Alert)).one())
+    assert p["person"] == {"id": "alice", "name": "Alice Star"}
+    assert p["where"]["url"] == "http://127.0.0.1/video/v9" and p["where"]["uploader_id"] == "u1"
+    assert p["published_at"] == "2026-01-02T03:04:05Z" and p["found_at"].endswith("Z")
+    assert p["match"] == {"signal": "face", "distance": 0.31, "threshold": 0.6, "frame": "t=1.50s"}
+    assert p["candidate_image"]["url"].endswith("/media/thumb/v9.jpg")
+    assert len(p["reference"]["sha256"]) == 64
+    assert "embedding" not in str(p) and "value" not in str(p)
+
+
+def test_registry_rejects_bad_input():
+    import pytest
+
+    cat = Catalog.open()
+    world(cat)
+    with pytest.raises(registry.RegistryError, match="no client"):
+        registry.add_person(cat, "nobody", "x")
+    with pytest.raises(registry.RegistryError, match="secret"):
+        registry.add_subscription(cat, "acme", "webhook", "http://127.0.0.1/x")
+    with pytest.raises(registry.RegistryError, match="no person"):
+        registry.add_subscription(cat, "acme", "slack", "http://127.0.0.1/x", person="zed")
+    with pytest.raises(registry.RegistryError, match="e-mail"):
+        registry.add_subscription(cat, "acme", "email", "not-an-address")

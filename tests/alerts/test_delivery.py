@@ -1,0 +1,196 @@
+"""The outbox delivers for real: signed webhooks, SMTP (aiosmtpd), chat-app formats."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from alerts import channels, outbox, registry
+from alerts.build import sync_alerts
+from alerts.receiver import WebhookReceiver
+from alerts.views import list_alerts
+from likewatch.catalog import Catalog
+from likewatch.catalog.alerts import Delivery, OutboxMessage
+from tests.alerts.helpers import candidate, match, world
+
+
+@pytest.fixture(autouse=True)
+def _loopback_allowed(monkeypatch):
+    monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("LIKEWATCH_ALERT_RETRY_BASE", "0.2")
+    monkeypatch.setenv("LIKEWATCH_ALERT_RETRY_MAX", "0.5")
+
+
+def _one_alert(cat, channel, target, secret="", items=("v1",), **kw):
+    ids = world(cat)
+    registry.add_subscription(cat, "acme", channel, target, secret=secret, **kw)
+    for item in items:
+        match(cat, candidate(cat, item), ids["alice"], "face", 0.3, 0.6, "t=1.00s")
+    sync_alerts(cat)
+
+
+def test_webhook_is_signed_and_carries_the_alert_id():
+    cat = Catalog.open()
+    with WebhookReceiver("s3cret") as rx:
+        _one_alert(cat, "webhook", rx.url + "/hook", "s3cret")
+        assert outbox.deliver_due(cat, "w1") == {"sent": 1}
+        got = rx.wait_for(1, 5)
+    assert len(got) == 1 and got[0].verified
+    assert got[0].alert_id == got[0].body["id"] and got[0].alert_id.startswith("lw_")
+    sig = got[0].headers["X-Likewatch-Signature"]
+    assert channels.verify("s3cret", got[0].raw, sig)
+    assert not channels.verify("wrong", got[0].raw, sig)
+    assert not channels.verify("s3cret", got[0].raw + b" ", sig)
+    # An old timestamp is refused even with the right MAC.
+    old = channels.sign("s3cret", got[0].raw, timestamp=int(time.time()) - 600)
+    assert not channels.verify("s3cret", got[0].raw, old)
+    assert outbox.deliver_due(cat, "w1") == {}  # nothing left: sent once
+
+
+def test_receiver_down_then_up_gets_the_alert_later_under_the_same_id():
+    cat = Catalog.open()
+    with WebhookReceiver("k") as rx:
+        rx.down = True
+        _one_alert(cat, "webhook", rx.url, "k")
+        assert outbox.deliver_due(cat, "w") == {"retry": 1}
+        assert outbox.deliver_due(cat, "w") == {}  # backing off
+        time.sleep(0.8)
+        assert outbox.deliver_due(cat, "w") == {"retry": 1}
+        rx.down = False
+        time.sleep(0.8)
+        assert outbox.deliver_due(cat, "w") == {"sent": 1}
+        got = rx.wait_for(1, 5)
+    assert len(got) == 1 and got[0].verified
+    [row] = list_alerts(cat)
+    assert row["deliveries"][0]["state"] == "sent" and row["deliveries"][0]["attempts"] == 3
+    with cat.session() as s:
+        assert [d.ok for d in s.scalars(select(Delivery).order_by(Delivery.id))] == [
+            False, False, True]
+
+
+def test_dead_letter_after_max_attempts(monkeypatch):
+    monkeypatch.setenv("LIKEWATCH_ALERT_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("LIKEWATCH_ALERT_RETRY_BASE", "0.01")
+    cat = Catalog.open()
+    with WebhookReceiver("k") as rx:
+        rx.down = True
+        _one_alert(cat, "webhook", rx.url, "k")
+        assert outbox.deliver_due(cat, "w") == {"retry": 1}
+        time.sleep(0.1)
+        assert outbox.deliver_due(cat, "w") == {"dead": 1}
+    [row] = list_alerts(cat, state="dead")
+    assert row["deliveries"][0]["last_error"] == "HTTP 503"
+
+
+def test_an_expired_lease_is_redelivered_with_the_same_id():
+    cat = Catalog.open()
+    with WebhookReceiver("k") as rx:
+        _one_alert(cat, "webhook", rx.url, "k")
+        unit = outbox.claim(cat, "dies-after-claim", lease_seconds=0.2)
+        assert unit is not None
+        assert outbox.claim(cat, "other") is None
+        time.sleep(0.3)
+        assert outbox.deliver_due(cat, "other") == {"sent": 1}
+        # The first owner wakes up and tries to finish: fenced off.
+        assert outbox.deliver_unit(cat, unit) == "lost-lease"
+        got = rx.wait_for(2, 5)
+    assert {g.alert_id for g in got} == {got[0].body["id"]}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _Sink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.messages.append((envelope.rcpt_tos, envelope.content))
+        return "250 OK"
+
+
+def test_email_goes_through_a_real_smtp_server(monkeypatch):
+    sink = _Sink()
+    port = _free_port()
+    ctl = Controller(sink, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        monkeypatch.setenv("LIKEWATCH_SMTP_PORT", str(port))
+        monkeypatch.setenv("LIKEWATCH_SMTP_FROM", "alerts@likewatch.test")
+        cat = Catalog.open()
+        _one_alert(cat, "email", "desk@studio.test")
+        assert outbox.deliver_due(cat, "w") == {"sent": 1}
+    finally:
+        ctl.stop()
+    [(rcpt, raw)] = sink.messages
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert rcpt == ["desk@studio.test"] and msg["From"] == "alerts@likewatch.test"
+    assert msg["X-Likewatch-Alert-Id"].startswith("lw_") and "Alice Star" in msg["Subject"]
+    text = msg.get_body(("plain",)).get_content()
+    assert "http://127.0.0.1/video/v1" in text and "face distance 0.3" in text
+    [att] = [p for p in msg.iter_attachments()]
+    assert json.loads(att.get_content())["id"] == msg["X-Likewatch-Alert-Id"]
+
+
+def test_email_to_a_closed_port_is_retried(monkeypatch):
+    monkeypatch.setenv("LIKEWATCH_SMTP_PORT", "9")
+    cat = Catalog.open()
+    _one_alert(cat, "email", "desk@studio.test")
+    assert outbox.deliver_due(cat, "w") == {"retry": 1}
+
+
+APP_REPLIES = {"/wecom": b'{"errcode":0,"errmsg":"ok"}', "/dingtalk": b'{"errcode":0}',
+               "/feishu": b'{"code":0,"msg":"success"}', "/slack": b"ok"}
+
+
+@pytest.mark.parametrize("app", ["wecom", "dingtalk", "feishu", "slack"])
+def test_chat_app_formats(app):
+    cat = Catalog.open()
+    with WebhookReceiver(reply=lambda path: (200, APP_REPLIES[path.split("?")[0]])) as rx:
+        _one_alert(cat, app, f"{rx.url}/{app}", secret="robot" if app != "slack" else "")
+        assert outbox.deliver_due(cat, "w") == {"sent": 1}
+        [got] = rx.wait_for(1, 5)
+    b = got.body
+    if app == "wecom":
+        assert b["msgtype"] == "markdown" and "Alice Star" in b["markdown"]["content"]
+    elif app == "dingtalk":
+        assert b["msgtype"] == "markdown" and set(b["markdown"]) == {"title", "text"}
+        assert "timestamp=" in got.path and "sign=" in got.path
+    elif app == "feishu":
+        assert b["msg_type"] == "text" and "Alice Star" in b["content"]["text"]
+        assert b["timestamp"].isdigit() and b["sign"]
+    else:
+        assert b["text"].startswith("[HIGH] Alice Star") and b["blocks"][1]["type"] == "section"
+
+
+def test_chat_app_error_code_is_a_failed_delivery():
+    cat = Catalog.open()
+    with WebhookReceiver(reply=lambda path: (200, b'{"errcode":93000,"errmsg":"invalid"}')) as rx:
+        _one_alert(cat, "wecom", rx.url)
+        assert outbox.deliver_due(cat, "w") == {"retry": 1}
+    [row] = list_alerts(cat)
+    assert "93000" in row["deliveries"][0]["last_error"]
+
+
+def test_digest_sends_one_message_for_several_alerts():
+    cat = Catalog.open()
+    with WebhookReceiver("k") as rx:
+        _one_alert(cat, "webhook", rx.url, "k", items=("v1", "v2", "v3"), digest_minutes=1)
+        assert outbox.deliver_due(cat, "w") == {}  # window not over yet
+        with cat.session() as s:
+            for ob in s.scalars(select(OutboxMessage)):
+                ob.created_at -= 61
+        assert outbox.deliver_due(cat, "w") == {"sent": 1}
+        [got] = rx.wait_for(1, 5)
+    assert got.verified and got.body["type"] == "likewatch.digest"
+    assert got.alert_id == got.body["id"] and len(got.body["alerts"]) == 3
+    assert all(r["deliveries"][0]["state"] == "sent" for r in list_alerts(cat))
