@@ -1,0 +1,261 @@
+"""Offline verification of an evidence bundle, naming exactly what is wrong.
+
+Checks, each reported as "<member>: <what is wrong>":
+
+1. the zip is readable and every member's CRC holds (a damaged member is named);
+2. every file listed in ``manifest.json`` is there with the same sha256 and size, and no
+   unlisted file was slipped into ``files/``;
+3. ``SHA256SUMS`` is signed by the bundle's key and matches README, manifest, proof, tree
+   heads, key and timestamp token;
+4. the manifest's RFC 6962 leaf hash is the logged one and its inclusion proof leads to
+   the root of ``tree_head.json``, whose Ed25519 signature is valid;
+5. the tree head signed at capture is valid and consistent with the later one;
+6. the optional RFC 3161 token stamps the capture tree head;
+7. the container itself is byte-for-byte the canonical zip of its members;
+8. optionally, the signing key is the one the caller trusts (``--key``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alerts.evidence import merkle, zipfmt
+from alerts.evidence.bundle import PROOF_FORMAT, SUMS, SUMS_SIG
+from alerts.evidence.capture import MANIFEST_FORMAT
+from alerts.evidence.keys import TreeHead, canonical_json, key_id, load_public_pem
+
+FIXED = ["README.txt", "manifest.json", "proof.json", "tree_head.json", "public_key.pem",
+         SUMS, SUMS_SIG]
+
+
+@dataclass
+class VerifyReport:
+    problems: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def bad(self, member: str, what: str) -> None:
+        self.problems.append(f"{member}: {what}")
+
+
+def _hex_list(value: Any) -> list[bytes]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and len(v) == 64 and
+                                              v == v.lower() for v in value):
+        raise ValueError("not a list of lowercase hex SHA-256 values")
+    return [bytes.fromhex(v) for v in value]
+
+
+def verify_bundle(path: Path, trusted_key_pem: bytes | None = None) -> VerifyReport:
+    report = VerifyReport()
+    raw = path.read_bytes()
+    try:
+        zf = zipfile.ZipFile(path)
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        report.bad(path.name, f"not a readable zip file ({exc})")
+        return report
+    members: dict[str, bytes] = {}
+    for info in infos:
+        try:
+            members[info.filename] = zf.read(info)
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError) as exc:
+            report.bad(info.filename, f"damaged inside the zip ({exc})")
+    zf.close()
+    for name in FIXED:
+        if name not in members and not any(p.startswith(name + ":") for p in report.problems):
+            report.bad(name, "missing from the bundle")
+
+    manifest_bytes = members.get("manifest.json")
+    manifest = _check_manifest(manifest_bytes, members, report)
+    public = _check_key(members, trusted_key_pem, report)
+    _check_sums(members, public, manifest, report)
+    _check_log(members, manifest_bytes, public, report)
+    _check_container(raw, infos, members, report)
+    return report
+
+
+def _check_manifest(data: bytes | None, members: dict[str, bytes], report: VerifyReport
+                    ) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    try:
+        manifest: dict[str, Any] = json.loads(data)
+        if manifest.get("format") != MANIFEST_FORMAT:
+            raise ValueError(f"format is {manifest.get('format')!r}, expected {MANIFEST_FORMAT}")
+        listed = {entry["name"]: entry for entry in manifest["files"]}
+    except (ValueError, KeyError, TypeError) as exc:
+        report.bad("manifest.json", f"unreadable ({exc})")
+        return None
+    for name, entry in sorted(listed.items()):
+        if name not in members:
+            if not any(p.startswith(name + ":") for p in report.problems):
+                report.bad(name, "listed in manifest.json but missing from the bundle")
+            continue
+        actual = hashlib.sha256(members[name]).hexdigest()
+        if actual != entry.get("sha256"):
+            report.bad(name, f"sha256 expected {entry.get('sha256')} (manifest.json), "
+                             f"actual {actual}: the file was changed")
+        elif len(members[name]) != entry.get("size"):
+            report.bad(name, f"size expected {entry.get('size')}, actual {len(members[name])}")
+    for name in sorted(members):
+        if name.startswith("files/") and name not in listed:
+            report.bad(name, "not listed in manifest.json (added after the capture)")
+    report.facts.append(f"manifest.json lists {len(listed)} captured files, captured at "
+                        f"{manifest.get('captured_at')} from {manifest.get('alert', {}).get('url')}")
+    return manifest
+
+
+def _check_key(members: dict[str, bytes], trusted: bytes | None, report: VerifyReport) -> Any:
+    pem = members.get("public_key.pem")
+    if pem is None:
+        return None
+    try:
+        public = load_public_pem(pem)
+    except ValueError as exc:
+        report.bad("public_key.pem", f"not an Ed25519 public key ({exc})")
+        return None
+    report.facts.append(f"signing key id {key_id(public)}")
+    if trusted is not None:
+        try:
+            trusted_id = key_id(load_public_pem(trusted))
+        except ValueError as exc:
+            report.bad("--key", f"not an Ed25519 public key ({exc})")
+            return public
+        if trusted_id != key_id(public):
+            report.bad("public_key.pem", f"key id {key_id(public)} is not the trusted key "
+                                         f"{trusted_id}")
+    return public
+
+
+def _check_sums(members: dict[str, bytes], public: Any, manifest: dict[str, Any] | None,
+                report: VerifyReport) -> None:
+    sums, sig = members.get(SUMS), members.get(SUMS_SIG)
+    if sums is None or sig is None or public is None:
+        return
+    try:
+        public.verify(base64.b64decode(sig.strip(), validate=True), sums)
+    except Exception:  # noqa: BLE001 - InvalidSignature or bad base64: both mean "bad"
+        report.bad(SUMS_SIG, "signature over SHA256SUMS does not verify with public_key.pem")
+    listed: dict[str, str] = {}
+    for line in sums.decode("utf-8", "replace").splitlines():
+        digest, _, name = line.partition("  ")
+        listed[name] = digest
+    for name, digest in listed.items():
+        if name not in members:
+            if not any(p.startswith(name + ":") for p in report.problems):
+                report.bad(name, "listed in SHA256SUMS but missing from the bundle")
+            continue
+        actual = hashlib.sha256(members[name]).hexdigest()
+        if actual != digest:
+            report.bad(name, f"sha256 expected {digest} (SHA256SUMS), actual {actual}: "
+                             "the file was changed")
+    covered = set(listed) | {SUMS, SUMS_SIG}
+    if manifest is not None:
+        covered |= {entry.get("name") for entry in manifest.get("files", [])}
+    for name in sorted(set(members) - covered):
+        if not name.startswith("files/"):
+            report.bad(name, "not covered by SHA256SUMS (added to the bundle)")
+
+
+def _check_log(members: dict[str, bytes], manifest_bytes: bytes | None, public: Any,
+               report: VerifyReport) -> None:
+    try:
+        proof = json.loads(members["proof.json"])
+        if proof.get("format") != PROOF_FORMAT:
+            raise ValueError(f"format is {proof.get('format')!r}")
+        index, size = proof["leaf_index"], proof["tree_size"]
+        inclusion = _hex_list(proof["inclusion_proof"])
+        consistency = _hex_list(proof["consistency_proof"])
+        capture_head = TreeHead.from_dict(proof["capture_tree_head"])
+        logged_leaf = bytes.fromhex(proof["leaf_hash"])
+    except (KeyError, ValueError, TypeError) as exc:
+        if "proof.json" in members:
+            report.bad("proof.json", f"unreadable ({exc})")
+        return
+    try:
+        head = TreeHead.from_dict(json.loads(members["tree_head.json"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        if "tree_head.json" in members:
+            report.bad("tree_head.json", f"unreadable ({exc})")
+        return
+    if manifest_bytes is not None:
+        leaf = merkle.leaf_hash(manifest_bytes)
+        if leaf != logged_leaf:
+            report.bad("manifest.json", f"its log leaf hash is {leaf.hex()}, the logged leaf is "
+                                        f"{logged_leaf.hex()}: the manifest was changed")
+    if size != head.tree_size:
+        report.bad("proof.json", f"tree size {size} differs from tree_head.json's "
+                                 f"{head.tree_size}")
+    elif not merkle.verify_inclusion(logged_leaf, index, size, inclusion,
+                                     bytes.fromhex(head.root_hash)):
+        report.bad("proof.json", f"inclusion proof of leaf {index} does not lead to the root "
+                                 f"{head.root_hash} of tree_head.json")
+    if public is not None:
+        if not head.verify(public):
+            report.bad("tree_head.json", "signature does not verify with public_key.pem")
+        if not capture_head.verify(public):
+            report.bad("proof.json", "the capture tree head's signature does not verify")
+    if not merkle.verify_consistency(capture_head.tree_size, head.tree_size, consistency,
+                                     bytes.fromhex(capture_head.root_hash),
+                                     bytes.fromhex(head.root_hash)):
+        report.bad("proof.json", f"consistency proof from tree size {capture_head.tree_size} "
+                                 f"to {head.tree_size} fails: the log was rewritten")
+    if not index < capture_head.tree_size:
+        report.bad("proof.json", f"leaf {index} is not within the capture tree head")
+    for name, blob in (("proof.json", canonical_json(proof)),
+                       ("tree_head.json", canonical_json(head.to_dict()))):
+        if members.get(name) != blob:
+            report.bad(name, "not in canonical form (edited by hand)")
+    _check_timestamp(members, capture_head, report)
+    report.facts.append(f"leaf {index} in a log of {head.tree_size} entries, tree head signed "
+                        f"{head.timestamp}; capture tree head of size {capture_head.tree_size} "
+                        f"signed {capture_head.timestamp}")
+
+
+def _check_timestamp(members: dict[str, bytes], capture_head: TreeHead,
+                     report: VerifyReport) -> None:
+    token = members.get("timestamp.tsr")
+    if token is None:
+        return
+    from alerts.evidence import tsa
+
+    try:
+        info = tsa.parse_token(token)
+    except tsa.TimestampError as exc:
+        report.bad("timestamp.tsr", f"not a valid RFC 3161 token ({exc})")
+        return
+    if info.message_imprint != hashlib.sha256(capture_head.signing_input()).digest():
+        report.bad("timestamp.tsr", "stamps something other than the capture tree head")
+    elif not info.signature_valid:
+        report.bad("timestamp.tsr", "the time-stamp authority's signature does not verify")
+    else:
+        report.facts.append(f"RFC 3161 time stamp {info.gen_time} by {info.tsa_name}")
+
+
+def _check_container(raw: bytes, infos: list[zipfile.ZipInfo], members: dict[str, bytes],
+                     report: VerifyReport) -> None:
+    if len(members) != len(infos) or not infos:
+        return  # already reported as damaged members
+    rebuilt = zipfmt.build([(i.filename, members[i.filename]) for i in infos],
+                           infos[0].date_time)
+    offset = zipfmt.first_difference(raw, rebuilt)
+    if offset is None:
+        return
+    last = infos[-1]
+    cd_start = last.header_offset + 30 + len(last.filename.encode("utf-8")) + last.compress_size
+    where = "zip central directory"
+    if offset < cd_start:
+        where = max((i for i in infos if i.header_offset <= offset),
+                    key=lambda i: i.header_offset, default=infos[0]).filename
+    report.bad(where, f"the zip container differs from the canonical bundle at byte {offset} "
+                      "(altered after export)")
