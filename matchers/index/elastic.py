@@ -1,0 +1,376 @@
+"""The Elasticsearch candidate index (the scale-out backend).
+
+Writes: :meth:`ElasticsearchIndex.add` puts documents in the durable queue
+(:mod:`matchers.index.queue`) and drains it with ``helpers.parallel_bulk``: bounded
+in-flight work (``threads`` workers, ``threads`` chunks queued, ``chunk_size`` actions a
+request), items refused with 429/5xx retried with exponential backoff, connection
+failures leave the rest queued for the next :meth:`flush`.
+
+What each query guarantees:
+
+- ``radius_search``: exact. Multi-index hashing over position-prefixed 16-bit chunk
+  terms (:func:`matchers.index.base.query_chunk_terms` proves no hash within the radius
+  is missed), every hit's stored values verified client-side, so none beyond it. A
+  radius needing more than MAX_QUERY_TERMS terms (PDQ > 63, pHash > 19) falls back to
+  verifying every stored value: still exact, as slow as a scan.
+- ``knn_face``: exact. The ``dense_vector`` uses a flat (brute-force) index, so every
+  vector is compared; distances are recomputed client-side from the stored value.
+  At most 10,000 face vectors are considered per query (``num_candidates`` limit).
+- ``search``: exact counts (``track_total_hits``); aggregations are exact on a
+  one-shard index (candidates indices have one shard; roll over to grow).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import elasticsearch
+import numpy as np
+from elasticsearch import Elasticsearch, helpers
+
+from matchers.index import es_mappings
+from matchers.index.base import (
+    AGG_NAMES,
+    HAMMING_SIGNALS,
+    MISSING_LAST,
+    BadQuery,
+    CandidateDoc,
+    CandidateIndex,
+    IndexUnavailable,
+    SearchFilters,
+    SearchPage,
+    chunk_terms,
+    decode_token,
+    decode_vector,
+    doc_terms,
+    encode_token,
+    face_distances,
+    hamming,
+    hex_to_bits,
+    min_by_doc,
+    parse_sort,
+    query_chunk_terms,
+    sorted_hits,
+    to_millis,
+    tokenize,
+)
+from matchers.index.queue import IngestQueue
+
+log = logging.getLogger(__name__)
+
+_UNAVAILABLE = (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout)
+_RETRY_STATUS = {429, 502, 503, 504}
+_SORT_FIELDS = {"found_at": "found_at", "published_at": "published_at",
+                "uploader": "uploader.keyword", "platform": "platform"}
+AGG_SIZES = {"platform": 50, "uploader": 20, "day": 1000}
+PAGE = 10_000
+
+
+class ElasticsearchIndex(CandidateIndex):
+    backend = "elasticsearch"
+
+    def __init__(self, url: str, *, prefix: str = "likewatch", queue_path: Path | str | None = None,
+                 threads: int = 2, chunk_size: int = 1000, request_timeout: float = 30.0,
+                 retries: int = 5) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.es = Elasticsearch(url, request_timeout=request_timeout, max_retries=1,
+                                retry_on_timeout=False)
+        self.alias = {f: f"{prefix}-{f}" for f in es_mappings.FAMILIES}
+        self.queue = IngestQueue(queue_path) if queue_path else None
+        self.threads, self.chunk_size, self.retries = threads, chunk_size, retries
+        self._ready = False
+        self._flush_lock = threading.Lock()
+
+    # --- setup ---------------------------------------------------------------------
+    def server_version(self) -> str:
+        """The node's version (``GET /`` answers 405 on the test node: ask the nodes API)."""
+        info = self._call(self.es.nodes.info, node_id="_local", metric="_none")
+        return str(next(iter(info["nodes"].values()))["version"])
+
+    def ensure_setup(self) -> None:
+        """Install the index templates and bootstrap ``<alias>-000001`` behind each alias."""
+        if self._ready:
+            return
+        for family, alias in self.alias.items():
+            self._call(self.es.indices.put_index_template, name=alias,
+                       **es_mappings.template_body(self.prefix, family))
+            if not self._call(self.es.indices.exists_alias, name=alias):
+                try:
+                    self._call(self.es.indices.create, index=f"{alias}-000001",
+                               aliases={alias: {"is_write_index": True}})
+                except elasticsearch.BadRequestError as exc:
+                    if exc.error != "resource_already_exists_exception":
+                        raise
+        self._ready = True
+
+    def drop(self) -> None:
+        """Delete this prefix's indices and templates (tests and benchmarks)."""
+        for alias in self.alias.values():
+            indices = self.es.options(ignore_status=404).indices.get_alias(name=alias)
+            for name in dict(indices.body) if indices.meta.status == 200 else {}:
+                self.es.indices.delete(index=name)
+            self.es.options(ignore_status=404).indices.delete_index_template(name=alias)
+        self._ready = False
+
+    def _call(self, fn: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except _UNAVAILABLE as exc:
+            raise IndexUnavailable(f"Elasticsearch at {self.url} unreachable: {exc}") from exc
+        except elasticsearch.ApiError as exc:
+            if exc.meta.status in _RETRY_STATUS:
+                raise IndexUnavailable(f"Elasticsearch at {self.url}: {exc}") from exc
+            raise
+
+    # --- writes --------------------------------------------------------------------
+    def add(self, docs: Sequence[CandidateDoc]) -> int:
+        """Queue durably (when a queue is configured) then send; never loses a document."""
+        docs = [d.validate() for d in docs]
+        if self.queue is None:
+            self.add_now(docs)
+            return len(docs)
+        self.queue.put(docs)
+        try:
+            self.flush()
+        except IndexUnavailable as exc:
+            log.warning("index unavailable, %d candidates queued: %s", len(self.queue), exc)
+        return len(docs)
+
+    def flush(self, batch: int = 5000) -> int:
+        """Send everything queued, oldest first; returns how many were sent.
+        Raises IndexUnavailable (the rest stays queued) when the cluster is down."""
+        if self.queue is None:
+            return 0
+        sent = 0
+        with self._flush_lock:
+            while items := self.queue.peek(batch):
+                rejected = self.add_now([d for _, d in items])
+                by_id = {d.doc_id: (seq, d) for seq, d in items}
+                for doc_id, error in rejected.items():
+                    self.queue.dead_letter(*by_id[doc_id], error)
+                self.queue.ack([seq for seq, d in items if d.doc_id not in rejected])
+                sent += len(items) - len(rejected)
+        return sent
+
+    def pending(self) -> int:
+        return len(self.queue) if self.queue else 0
+
+    def _actions(self, docs: Sequence[CandidateDoc]) -> Iterator[dict[str, Any]]:
+        cand, sigs = self.alias["candidates"], self.alias["signals"]
+        for d in docs:
+            source = d.to_json()
+            hashes = {s: sorted({v.lower() for v in d.signals.get(s, [])}) for s in HAMMING_SIGNALS}
+            source.update(doc_id=d.doc_id, terms=doc_terms(d),
+                          hashes={k: v for k, v in hashes.items() if v},
+                          hash_chunks=sorted({t for s, vs in hashes.items() for v in vs
+                                              for t in chunk_terms(s, v)}))
+            yield {"_op_type": "index", "_index": cand, "_id": d.doc_id, "_source": source}
+            for i, value in enumerate(dict.fromkeys(d.signals.get("face", []))):
+                yield {"_op_type": "index", "_index": sigs, "_id": f"{d.doc_id}|face|{i}",
+                       "_source": {"cid": d.doc_id, "signal": "face", "value": value,
+                                   "found_at": source["found_at"],
+                                   "embedding": decode_vector(value).tolist()}}
+
+    def add_now(self, docs: Sequence[CandidateDoc]) -> dict[str, str]:
+        """Bulk-send now, retrying refused items; returns {doc_id: error} of documents
+        refused for good. Raises IndexUnavailable if the cluster cannot be reached."""
+        self.ensure_setup()
+        pending = list(self._actions(docs))
+        rejected: dict[str, str] = {}
+        for attempt in range(self.retries + 1):
+            by_id = {(a["_index"], a["_id"]): a for a in pending}
+            retry: list[dict[str, Any]] = []
+            try:
+                results = helpers.parallel_bulk(
+                    self.es, pending, thread_count=self.threads, chunk_size=self.chunk_size,
+                    queue_size=self.threads, raise_on_error=False, raise_on_exception=True)
+                for ok, item in results:
+                    if ok:
+                        continue
+                    info = next(iter(item.values()))
+                    action = by_id[(self.alias_of(info["_index"]), info["_id"])]
+                    if info.get("status") in _RETRY_STATUS:
+                        retry.append(action)
+                    else:
+                        doc_id = action["_source"].get("doc_id") or action["_source"]["cid"]
+                        rejected[doc_id] = str(info.get("error"))
+            except _UNAVAILABLE as exc:
+                raise IndexUnavailable(f"Elasticsearch at {self.url} unreachable: {exc}") from exc
+            except elasticsearch.ApiError as exc:
+                if exc.meta.status not in _RETRY_STATUS:
+                    raise
+                retry = pending
+            if not retry:
+                return rejected
+            pending = retry
+            time.sleep(min(0.2 * 2 ** attempt, 5.0))
+        raise IndexUnavailable(f"{len(pending)} actions still refused after {self.retries} retries")
+
+    def alias_of(self, index: str) -> str:
+        """``likewatch-candidates-000001`` -> ``likewatch-candidates``."""
+        for alias in self.alias.values():
+            if index.startswith(alias + "-"):
+                return alias
+        return index
+
+    def refresh(self) -> None:
+        self.ensure_setup()
+        self._call(self.es.indices.refresh, index=",".join(self.alias.values()))
+
+    # --- reads ---------------------------------------------------------------------
+    def count(self) -> int:
+        self.refresh()
+        return int(self._call(self.es.count, index=self.alias["candidates"])["count"])
+
+    def get(self, doc_ids: Sequence[str]) -> list[CandidateDoc]:
+        if not doc_ids:
+            return []
+        self.ensure_setup()
+        found: dict[str, CandidateDoc] = {}
+        for i in range(0, len(doc_ids), PAGE):
+            part = list(doc_ids[i:i + PAGE])
+            res = self._call(self.es.search, index=self.alias["candidates"], size=len(part),
+                             query={"terms": {"doc_id": part}},
+                             source_excludes=["doc_id"])
+            for hit in res["hits"]["hits"]:
+                doc = CandidateDoc.from_json(hit["_source"])
+                found[doc.doc_id] = doc
+        return [found[i] for i in doc_ids if i in found]
+
+    def _scan(self, query: dict[str, Any], fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Every candidate matching ``query`` (by doc id, paged with search_after), fields only."""
+        after: list[Any] | None = None
+        while True:
+            res = self._call(self.es.search, index=self.alias["candidates"], query=query,
+                             size=PAGE, source=False, docvalue_fields=fields,
+                             sort=[{"doc_id": "asc"}], search_after=after, track_total_hits=False,
+                             filter_path="hits.hits.fields,hits.hits.sort")
+            hits = res.get("hits", {}).get("hits", [])
+            yield from (h["fields"] for h in hits)
+            if len(hits) < PAGE:
+                return
+            after = hits[-1]["sort"]
+
+    def radius_search(self, signal: str, hex_value: str, radius: int) -> list[tuple[str, int]]:
+        query = hex_to_bits(signal, hex_value)
+        if radius < 0:
+            raise BadQuery("radius must be >= 0")
+        field = f"hashes.{signal}"
+        lookup: dict[str, Any]
+        try:
+            lookup = {"terms": {"hash_chunks": query_chunk_terms(signal, hex_value, radius)}}
+        except BadQuery:
+            # A radius too wide for chunk terms: verify every stored value (still exact).
+            lookup = {"exists": {"field": field}}
+        self.ensure_setup()
+        pairs: list[tuple[str, str]] = []
+        for fields in self._scan(lookup, ["doc_id", field]):
+            doc_id = fields["doc_id"][0]
+            pairs += [(doc_id, v) for v in fields.get(field, [])]
+        if not pairs:
+            return []
+        rows = np.frombuffer(bytes.fromhex("".join(v for _, v in pairs)), dtype=np.uint8)
+        dist = hamming(query, rows.reshape(len(pairs), query.size))
+        return sorted_hits(min_by_doc((pairs[i][0], int(d)) for i, d in enumerate(dist)
+                                      if d <= radius))
+
+    def knn_face(self, embedding: str, k: int, max_distance: float) -> list[tuple[str, float]]:
+        query = decode_vector(embedding)
+        self.ensure_setup()
+        want = min(PAGE, max(4 * k, 10))
+        while True:
+            res = self._call(
+                self.es.search, index=self.alias["signals"], size=want, source=False,
+                knn={"field": "embedding", "query_vector": query.tolist(), "k": want,
+                     "num_candidates": want, "similarity": max_distance + 1e-4,
+                     "filter": {"term": {"signal": "face"}}},
+                docvalue_fields=["cid", "value"])
+            hits = res["hits"]["hits"]
+            values = [(h["fields"]["cid"][0], h["fields"]["value"][0]) for h in hits]
+            rows = (np.stack([decode_vector(v) for _, v in values]) if values
+                    else np.zeros((0, query.size), dtype=np.float32))
+            dist = face_distances(query, rows)
+            best = min_by_doc((values[i][0], d) for i, d in enumerate(dist) if d <= max_distance)
+            if len(best) >= k or len(hits) < want or want >= PAGE:
+                return sorted_hits(best)[:k]
+            want = min(PAGE, want * 4)
+
+    def _filters(self, text: str, f: SearchFilters) -> list[dict[str, Any]]:
+        clauses: list[dict[str, Any]] = [{"term": {"terms": t}}
+                                         for t in dict.fromkeys(tokenize(text))]
+        for name, values in (("platform", f.platform), ("clients", f.client),
+                             ("persons", f.person)):
+            if values:
+                clauses.append({"terms": {name: list(values)}})
+        if f.matched is not None:
+            clauses.append({"term": {"matched": f.matched}})
+        if f.date_field not in ("found_at", "published_at"):
+            raise BadQuery("date_field must be found_at or published_at")
+        bounds = {}
+        if f.since is not None:
+            bounds["gte"] = to_millis(f.since)
+        if f.until is not None:
+            bounds["lt"] = to_millis(f.until)
+        if bounds:
+            clauses.append({"range": {f.date_field: dict(bounds, format="epoch_millis")}})
+        if f.doc_ids is not None:
+            clauses.append({"terms": {"doc_id": list(f.doc_ids)}})
+        return clauses
+
+    def search(self, text: str = "", filters: SearchFilters | None = None,
+               sort: str = "-found_at", size: int = 20, after: str | None = None,
+               aggs: Sequence[str] = ()) -> SearchPage:
+        f = filters or SearchFilters()
+        name, order = parse_sort(sort)
+        for a in aggs:
+            if a not in AGG_NAMES:
+                raise BadQuery(f"unknown aggregation {a!r}; choose from {', '.join(AGG_NAMES)}")
+        self.ensure_setup()
+        body: dict[str, Any] = {
+            "query": {"bool": {"filter": self._filters(text, f)}},
+            "sort": [{_SORT_FIELDS[name]: {"order": order, "missing": "_last"}},
+                     {"doc_id": "asc"}],
+            "size": size, "track_total_hits": True,
+            "aggs": {a: _agg_body(a) for a in aggs},
+        }
+        if after:
+            body["search_after"] = decode_token(after)
+        res = self._call(self.es.search, index=self.alias["candidates"], **body)
+        hits = res["hits"]["hits"]
+        docs = [CandidateDoc.from_json(h["_source"]) for h in hits]
+        token = None
+        if hits and len(hits) == size:
+            value, last_id = hits[-1]["sort"]
+            if name.endswith("_at") and value is None:
+                value = MISSING_LAST[order]
+            token = encode_token([value, last_id])
+        out = {}
+        for a in aggs:
+            buckets = res["aggregations"][a]["buckets"]
+            key = "key_as_string" if a == "day" else "key"
+            out[a] = [(str(b[key]), int(b["doc_count"])) for b in buckets][:AGG_SIZES[a]]
+        return SearchPage(docs, int(res["hits"]["total"]["value"]), token, out)
+
+    def close(self) -> None:
+        self.es.close()
+        if self.queue:
+            self.queue.close()
+
+
+def _agg_body(name: str) -> dict[str, Any]:
+    if name == "day":
+        return {"date_histogram": {"field": "found_at", "calendar_interval": "day",
+                                   "format": "yyyy-MM-dd", "min_doc_count": 1,
+                                   "time_zone": "UTC"}}
+    terms: dict[str, Any] = {"field": "platform" if name == "platform" else "uploader.keyword",
+                             "size": AGG_SIZES[name], "shard_size": 10 * AGG_SIZES[name],
+                             "order": [{"_count": "desc"}, {"_key": "asc"}]}
+    if name == "uploader":
+        terms["exclude"] = [""]
+    return {"terms": terms}
