@@ -115,6 +115,10 @@ class Adapter:
     # (a JSON feed with cursor pagination).
     MODES: ClassVar[tuple[str, ...]] = ("listing",)
     SEARCH_NEEDS_BROWSER: ClassVar[bool] = False
+    # For pages rendered in the browser: a JavaScript function (source text) that returns
+    # true once the page's script has rendered what parse() reads. None: wait for the
+    # network to go idle.
+    BROWSER_READY: ClassVar[str | None] = None
 
     def start_url(self, url: str, mode: str, *, query: str = "", cursor: str | None = None) -> str:
         """The first URL of a crawl in ``mode`` from the user's ``url`` (often a site root)."""

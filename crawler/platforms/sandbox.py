@@ -47,11 +47,83 @@ def _str(value: Any) -> str:
 
 class SandboxAdapter(Adapter):
     NAME = "sandbox"
-    VALID_URL = rf"https?://{_HOSTS}(?::\d+)?/video/(?P<id>[A-Za-z0-9_-]+)/?(?:[?#].*)?$"
+    # Claims every sandbox page; only /video/ID pages have an id (None for the others).
+    VALID_URL = (
+        rf"https?://{_HOSTS}(?::\d+)?/"
+        r"(?:video/(?P<id>[A-Za-z0-9_-]+)/?(?:[?#].*)?$|browse|search|api/(?:feed|search))"
+    )
     MODES = ("listing", "search", "api")
     SEARCH_NEEDS_BROWSER = True
+    # The search script replaces the "needs JavaScript" status once results (or an error)
+    # are in; pages without the status element (an error page) are ready at once.
+    BROWSER_READY = (
+        "() => { const s = document.getElementById('status');"
+        " return !s || !!document.querySelector('#results a.result')"
+        " || !s.textContent.includes('JavaScript'); }"
+    )
     API_PAGE_SIZE = 50
-    TESTS: ClassVar[list[dict[str, Any]]] = []  # filled in below, after the fixtures
+    # Fixtures recorded from the real sandbox (seed 1) under fixtures/sandbox/.
+    TESTS: ClassVar[list[dict[str, Any]]] = [
+        {
+            "url": "http://127.0.0.1:8700/browse?page=1",
+            "fixture": "browse_page1.html",
+            "expected": {
+                "items": ("count", 0),
+                "detail_urls": ("count", 24),
+                "next_url": "http://127.0.0.1:8700/browse?page=2",
+                "next_cursor": None,
+            },
+        },
+        {
+            "url": "http://127.0.0.1:8700/browse?page=13",
+            "fixture": "browse_last.html",
+            "expected": {"detail_urls": ("count", 12), "next_url": None},
+        },
+        {
+            "url": "http://127.0.0.1:8700/video/v00013",
+            "fixture": "video_episode.html",
+            "expected": {
+                "items": ("count", 1),
+                "item_id": "v00013",
+                "url": "http://127.0.0.1:8700/video/v00013",
+                "title": "我的超能力同桌 第1集 身份曝光",
+                "uploader": "椰子剧场",
+                "uploader_id": "u0015",
+                "thumbnail_url": "http://127.0.0.1:8700/media/thumb/v00013.jpg",
+                "video_url": "http://127.0.0.1:8700/media/video/v00013.mp4",
+                "tags": ["短剧", "旅行", "手工"],
+                "cast": ("count", 3),
+                "published_at": "2025-06-06T07:20:13+00:00",
+                "view_count": 56457,
+                "raw_state": dict,
+            },
+        },
+        {
+            "url": "http://127.0.0.1:8700/api/feed?limit=3",
+            "fixture": "api_feed.json",
+            "expected": {
+                "items": ("count", 3),
+                "next_cursor": "cG9zOjM",
+                "items[0].item_id": "v00001",
+                "items[0].video_url": "",
+                "items[2].item_id": "v00003",
+                "items[0].thumbnail_url": "re:^http://127\\.0\\.0\\.1:8700/media/thumb/v00001\\.jpg$",
+            },
+        },
+        {
+            "url": "http://127.0.0.1:8700/search?q=x",
+            "fixture": "search_rendered.html",  # the DOM after the page's script ran
+            "expected": {
+                "detail_urls": ("count", 7),
+                "items": ("count", 0),
+            },
+        },
+        {
+            "url": "http://127.0.0.1:8700/search?q=x",
+            "fixture": "search_shell.html",  # as served, before JavaScript: no results
+            "expected": {"detail_urls": ("count", 0)},
+        },
+    ]
 
     # --- start URLs ----------------------------------------------------------------------
     def start_url(self, url: str, mode: str, *, query: str = "", cursor: str | None = None) -> str:
@@ -86,6 +158,9 @@ class SandboxAdapter(Adapter):
 
     def _search(self, url: str, body: str) -> Page:
         sel = Selector(text=body)
+        status = " ".join(sel.css("#status ::text").getall())
+        if "加载失败" in status:  # "loading failed": the script could not fetch results
+            raise AdapterError(f"sandbox: search results failed to load on {url}: {status}")
         hrefs = sel.css("#results a.result::attr(href)").getall()
         return Page(detail_urls=[urljoin(url, h) for h in hrefs])
 

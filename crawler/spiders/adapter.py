@@ -75,10 +75,13 @@ class AdapterSpider(scrapy.Spider):
         if browser:
             from scrapy_playwright.page import PageMethod
 
-            meta.update(
-                playwright=True,
-                playwright_page_methods=[PageMethod("wait_for_load_state", "networkidle")],
+            ready = self.adapter.BROWSER_READY
+            wait = (
+                PageMethod("wait_for_function", ready, timeout=20_000)
+                if ready
+                else PageMethod("wait_for_load_state", "networkidle")
             )
+            meta.update(playwright=True, playwright_page_methods=[wait])
         return scrapy.Request(url, callback=self.parse_page, errback=self.on_error, meta=meta)
 
     def _may_follow(self) -> bool:
