@@ -1,0 +1,172 @@
+"""YouTube Shorts: a short's page and a channel's Shorts tab.
+
+A short (``youtube.com/shorts/ID``) embeds ``var ytInitialPlayerResponse = {...};`` with
+``videoDetails`` (``videoId``, ``title``, ``shortDescription``, ``author``, ``channelId``,
+``viewCount`` as a string, ``keywords``, ``thumbnail.thumbnails[*]``) and
+``microformat.playerMicroformatRenderer`` (``publishDate`` / ``uploadDate`` ISO 8601); and
+``var ytInitialData = {...};`` with the page's overlays. Stream URLs are signature-ciphered
+for the web client: the media used is the thumbnail (``i.ytimg.com/vi/ID/...``).
+
+A channel's Shorts tab (``/@handle/shorts``, ``/channel/UC…/shorts``) embeds ``ytInitialData``
+with a ``richGridRenderer`` of ``shortsLockupViewModel`` entries (2024 layout; the older
+``reelItemRenderer`` is the fallback) and a ``continuationItemRenderer`` token for the next
+page (``next_cursor``; the continuation itself is a POST to the InnerTube API).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.generic import FIXTURES_DIR, first, jfirst, jpath, to_datetime, to_int
+
+CHALLENGE_MARKERS = ("consent.youtube.com", "www.google.com/sorry", "unusual traffic")
+
+
+def _state(body: str, marker: str) -> Any:
+    try:
+        return embedded_json(body, marker)
+    except AdapterError:
+        return None
+
+
+def _thumb(video_id: str, thumbs: list[Any]) -> str:
+    best = max((t for t in thumbs if isinstance(t, dict) and t.get("url")),
+               key=lambda t: (t.get("width") or 0) * (t.get("height") or 0), default=None)
+    return best["url"] if best else f"https://i.ytimg.com/vi/{video_id}/hq2.jpg"
+
+
+def _text(value: Any) -> str:
+    """YouTube's text objects: {"simpleText": ..} or {"runs": [{"text": ..}]} or {"content": ..}."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        if "simpleText" in value:
+            return str(value["simpleText"])
+        if "content" in value:
+            return str(value["content"])
+        return "".join(str(r.get("text", "")) for r in value.get("runs", []))
+    return ""
+
+
+class YoutubeShorts(Adapter):
+    NAME = "youtube_shorts"
+    VALID_URL = r"https?://(?:www\.|m\.)?youtube\.com/shorts/(?P<id>[\w-]{11})"
+    CHALLENGE_MARKERS: ClassVar[tuple[str, ...]] = CHALLENGE_MARKERS
+    TESTS: ClassVar[list[dict[str, Any]]] = [
+        {
+            "url": "https://www.youtube.com/shorts/Ab3dEf6hIj0",
+            "fixture": "short.html",
+            "expected": {
+                "items": ("count", 1),
+                "item_id": "Ab3dEf6hIj0",
+                "url": "https://www.youtube.com/shorts/Ab3dEf6hIj0",
+                "title": "The Substitute Bride | Episode 3 #shorts #drama",
+                "uploader": "ReelHouse Drama",
+                "uploader_id": "UCa1B2c3D4e5F6g7H8i9J0kL",
+                "thumbnail_url": "https://i.ytimg.com/vi/Ab3dEf6hIj0/oar2.jpg",
+                "published_at": "2026-11-20T04:00:00+00:00",
+                "view_count": 2345678,
+                "tags": ("count", 3),
+            },
+        },
+    ]
+
+    def parse(self, url: str, body: str) -> Page:
+        vid = self.match_id(url)
+        player = _state(body, "ytInitialPlayerResponse")
+        data = _state(body, "ytInitialData")
+        if player is None and data is None:
+            raise AdapterError(f"youtube_shorts: no ytInitialPlayerResponse/ytInitialData on {url}")
+        details = jfirst(player, "videoDetails", default={}) if player else {}
+        micro = jfirst(player, "microformat.playerMicroformatRenderer", default={}) if player else {}
+        overlay = jfirst(data, "**.reelPlayerOverlayRenderer", default={}) if data else {}
+        title = first(details.get("title"), _text(micro.get("title")),
+                      _text(jfirst(overlay, "**.reelPlayerHeaderRenderer.reelTitleText")),
+                      default="")
+        item = CandidateItem(
+            platform=self.NAME,
+            item_id=str(first(details.get("videoId"), vid)),
+            url=f"https://www.youtube.com/shorts/{first(details.get('videoId'), vid)}",
+            title=str(title),
+            description=str(first(details.get("shortDescription"), _text(micro.get("description")),
+                                  default="")),
+            thumbnail_url=_thumb(vid, jpath(details, "thumbnail.thumbnails[*]")
+                                 or jpath(micro, "thumbnail.thumbnails[*]")),
+            uploader=str(first(details.get("author"), micro.get("ownerChannelName"),
+                               _text(jfirst(overlay, "**.channelTitleText")), default="")),
+            uploader_id=str(first(details.get("channelId"), micro.get("externalChannelId"),
+                                  default="")),
+            tags=[t for t in details.get("keywords") or [] if isinstance(t, str)],
+            published_at=to_datetime(first(micro.get("publishDate"), micro.get("uploadDate"))),
+            view_count=to_int(first(details.get("viewCount"), micro.get("viewCount"))),
+            raw_state={"videoDetails": details} if details else None,
+        )
+        return Page(items=[item.validate()])
+
+
+class YoutubeShortsTab(Adapter):
+    """A channel's Shorts tab: a grid of shorts and a continuation token."""
+
+    PLATFORM = "youtube_shorts"  # items are stored under the platform, not this adapter
+    NAME = "youtube_shorts_tab"
+    FIXTURE_DIR = FIXTURES_DIR / "youtube_shorts"
+    VALID_URL = (r"https?://(?:www\.|m\.)?youtube\.com/(?P<id>@[\w.-]+|channel/UC[\w-]{22}|c/[\w.-]+)"
+                 r"/shorts/?(?:[?#]|$)")
+    CHALLENGE_MARKERS: ClassVar[tuple[str, ...]] = CHALLENGE_MARKERS
+    TESTS: ClassVar[list[dict[str, Any]]] = [
+        {
+            "url": "https://www.youtube.com/@ReelHouseDrama/shorts",
+            "fixture": "channel_shorts.html",
+            "expected": {
+                "items": ("count", 3),
+                "item_id": "Ab3dEf6hIj0",
+                "url": "https://www.youtube.com/shorts/Ab3dEf6hIj0",
+                "title": "The Substitute Bride | Episode 3 #shorts #drama",
+                "thumbnail_url": "re:^https://i\\.ytimg\\.com/vi/Ab3dEf6hIj0/",
+                "view_count": 2300000,
+                "uploader": "ReelHouse Drama",
+                "items[2].item_id": "Zz9yXx8wVv7",
+                "items[2].view_count": 12000,
+                "next_cursor": "re:^4qmFsgK",
+            },
+        },
+    ]
+
+    def parse(self, url: str, body: str) -> Page:
+        self.match_id(url)
+        data = _state(body, "ytInitialData")
+        if data is None:
+            raise AdapterError(f"youtube_shorts_tab: no ytInitialData on {url}")
+        channel = str(first(jfirst(data, "metadata.channelMetadataRenderer.title"),
+                            _text(jfirst(data, "header.**.title")), default=""))
+        channel_id = str(jfirst(data, "metadata.channelMetadataRenderer.externalId", default=""))
+        page = Page()
+        for lockup in jpath(data, "**.shortsLockupViewModel"):
+            vid = first(jfirst(lockup, "onTap.innertubeCommand.reelWatchEndpoint.videoId"),
+                        re.sub(r"^shorts-shelf-item-", "", str(lockup.get("entityId", ""))))
+            if not vid:
+                continue
+            page.items.append(self._item(
+                vid, _text(jfirst(lockup, "overlayMetadata.primaryText")),
+                jfirst(lockup, "thumbnail.sources[0].url",
+                       "onTap.innertubeCommand.reelWatchEndpoint.thumbnail.thumbnails[0].url"),
+                _text(jfirst(lockup, "overlayMetadata.secondaryText")), channel, channel_id))
+        if not page.items:
+            for reel in jpath(data, "**.reelItemRenderer"):
+                page.items.append(self._item(
+                    reel.get("videoId", ""), _text(reel.get("headline")),
+                    jfirst(reel, "thumbnail.thumbnails[-1].url"),
+                    _text(reel.get("viewCountText")), channel, channel_id))
+        page.next_cursor = jfirst(
+            data, "**.continuationItemRenderer.continuationEndpoint.continuationCommand.token")
+        return page
+
+    def _item(self, vid: str, title: str, thumb: Any, views: str, channel: str,
+              channel_id: str) -> CandidateItem:
+        return CandidateItem(
+            platform=self.PLATFORM, item_id=vid, url=f"https://www.youtube.com/shorts/{vid}",
+            title=title, thumbnail_url=str(thumb or ""), view_count=to_int(views),
+            uploader=channel, uploader_id=channel_id,
+        ).validate()
