@@ -117,14 +117,15 @@ def _derived_scene(rng: random.Random, demo_id: str, singles: list[str]) -> dict
 def _video_plan(rng: random.Random) -> dict[str, Any]:
     duration = rng.choice((3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0))
     frames = int(duration * FPS)
-    n_scenes = rng.randint(3, 5)
-    cuts = sorted(rng.sample(range(8, frames - 7), n_scenes - 1))
-    # Keep every scene at least 6 frames long.
-    fixed: list[int] = []
-    for c in cuts:
-        if (fixed[-1] if fixed else 0) + 6 <= c <= frames - 6:
-            fixed.append(c)
-    bounds = [0, *fixed, frames]
+    n_scenes = rng.randint(3, 5)  # 2-4 cuts
+    # Every scene at least 6 frames; the rest shared out at random.
+    weights = [rng.uniform(0.5, 1.5) for _ in range(n_scenes)]
+    spare = frames - 6 * n_scenes
+    lengths = [6 + int(spare * w / sum(weights)) for w in weights]
+    lengths[-1] += frames - sum(lengths)
+    bounds = [0]
+    for length in lengths:
+        bounds.append(bounds[-1] + length)
     return {"duration": duration, "fps": FPS, "frames": frames,
             "scene_starts": bounds[:-1], "scene_lengths": [b - a for a, b in zip(bounds, bounds[1:], strict=False)]}
 
