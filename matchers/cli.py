@@ -1,10 +1,190 @@
-"""Subcommands of `likewatch` contributed by the `matchers` package."""
+"""Subcommands of `likewatch` contributed by the `matchers` package.
+
+Stable contract (tests outside the project use it):
+
+- ``likewatch enroll --person ID [--client NAME] [--name "Display Name"] FILE...``: exit 0
+  and one line per reference enrolled on stdout.
+- ``likewatch scan [--json] FILE...``: per image or video file one JSON object per line,
+  ``{"path": P, "matches": [{"person": ID, "signal": NAME, "distance": D,
+  "threshold": T}], "error": null}``; an unreadable file gets ``"error": "<why>"`` and the
+  scan goes on (exit 0). Output is always JSON lines; ``--json`` is accepted for clarity.
+
+Also ``likewatch match-pending`` (``matchers.pipeline.process_pending``) and
+``likewatch eval`` (``matchers.eval``). All honour ``LIKEWATCH_HOME``.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matchers.banks import BankSet
+    from matchers.signals.base import Match
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this package's subcommands to the `likewatch` parser."""
+    p = sub.add_parser("enroll", help="enrol reference photos of a protected person",
+                       description="Enrol reference photos of a person: every signal is "
+                       "computed and stored; each photo must show exactly one face "
+                       "(or choose one with --face). Prints one line per reference.")
+    p.add_argument("--person", required=True, help="the client's id for the person")
+    p.add_argument("--client", default="default", help="client (studio or agency) name")
+    p.add_argument("--name", default="", help="display name of the person")
+    p.add_argument("--face", type=int, default=None, metavar="N",
+                   help="in photos with several faces, use face N (0 = leftmost)")
+    p.add_argument("--no-backsearch", action="store_true",
+                   help="do not search the new references back through stored candidates")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=_cmd_enroll)
+
+    p = sub.add_parser("scan", help="match image or video files against every enrolled person",
+                       description="Match files against the reference banks; one JSON "
+                       "object per file and line.")
+    p.add_argument("--json", action="store_true", help="JSON lines (the only format)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=_cmd_scan)
+
+    p = sub.add_parser("match-pending", help="hash and match pending candidates in the catalog")
+    p.add_argument("--limit", type=int, default=None, help="at most N candidates")
+    p.set_defaults(func=_cmd_match_pending)
+
+    p = sub.add_parser("eval", help="robustness evaluation of the matchers",
+                       description="Transformed copies of reference photos and unrelated "
+                       "images: recall per transform and signal, false matches; writes "
+                       "a markdown table and a PNG chart.")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output directory (default $LIKEWATCH_HOME/eval)")
+    p.add_argument("--refs", type=Path, default=None,
+                   help="folder of <id>_1.jpg / <id>_2.jpg photos (default sandbox/assets/faces)")
+    p.add_argument("--limit", type=int, default=None, help="use at most N paired persons")
+    p.add_argument("--variants", type=int, default=None,
+                   help="parameter variants per transform (default 4)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_eval)
+
+
+def _user_error(msg: str) -> Exception:
+    from likewatch.cli import UserError
+
+    return UserError(msg)
+
+
+def _cmd_enroll(args: argparse.Namespace) -> int:
+    from likewatch.catalog import Catalog
+    from matchers.enroll import EnrolError, enroll
+    from matchers.pipeline import backsearch
+
+    with Catalog.open() as catalog:
+        try:
+            results = enroll(catalog, args.person, [Path(f) for f in args.files],
+                             client=args.client, display_name=args.name,
+                             face_index=args.face)
+        except EnrolError as e:
+            raise _user_error(str(e)) from e
+        for r in results:
+            print(r.line(), flush=True)
+        if not args.no_backsearch and any(not r.already for r in results):
+            from likewatch.catalog.models import Reference
+
+            with catalog.session() as s:
+                ref = s.get(Reference, results[0].reference_id)
+                person_id = ref.person_id if ref is not None else None
+            if person_id is not None:
+                found = backsearch(catalog, person_id)
+                print(f"backsearch: {len(found)} new match(es) in stored candidates",
+                      file=sys.stderr)
+    return 0
+
+
+def _match_json(m: Match) -> dict[str, Any]:
+    d: float | int = int(m.distance) if float(m.distance).is_integer() else round(m.distance, 4)
+    t: float | int = int(m.threshold) if float(m.threshold).is_integer() else m.threshold
+    return {"person": m.person, "signal": m.signal, "distance": d, "threshold": t}
+
+
+def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
+    """One ``likewatch scan`` result: an image, or a video through its keyframes."""
+    from matchers.images import ImageError, ImageInput
+
+    out: dict[str, Any] = {"path": str(path), "matches": [], "error": None}
+    if not path.is_file():
+        out["error"] = "no such file" if not path.exists() else "not a regular file"
+        return out
+    matches: list[Match] = []
+    try:
+        image = ImageInput.from_path(path)
+        _ = image.size
+    except ImageError as e:
+        if "not an image" not in str(e):
+            out["error"] = str(e)
+            return out
+        from matchers.keyframes import extract_keyframes
+
+        kf = extract_keyframes(path)
+        if not kf.frames:
+            out["error"] = "; ".join(kf.errors) or "not an image or video"
+            return out
+        for frame in kf.frames:
+            try:
+                matches.extend(banks.match_image(frame.image, frame=frame.label))
+            except ImageError as fe:
+                kf.errors.append(f"{frame.label}: {fe}")
+        if kf.errors:
+            out["error"] = "; ".join(kf.errors)
+    else:
+        try:
+            matches = banks.match_image(image)
+        except ImageError as e:
+            out["error"] = str(e)
+            return out
+    best: dict[tuple[str, str], Match] = {}
+    for m in matches:
+        k = (m.person, m.signal)
+        if k not in best or m.distance < best[k].distance:
+            best[k] = m
+    out["matches"] = [_match_json(m) for _, m in sorted(best.items())]
+    return out
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from likewatch.catalog import Catalog
+    from matchers.banks import BankSet
+
+    with Catalog.open() as catalog:
+        banks = BankSet.from_catalog(catalog)
+    for f in args.files:
+        try:
+            result = scan_file(banks, Path(f))
+        except Exception as e:  # noqa: BLE001 - the scan goes on after any one file
+            result = {"path": f, "matches": [], "error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _cmd_match_pending(args: argparse.Namespace) -> int:
+    from likewatch.catalog import Catalog
+    from matchers.pipeline import process_pending
+
+    with Catalog.open() as catalog:
+        summary = process_pending(catalog, limit=args.limit)
+    print(json.dumps(summary.to_dict()))
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from likewatch import settings
+    from matchers.eval import run_eval
+
+    out = args.out or settings.home() / "eval"
+    try:
+        report = run_eval(out, refs=args.refs, limit=args.limit, variants=args.variants,
+                          seed=args.seed, echo=print)
+    except FileNotFoundError as e:
+        raise _user_error(str(e)) from e
+    print(f"wrote {report.markdown_path} and {report.chart_path}")
+    return 0 if report.passed else 1

@@ -1,0 +1,251 @@
+"""From stored candidates to signals and matches, both ways.
+
+``process_pending``: every candidate whose ``match_status`` is ``pending`` (the catalog
+table is the queue the crawler fills) gets its thumbnail and its video keyframes hashed
+through the same image path, its ``CandidateSignal`` rows stored (so backsearch never has
+to decode media again) and its matches recorded as ``MatchRow`` rows; its status becomes
+``matched`` (done, whether or not anything matched) or ``failed`` when none of its media
+could be read. Errors are recorded per item, counted by kind, and the batch goes on.
+Each candidate is written in its own transaction and claimed with a conditional update
+(``... WHERE match_status = 'pending'``), so two matcher processes never both record it.
+
+``backsearch``: a newly enrolled person's references against every stored
+CandidateSignal, with the same exact indexes and the same policy.
+
+Plain functions: the crawler's last step, ``likewatch match-pending`` and the scheduler's
+matcher role call them outside any reactor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import delete, select, update
+
+from likewatch.media import MediaStore
+from matchers.bank_index import EuclideanIndex, HammingIndex
+from matchers.banks import BankSet
+from matchers.signals.base import Match, SignalType, SignalValue
+
+if TYPE_CHECKING:
+    from likewatch.catalog import Catalog
+    from likewatch.catalog.models import Candidate, MatchRow
+
+log = logging.getLogger(__name__)
+
+BACKSEARCH_CHUNK = 50_000  # stored signal rows scanned per step
+
+
+@dataclass
+class ProcessSummary:
+    """What one ``process_pending`` run did."""
+
+    candidates: int = 0  # taken from the queue
+    matched: int = 0  # candidates with at least one match
+    failed: int = 0  # candidates none of whose media could be read
+    images: int = 0  # thumbnails + keyframes hashed
+    signals: int = 0  # CandidateSignal rows stored
+    matches: int = 0  # MatchRow rows stored
+    errors: dict[str, int] = field(default_factory=dict)  # kind -> count
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (candidate id, why)
+
+    def count(self, kind: str, n: int = 1) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + n
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Image:
+    media_sha256: str
+    frame: str
+    values: list[SignalValue]
+
+
+def _media_path(catalog: Catalog, sha256: str) -> Path:
+    from likewatch.catalog.models import Media
+
+    with catalog.session() as s:
+        m = s.get(Media, sha256)
+        rel = m.path if m is not None else MediaStore(catalog.home).relpath(sha256)
+    return catalog.home / rel
+
+
+def hash_media(catalog: Catalog, cand: Candidate, banks: BankSet,
+               summary: ProcessSummary) -> tuple[list[_Image], list[str]]:
+    """Signals of a candidate's thumbnail and keyframes; per-item errors, never raises."""
+    from matchers.images import ImageError, ImageInput
+
+    images: list[_Image] = []
+    errors: list[str] = []
+    if cand.thumbnail_sha256:
+        path = _media_path(catalog, cand.thumbnail_sha256)
+        try:
+            values = banks.hash_image(ImageInput.from_path(path))
+            images.append(_Image(cand.thumbnail_sha256, "", values))
+        except ImageError as e:
+            summary.count("thumbnail")
+            errors.append(f"thumbnail: {e}")
+        except Exception as e:  # noqa: BLE001 - one bad file never stops the batch
+            summary.count("internal")
+            errors.append(f"thumbnail: {type(e).__name__}: {e}")
+            log.exception("hashing thumbnail of candidate %s failed", cand.id)
+    if cand.video_sha256:
+        from matchers.keyframes import extract_keyframes
+
+        path = _media_path(catalog, cand.video_sha256)
+        try:
+            result = extract_keyframes(path)
+            for err in result.errors:
+                summary.count("video")
+                errors.append(f"video: {err}")
+            for kf in result.frames:
+                try:
+                    images.append(_Image(cand.video_sha256, kf.label,
+                                         banks.hash_image(kf.image)))
+                except ImageError as e:
+                    summary.count("keyframe")
+                    errors.append(f"video {kf.label}: {e}")
+        except Exception as e:  # noqa: BLE001 - one bad file never stops the batch
+            summary.count("internal")
+            errors.append(f"video: {type(e).__name__}: {e}")
+            log.exception("keyframes of candidate %s failed", cand.id)
+    if not cand.thumbnail_sha256 and not cand.video_sha256:
+        summary.count("no_media")
+        errors.append("no thumbnail or video stored")
+    return images, errors
+
+
+def _person_id(m: Match) -> int:
+    return int(m.extra["person_id"])
+
+
+def process_pending(catalog: Catalog, *, limit: int | None = None,
+                    banks: BankSet | None = None) -> ProcessSummary:
+    """Hash and match pending candidates; see the module docstring."""
+    from likewatch.catalog.models import Candidate, CandidateSignal, MatchRow
+
+    banks = banks if banks is not None else BankSet.from_catalog(catalog)
+    summary = ProcessSummary()
+    with catalog.session() as s:
+        q = select(Candidate.id).where(Candidate.match_status == "pending").order_by(Candidate.id)
+        ids = list(s.scalars(q.limit(limit) if limit is not None else q))
+    for cid in ids:
+        with catalog.session() as s:
+            cand = s.get(Candidate, cid)
+            if cand is None or cand.match_status != "pending":
+                continue
+        summary.candidates += 1
+        images, errors = hash_media(catalog, cand, banks, summary)
+        best: dict[tuple[int, str, str], Match] = {}
+        for img in images:
+            for m in banks.match_values(img.values, platform=cand.platform,
+                                        uploader=cand.uploader,
+                                        uploader_id=cand.uploader_id, frame=img.frame):
+                k = (_person_id(m), m.signal, m.frame)
+                if k not in best or m.distance < best[k].distance:
+                    best[k] = m
+        status = "matched" if images else "failed"
+        with catalog.session() as s:
+            claimed = s.execute(update(Candidate)
+                                .where(Candidate.id == cid, Candidate.match_status == "pending")
+                                .values(match_status=status))
+            if getattr(claimed, "rowcount", 1) != 1:
+                s.rollback()  # another matcher got there first
+                summary.candidates -= 1
+                continue
+            s.execute(delete(CandidateSignal).where(CandidateSignal.candidate_id == cid))
+            s.execute(delete(MatchRow).where(MatchRow.candidate_id == cid))
+            for img in images:
+                for v in img.values:
+                    s.add(CandidateSignal(candidate_id=cid, media_sha256=img.media_sha256,
+                                          frame=img.frame, signal=v.signal, value=v.value,
+                                          quality=v.quality))
+            for (pid, sig, frame), m in best.items():
+                s.add(MatchRow(candidate_id=cid, person_id=pid, reference_id=m.reference_id,
+                               signal=sig, frame=frame, distance=m.distance,
+                               threshold=m.threshold))
+        summary.images += len(images)
+        summary.signals += sum(len(i.values) for i in images)
+        summary.matches += len(best)
+        summary.matched += bool(best)
+        if status == "failed":
+            summary.failed += 1
+            summary.failures.append((cid, "; ".join(errors)[:500]))
+            log.warning("candidate %s failed: %s", cid, "; ".join(errors)[:500])
+        elif errors:
+            log.info("candidate %s: %d media error(s): %s", cid, len(errors), errors[0])
+    return summary
+
+
+def _stored_index(stype: SignalType, values: list[str], radius: float
+                  ) -> HammingIndex | EuclideanIndex:
+    arrays = [stype.to_array(v) for v in values]
+    if stype.kind == "hamming":
+        return HammingIndex(stype.nbits, np.stack(arrays).astype(np.uint8), int(radius))
+    return EuclideanIndex(np.stack(arrays).astype(np.float32), np.arange(len(arrays)), radius)
+
+
+def backsearch(catalog: Catalog, person_id: int, *,
+               signal_types: Mapping[str, SignalType] | None = None) -> list[MatchRow]:
+    """Match one person's references against every stored CandidateSignal.
+
+    Returns the MatchRow rows it created (pairs already recorded are left as they are).
+    """
+    from likewatch.catalog.models import Candidate, CandidateSignal, MatchRow
+
+    banks = BankSet.from_catalog(catalog, person_ids=[person_id], signal_types=signal_types)
+    if not len(banks):
+        return []
+    bank = banks.banks[0]
+    # (candidate id, signal, frame) -> (distance, reference id)
+    best: dict[tuple[int, str, str], tuple[float, int | None]] = {}
+    for name, stype in banks.types.items():
+        refs = [(ref.reference_id, v) for ref in bank.references
+                for v in ref.signals.get(name, [])]
+        if not refs:
+            continue
+        thr = banks.policy.threshold(bank.client, name)
+        last = 0
+        while True:
+            with catalog.session() as s:
+                rows = s.execute(select(CandidateSignal.id, CandidateSignal.candidate_id,
+                                        CandidateSignal.frame, CandidateSignal.value)
+                                 .where(CandidateSignal.signal == name,
+                                        CandidateSignal.id > last)
+                                 .order_by(CandidateSignal.id).limit(BACKSEARCH_CHUNK)).all()
+            if not rows:
+                break
+            last = rows[-1][0]
+            index = _stored_index(stype, [r[3] for r in rows], thr)
+            for ref_id, value in refs:
+                hit_rows, dists = index.search(stype.to_array(value))  # type: ignore[arg-type]
+                for r, d in zip(hit_rows.tolist(), dists.tolist(), strict=True):
+                    k = (rows[r][1], name, rows[r][2])
+                    if k not in best or d < best[k][0]:
+                        best[k] = (float(d), ref_id)
+    created: list[MatchRow] = []
+    with catalog.session() as s:
+        cands = {c.id: c for c in s.scalars(select(Candidate).where(
+            Candidate.id.in_({k[0] for k in best})))}
+        existing = set(s.execute(select(MatchRow.candidate_id, MatchRow.signal, MatchRow.frame)
+                                 .where(MatchRow.person_id == person_id)).tuples())
+        for (cid, sig, frame), (d, ref_id) in sorted(best.items()):
+            c = cands.get(cid)
+            if c is None or bank.is_official(c.platform, c.uploader, c.uploader_id):
+                continue
+            if (cid, sig, frame) in existing:
+                continue
+            row = MatchRow(candidate_id=cid, person_id=person_id, reference_id=ref_id,
+                           signal=sig, frame=frame, distance=d,
+                           threshold=banks.policy.threshold(bank.client, sig))
+            s.add(row)
+            created.append(row)
+    log.info("backsearch person %s: %d new match(es)", person_id, len(created))
+    return created
