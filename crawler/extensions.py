@@ -32,7 +32,10 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         "thumbnails": int(stats.get("likewatch/thumbnails", 0)),
         "videos": int(stats.get("likewatch/videos", 0)),
         "bytes": int(stats.get("likewatch/bytes", 0)),
+        "index_pages": int(stats.get("likewatch/pages/index", 0)),
+        "detail_pages": int(stats.get("likewatch/pages/detail", 0)),
         "requests": int(stats.get("downloader/request_count", 0)),
+        "retry_wait_s": round(float(stats.get("likewatch/retry/wait_seconds", 0.0)), 2),
         "errors": errors,
     }
 

@@ -120,6 +120,9 @@ def crawl(
         if killer is not None:
             killer.cancel()
         reader.join(timeout=5)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     if rc != 0 or summary is None:
         raise CrawlError(
             f"crawl of {url} failed (exit status {rc}); last log lines:\n" + "\n".join(tail)

@@ -12,6 +12,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from crawler.items import CrawlResult, MediaFile
 from likewatch.catalog import Catalog
@@ -37,6 +38,17 @@ class CatalogPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, CrawlResult):
             return item
+        assert self.catalog is not None and self.crawler.stats is not None
+        cand = item.candidate
+        try:
+            self._insert(item)
+        except IntegrityError as exc:  # another crawler recorded it meanwhile
+            self.crawler.stats.inc_value("likewatch/items_seen")
+            raise DropItem(f"{cand.platform}:{cand.item_id} already in the catalog") from exc
+        self.crawler.stats.inc_value("likewatch/items_new")
+        return item
+
+    def _insert(self, item: CrawlResult) -> None:
         assert self.catalog is not None and self.crawler.stats is not None
         cand = item.candidate
         with self.catalog.session() as s:
@@ -73,8 +85,6 @@ class CatalogPipeline:
                     match_status="pending",
                 )
             )
-        self.crawler.stats.inc_value("likewatch/items_new")
-        return item
 
 
 def _ensure_media(session: Any, media: MediaFile) -> None:

@@ -103,6 +103,7 @@ class AdapterSpider(scrapy.Spider):
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("likewatch/pages")
+        stats.inc_value("likewatch/pages/" + ("index" if response.meta.get("lw_index") else "detail"))
         try:
             page = self.adapter.parse(response.url, response.text)
         except AdapterError as exc:
