@@ -234,8 +234,9 @@ def backsearch(catalog: Catalog, person_id: int, *,
     with catalog.session() as s:
         cands = {c.id: c for c in s.scalars(select(Candidate).where(
             Candidate.id.in_({k[0] for k in best})))}
-        existing = set(s.execute(select(MatchRow.candidate_id, MatchRow.signal, MatchRow.frame)
-                                 .where(MatchRow.person_id == person_id)).tuples())
+        existing = {(a, b, c) for a, b, c in s.execute(
+            select(MatchRow.candidate_id, MatchRow.signal, MatchRow.frame)
+            .where(MatchRow.person_id == person_id))}
         for (cid, sig, frame), (d, ref_id) in sorted(best.items()):
             c = cands.get(cid)
             if c is None or bank.is_official(c.platform, c.uploader, c.uploader_id):

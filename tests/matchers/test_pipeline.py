@@ -1,0 +1,103 @@
+"""process_pending and backsearch on a real catalog, media store and the real signals."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image, ImageOps
+from sqlalchemy import select
+
+from likewatch.catalog import Catalog
+from likewatch.catalog.models import Candidate, CandidateSignal, Media, MatchRow, Person
+from likewatch.media import MediaStore
+from matchers.enroll import enroll
+from matchers.pipeline import backsearch, process_pending
+
+FACES = Path(__file__).resolve().parents[2] / "sandbox" / "assets" / "faces"
+
+
+def _jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def _candidate(catalog: Catalog, item: str, thumb: bytes | None, uploader: str = "u",
+               video: bytes | None = None) -> int:
+    store = MediaStore(catalog.home)
+    with catalog.session() as s:
+        shas = []
+        for data, kind in ((thumb, "thumbnail"), (video, "video")):
+            if data is None:
+                shas.append(None)
+                continue
+            sha, rel = store.put(data)
+            if s.get(Media, sha) is None:
+                s.add(Media(sha256=sha, kind=kind, size=len(data), path=rel))
+            shas.append(sha)
+        s.flush()
+        c = Candidate(platform="sandbox", item_id=item, url=f"http://x/{item}",
+                      uploader=uploader, thumbnail_sha256=shas[0], video_sha256=shas[1])
+        s.add(c)
+        s.flush()
+        return c.id
+
+
+def test_process_pending_matches_fails_and_goes_on() -> None:
+    catalog = Catalog.open()
+    enroll(catalog, "pa", [FACES / "A000370_1.jpg"], client="c1")
+    with catalog.session() as s:
+        p = s.scalars(select(Person)).one()
+        p.official_accounts = [{"platform": "sandbox", "uploader": "pa_official"}]
+    photo = Image.open(FACES / "A000370_1.jpg").convert("RGB")
+    reuse = _candidate(catalog, "reuse", _jpeg(ImageOps.mirror(photo)))
+    corrupt = _candidate(catalog, "corrupt", b"\xff\xd8\xff\xe0garbage")
+    nomedia = _candidate(catalog, "nomedia", None)
+    other = _candidate(catalog, "other",
+                       _jpeg(Image.open(FACES / "B001229_1.jpg").convert("RGB")))
+    official = _candidate(catalog, "official", _jpeg(photo), uploader="PA_Official")
+    summary = process_pending(catalog)
+    assert summary.candidates == 5 and summary.failed == 2 and summary.matched == 1
+    assert summary.errors == {"thumbnail": 1, "no_media": 1}
+    assert {cid for cid, _ in summary.failures} == {corrupt, nomedia}
+    with catalog.session() as s:
+        status = {a: b for a, b in s.execute(select(Candidate.id, Candidate.match_status))}
+        assert status == {reuse: "matched", corrupt: "failed", nomedia: "failed",
+                          other: "matched", official: "matched"}
+        rows = s.scalars(select(MatchRow)).all()
+        assert {r.candidate_id for r in rows} == {reuse}
+        by_sig = {r.signal: r for r in rows}
+        assert {"pdq", "face"} <= set(by_sig)  # mirrored: dihedral PDQ and the face
+        assert by_sig["face"].distance <= by_sig["face"].threshold
+        sigs = s.scalars(select(CandidateSignal.signal)
+                         .where(CandidateSignal.candidate_id == other)).all()
+        assert {"pdq", "phash", "face"} <= set(sigs)
+    assert process_pending(catalog).candidates == 0  # the queue is empty now
+
+
+def test_backsearch_finds_stored_candidates_without_media() -> None:
+    catalog = Catalog.open()
+    newer = Image.open(FACES / "D000615_2.jpg").convert("RGB")
+    cid = _candidate(catalog, "d2", _jpeg(newer))
+    off = _candidate(catalog, "d2-official", _jpeg(newer), uploader="d_official")
+    _candidate(catalog, "x", _jpeg(Image.open(FACES / "B001229_1.jpg").convert("RGB")))
+    process_pending(catalog)  # no persons yet: signals stored, nothing matched
+    with catalog.session() as s:
+        assert s.scalars(select(MatchRow)).all() == []
+        s.add(Candidate(platform="sandbox", item_id="late", url="u"))  # still pending
+    # Media files gone: backsearch must work from the stored signals alone.
+    for f in (catalog.home / "media").rglob("*"):
+        if f.is_file():
+            f.unlink()
+    enroll(catalog, "pd", [FACES / "D000615_1.jpg"])
+    with catalog.session() as s:
+        p = s.scalars(select(Person)).one()
+        p.official_accounts = [{"platform": "*", "uploader": "d_official"}]
+        pid = p.id
+    found = backsearch(catalog, pid)
+    assert {(r.candidate_id, r.signal) for r in found} == {(cid, "face")}
+    assert found[0].distance <= found[0].threshold and found[0].reference_id is not None
+    assert off not in {r.candidate_id for r in found}
+    assert backsearch(catalog, pid) == []  # already recorded
+    assert backsearch(catalog, 9999) == []
