@@ -11,6 +11,7 @@ append-only log in the catalog), ``bundle``/``verify`` (the zip for lawyers), ``
 
 from __future__ import annotations
 
+from alerts.evidence.browser import CaptureError
 from alerts.evidence.capture import CaptureResult, EvidenceSubject, capture_evidence
 
-__all__ = ["CaptureResult", "EvidenceSubject", "capture_evidence"]
+__all__ = ["CaptureError", "CaptureResult", "EvidenceSubject", "capture_evidence"]

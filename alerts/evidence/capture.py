@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from alerts.evidence.browser import BrowserWorker, CaptureError, PageCapture, shared_browser
+from alerts.evidence.browser import BrowserWorker, PageCapture, shared_browser
 from alerts.evidence.keys import TreeHead, canonical_json
 from alerts.evidence.log import TransparencyLog, utc_timestamp
 from likewatch import netguard, settings

@@ -68,7 +68,8 @@ def verify_bundle(path: Path, trusted_key_pem: bytes | None = None) -> VerifyRep
     for info in infos:
         try:
             members[info.filename] = zf.read(info)
-        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError,
+                EOFError, RuntimeError) as exc:
             report.bad(info.filename, f"damaged inside the zip ({exc})")
     zf.close()
     for name in FIXED:
@@ -78,6 +79,11 @@ def verify_bundle(path: Path, trusted_key_pem: bytes | None = None) -> VerifyRep
     manifest_bytes = members.get("manifest.json")
     manifest = _check_manifest(manifest_bytes, members, report)
     public = _check_key(members, trusted_key_pem, report)
+    if public is not None and not _key_matches_bundle(public, members):
+        report.bad("public_key.pem", f"key id {key_id(public)} is neither the one named in "
+                                     "tree_head.json nor the file listed in SHA256SUMS: the key "
+                                     "was changed")
+        public = None
     _check_sums(members, public, manifest, report)
     _check_log(members, manifest_bytes, public, report)
     _check_container(raw, infos, members, report)
@@ -137,34 +143,60 @@ def _check_key(members: dict[str, bytes], trusted: bytes | None, report: VerifyR
     return public
 
 
+def _key_matches_bundle(public: Any, members: dict[str, bytes]) -> bool:
+    """The bundle's key is the signed tree head's, or the one SHA256SUMS lists."""
+    try:
+        if json.loads(members["tree_head.json"]).get("key_id") == key_id(public):
+            return True
+    except (KeyError, ValueError, AttributeError):
+        pass
+    pem_sha = hashlib.sha256(members.get("public_key.pem", b"")).hexdigest()
+    return f"{pem_sha}  public_key.pem" in members.get(SUMS, b"").decode("utf-8", "replace")
+
+
 def _check_sums(members: dict[str, bytes], public: Any, manifest: dict[str, Any] | None,
                 report: VerifyReport) -> None:
-    sums, sig = members.get(SUMS), members.get(SUMS_SIG)
-    if sums is None or sig is None or public is None:
+    sums, sig_text = members.get(SUMS), members.get(SUMS_SIG)
+    if sums is None or sig_text is None or public is None:
         return
-    try:
-        public.verify(base64.b64decode(sig.strip(), validate=True), sums)
-    except Exception:  # noqa: BLE001 - InvalidSignature or bad base64: both mean "bad"
-        report.bad(SUMS_SIG, "signature over SHA256SUMS does not verify with public_key.pem")
     listed: dict[str, str] = {}
-    for line in sums.decode("utf-8", "replace").splitlines():
+    for line in sums.decode("utf-8", "replace").removesuffix("\n").split("\n"):
         digest, _, name = line.partition("  ")
         listed[name] = digest
+    mismatched = {name for name, digest in listed.items()
+                  if name in members and hashlib.sha256(members[name]).hexdigest() != digest}
+    canonical = "".join(f"{d}  {n}\n" for n, d in listed.items()).encode("utf-8") == sums
+    consistent = canonical and not mismatched and all(name in members for name in listed)
+    try:
+        signature = base64.b64decode(sig_text.removesuffix(b"\n"), validate=True)
+        if base64.b64encode(signature) + b"\n" != sig_text or len(signature) != 64:
+            raise ValueError("not one base64 Ed25519 signature line")
+    except ValueError as exc:
+        report.bad(SUMS_SIG, f"damaged ({exc})")
+        signature = None
+    if signature is not None:
+        try:
+            public.verify(signature, sums)
+        except Exception:  # noqa: BLE001 - InvalidSignature: either file may be the changed one
+            if consistent:
+                report.bad(SUMS_SIG, f"the signature over {SUMS} does not verify; {SUMS} still "
+                                     "matches the files, so the signature was changed")
+            else:
+                report.bad(SUMS, f"changed: it no longer matches its signature in {SUMS_SIG}")
+                return  # its lines cannot be trusted to blame other files
     for name, digest in listed.items():
         if name not in members:
             if not any(p.startswith(name + ":") for p in report.problems):
-                report.bad(name, "listed in SHA256SUMS but missing from the bundle")
-            continue
-        actual = hashlib.sha256(members[name]).hexdigest()
-        if actual != digest:
-            report.bad(name, f"sha256 expected {digest} (SHA256SUMS), actual {actual}: "
-                             "the file was changed")
+                report.bad(name, f"listed in {SUMS} but missing from the bundle")
+        elif name in mismatched:
+            report.bad(name, f"sha256 expected {digest} ({SUMS}), actual "
+                             f"{hashlib.sha256(members[name]).hexdigest()}: the file was changed")
     covered = set(listed) | {SUMS, SUMS_SIG}
     if manifest is not None:
         covered |= {entry.get("name") for entry in manifest.get("files", [])}
     for name in sorted(set(members) - covered):
         if not name.startswith("files/"):
-            report.bad(name, "not covered by SHA256SUMS (added to the bundle)")
+            report.bad(name, f"not covered by {SUMS} (added to the bundle)")
 
 
 def _check_log(members: dict[str, bytes], manifest_bytes: bytes | None, public: Any,

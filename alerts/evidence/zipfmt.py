@@ -58,7 +58,12 @@ def first_difference(a: bytes, b: bytes) -> int | None:
     """Offset of the first differing byte, or None when equal."""
     if a == b:
         return None
-    for i, (x, y) in enumerate(zip(a, b, strict=False)):
-        if x != y:
+    n = min(len(a), len(b))
+    lo = 0
+    step = 4096
+    while lo < n and a[lo:lo + step] == b[lo:lo + step]:
+        lo += step  # skip equal chunks at C speed, then look byte by byte
+    for i in range(lo, min(n, lo + step)):
+        if a[i] != b[i]:
             return i
-    return min(len(a), len(b))
+    return n
