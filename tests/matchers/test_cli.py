@@ -1,0 +1,67 @@
+"""`likewatch enroll` / `scan` / `match-pending`: the stable CLI contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from likewatch.cli import main
+from matchers.eval_transforms import synthetic_scene
+
+FACES = Path(__file__).resolve().parents[2] / "sandbox" / "assets" / "faces"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "likewatch.cli", *args], capture_output=True,
+                          text=True, env=os.environ.copy(), timeout=240)
+
+
+def test_enroll_then_scan_as_processes(tmp_path: Path, likewatch_home: Path) -> None:
+    r = _run("enroll", "--person", "demo-a", "--client", "agency-x", "--name", "Demo person A",
+             str(FACES / "A000370_1.jpg"), str(FACES / "B001295_1.jpg"))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("enrolled person=demo-a") for line in lines)
+    assert (likewatch_home / "catalog.sqlite3").exists()  # LIKEWATCH_HOME honoured
+
+    mirrored = tmp_path / "mirrored.jpg"
+    ImageOps.mirror(Image.open(FACES / "A000370_1.jpg")).save(mirrored, quality=85)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes((FACES / "A000370_1.jpg").read_bytes()[:300])
+    r = _run("scan", "--json", str(mirrored), str(broken), str(tmp_path / "missing.png"),
+             str(FACES / "T000468_1.jpg"))
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(line) for line in r.stdout.strip().splitlines()]
+    assert [o["path"] for o in out] == [str(mirrored), str(broken),
+                                        str(tmp_path / "missing.png"),
+                                        str(FACES / "T000468_1.jpg")]
+    assert set(out[0]) == {"path", "matches", "error"} and out[0]["error"] is None
+    signals = {m["signal"] for m in out[0]["matches"]}
+    assert {"pdq", "face"} <= signals
+    for m in out[0]["matches"]:
+        assert set(m) == {"person", "signal", "distance", "threshold"}
+        assert m["person"] == "demo-a" and m["distance"] <= m["threshold"]
+    assert out[1]["matches"] == [] and out[1]["error"]
+    assert out[2]["error"] == "no such file"
+    assert out[3] == {"path": str(FACES / "T000468_1.jpg"), "matches": [], "error": None}
+
+
+def test_enroll_refusals_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scene = tmp_path / "scene.png"
+    synthetic_scene(np.random.default_rng(1), (320, 240)).save(scene)
+    assert main(["enroll", "--person", "p", str(scene)]) == 2
+    err = capsys.readouterr().err
+    assert "no face found" in err and err.count("\n") == 1
+
+
+def test_match_pending_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["match-pending", "--limit", "5"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["candidates"] == 0 and summary["errors"] == {}
