@@ -47,3 +47,105 @@ def crawl_once(*, port: int = 0, max_pages: int | None = None) -> dict[str, Any]
     print(format_summary(summary), flush=True)
     print(json.dumps(summary, ensure_ascii=False, sort_keys=True), flush=True)
     return summary
+
+
+DEMO_CLIENT = "Demo Studio"
+DEMO_PERSON = "demo-a"
+
+
+def ground_truth(data_dir: Path) -> dict[str, Any]:
+    """The sandbox's ground truth (only the demo and tests read it, never the crawler)."""
+    return dict(json.loads((data_dir / "ground_truth.json").read_text(encoding="utf-8")))
+
+
+def prepare(cat: Any, base_url: str, receiver_url: str, secret: str, *, every: float,
+            person: str = DEMO_PERSON, max_pages: int | None = 1) -> dict[str, Any]:
+    """Client, person (enrolled from the ground truth), webhook subscription and watch.
+
+    Earlier demo runs' subscriptions and watches (other ports) are disabled first.
+    """
+    from sqlalchemy import update
+
+    from alerts import registry
+    from likewatch.catalog.alerts import Subscription
+    from likewatch.catalog.queue import Watch
+    from matchers.enroll import enroll
+    from scheduler.db import write_session
+    from scheduler.watches import add_watch
+
+    truth = ground_truth(sandbox_dir())
+    info = truth["persons"][person]
+    registry.add_client(cat, DEMO_CLIENT, "studio")
+    registry.add_person(cat, DEMO_CLIENT, person, name=info["label"])
+    results = enroll(cat, person, [Path(p) for p in info["reference_files"]],
+                     client=DEMO_CLIENT, display_name=info["label"])
+    with write_session(cat) as s:
+        client_id = registry.get_client(s, DEMO_CLIENT).id
+        s.execute(update(Subscription).where(Subscription.client_id == client_id)
+                  .values(enabled=False))
+        s.execute(update(Watch).where(Watch.client_id == client_id).values(enabled=False))
+    sub_id = registry.add_subscription(cat, DEMO_CLIENT, "webhook", receiver_url,
+                                       person=person, secret=secret)
+    watch_id = add_watch(cat, DEMO_CLIENT, "sandbox", f"{base_url}/browse?page=1",
+                         mode="listing", every=every, max_pages=max_pages)
+    return {"references": len(results), "subscription": sub_id, "watch": watch_id,
+            "label": info["label"]}
+
+
+def describe(body: dict[str, Any]) -> str:
+    """One alert, as the demo's receiver prints it."""
+    w, m = body.get("where", {}), body.get("match", {})
+    frame = f" at {m['frame']}" if m.get("frame") else ""
+    return (f"  {body.get('severity', '?').upper()}: {body.get('person', {}).get('name')} "
+            f"in {w.get('platform')} item {w.get('item_id')} \"{w.get('title')}\" "
+            f"by {w.get('uploader')}\n"
+            f"  {w.get('url')}\n"
+            f"  signal {m.get('signal')} distance {m.get('distance')} "
+            f"(threshold {m.get('threshold')}){frame}; published {body.get('published_at')}, "
+            f"found {body.get('found_at')}")
+
+
+def live(*, port: int = 0, duration: float | None = None, publish_every: float = 4.0,
+         every: float = 10.0, tick: float = 2.0) -> int:
+    """The full demo: sandbox publishing over time, enrolment, signed webhook, daemon."""
+    import secrets
+    import threading
+    import time
+
+    from alerts.receiver import Received, WebhookReceiver
+    from likewatch.catalog import Catalog
+    from sandbox.server import SandboxServer
+    from scheduler import daemon
+
+    allow_loopback()
+    print(f"likewatch demo: data in {settings.home()}", flush=True)
+    secret = secrets.token_hex(16)
+    started = time.monotonic()
+    first: list[float] = []
+
+    def on_receive(item: Received) -> None:
+        if not first:
+            first.append(time.monotonic() - started)
+        verdict = "signature verified" if item.verified else "SIGNATURE INVALID"
+        print(f"webhook received alert {item.alert_id} ({verdict}, "
+              f"{time.monotonic() - started:.1f} s after start)", flush=True)
+        print(describe(item.body), flush=True)
+
+    stop = threading.Event()
+    with SandboxServer(sandbox_dir(), port=port, publish_every=publish_every) as server, \
+            WebhookReceiver(secret, on_receive=on_receive) as receiver:
+        print(f"sandbox listening on {server.base_url} (a new item every {publish_every:g} s)",
+              flush=True)
+        print(f"webhook receiver on {receiver.url}", flush=True)
+        cat = Catalog.open()
+        info = prepare(cat, server.base_url, receiver.url + "/likewatch", secret, every=every)
+        print(f"enrolled {info['label']} ({info['references']} reference photo(s)); "
+              f"watching {server.base_url}/browse every {every:g} s; Ctrl-C to stop", flush=True)
+        started = time.monotonic()
+        daemon.run(["crawler", "matcher", "alerter"], tick=tick, duration=duration, stop=stop)
+    n = len(receiver.received)
+    ok = sum(r.verified for r in receiver.received)
+    when = f"; first after {first[0]:.1f} s" if first else ""
+    print(f"demo stopped: {n} alert(s) received, {ok} with a verified signature{when}",
+          flush=True)
+    return 0

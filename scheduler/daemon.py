@@ -1,0 +1,155 @@
+"""`likewatch run`: the long-running daemon on APScheduler 3.x.
+
+Each role (crawler, matcher, alerter) is one interval job whose function lives in
+:mod:`scheduler.jobs`; the ``api`` role serves the webapp. Jobs are stored in the catalog
+database (SQLAlchemyJobStore, one table per role: ``apscheduler_<role>``), so a restarted
+daemon keeps each job's next run time: a run missed while it was down happens once
+(``coalesce``) if it is within ``misfire_grace_time``, and nothing runs twice. A job still
+running when its next run comes is skipped (``max_instances=1``) and the skip is logged.
+Several processes may run the same role (on several hosts): their work is claimed from
+the durable queues with leases, so they never do the same work twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from likewatch import settings
+from likewatch.log import get_logger
+from scheduler.db import catalog
+
+log = get_logger("likewatch.daemon")
+
+ROLES = ("crawler", "matcher", "alerter", "api")
+JOB_FUNCS = {
+    "crawler": "scheduler.jobs:crawler_job",
+    "matcher": "scheduler.jobs:matcher_job",
+    "alerter": "scheduler.jobs:alerter_job",
+}
+
+
+def parse_roles(text: str) -> list[str]:
+    roles = [r.strip() for r in text.split(",") if r.strip()]
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise ValueError(f"unknown role(s) {', '.join(unknown) or '(none)'}; "
+                         f"choose from {', '.join(ROLES)}")
+    return roles
+
+
+def _on_event(event: Any) -> None:
+    if event.code == EVENT_JOB_MAX_INSTANCES:
+        log.warning("job skipped: previous run still running", job=event.job_id)
+    elif event.code == EVENT_JOB_MISSED:
+        log.warning("job run missed (beyond misfire grace)", job=event.job_id,
+                    scheduled=str(event.scheduled_run_time))
+    elif event.code == EVENT_JOB_ERROR:
+        log.error("job failed", job=event.job_id, error=repr(event.exception))
+
+
+def build_scheduler(roles: Sequence[str], tick: float | None = None) -> BackgroundScheduler:
+    """A started scheduler with one persistent interval job per role (not api)."""
+    cat = catalog()
+    tick = float(tick or settings.get("scheduler_tick_seconds"))
+    grace = int(max(1.0, float(settings.get("scheduler_misfire_grace"))))
+    job_roles = [r for r in roles if r in JOB_FUNCS]
+    sched = BackgroundScheduler(
+        jobstores={r: SQLAlchemyJobStore(engine=cat.engine, tablename=f"apscheduler_{r}")
+                   for r in job_roles},
+        executors={"default": ThreadPoolExecutor(max(1, len(job_roles)))},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
+        timezone=dt.UTC,
+    )
+    sched.add_listener(_on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+    sched.start(paused=True)
+    for role in job_roles:
+        job_id = f"{role}.tick"
+        existing = sched.get_job(job_id, jobstore=role)
+        trigger = IntervalTrigger(seconds=tick, timezone=dt.UTC)
+        if existing is None:
+            # First start: run at once, then every tick.
+            sched.add_job(JOB_FUNCS[role], trigger, id=job_id, jobstore=role,
+                          name=f"likewatch {role}", next_run_time=dt.datetime.now(dt.UTC))
+        elif getattr(existing.trigger, "interval", None) != trigger.interval:
+            sched.reschedule_job(job_id, jobstore=role, trigger=trigger)
+        else:
+            log.info("job resumed from the job store", job=job_id,
+                     next_run=str(existing.next_run_time))
+    sched.resume()
+    return sched
+
+
+def _start_api(stop: threading.Event) -> threading.Thread | None:
+    try:
+        from webapp.app import create_app  # type: ignore[import-not-found]
+    except ImportError:
+        log.warning("api role: webapp.app.create_app not available; not serving")
+        return None
+    from aiohttp import web
+
+    host, port = "127.0.0.1", 8080
+    try:
+        host = settings.get("webapp_host")
+        port = int(settings.get("webapp_port"))
+    except settings.SettingsError:
+        pass
+
+    def serve() -> None:
+        import asyncio
+
+        async def main() -> None:
+            app = create_app()
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            log.info("api listening", url=f"http://{host}:{port}")
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+            await runner.cleanup()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, name="api", daemon=True)
+    thread.start()
+    return thread
+
+
+def run(roles: Sequence[str], *, tick: float | None = None, duration: float | None = None,
+        stop: threading.Event | None = None, install_signals: bool = True) -> int:
+    """Run the given roles until SIGINT/SIGTERM, ``stop`` is set, or ``duration`` passes."""
+    stop = stop or threading.Event()
+    # One line per tick from APScheduler is noise; its warnings and errors still show.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    if install_signals and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    sched = build_scheduler(roles, tick)
+    api = _start_api(stop) if "api" in roles else None
+    log.info("daemon running", roles=",".join(roles), tick_s=tick or settings.get(
+        "scheduler_tick_seconds"))
+    deadline = time.monotonic() + duration if duration else None
+    try:
+        while not stop.wait(0.2):
+            if deadline and time.monotonic() >= deadline:
+                break
+    finally:
+        stop.set()
+        sched.pause()  # no new submissions while the executor shuts down
+        sched.shutdown(wait=True)
+        if api:
+            api.join(timeout=10)
+        log.info("daemon stopped")
+    return 0

@@ -1,0 +1,186 @@
+"""The daemon's jobs: thin wrappers (``*_job``) around plain functions tests call directly.
+
+- crawler: :func:`crawl_due` schedules due watches into the work queue and runs claimed
+  crawl jobs (each one ``crawler.run.crawl`` in a subprocess), with per-platform backoff.
+- matcher: :func:`match_pending` queues back-searches for newly enrolled references,
+  hashes and matches pending candidates, runs back-searches, and turns new matches into
+  alerts (and outbox rows).
+- alerter: :func:`deliver` sends due outbox rows.
+
+Every step is idempotent and its work is claimed with a lease, so a process killed at any
+point loses nothing: what it held is retried when the lease expires.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from alerts.build import sync_alerts
+from alerts.outbox import deliver_due
+from likewatch.catalog import Catalog
+from likewatch.catalog.models import Candidate, Reference
+from likewatch.catalog.queue import SchedulerCursor, Watch
+from likewatch.log import get_logger
+from scheduler import queue, watches
+from scheduler.db import catalog, worker_id, write_session
+
+log = get_logger("likewatch.jobs")
+_owners: dict[str, str] = {}
+
+MATCH_CHUNK = 8
+BACKSEARCH_CURSOR = "backsearch.references"
+
+
+def owner(role: str) -> str:
+    """This process's lease-owner name for a role."""
+    if role not in _owners:
+        _owners[role] = worker_id(role)
+    return _owners[role]
+
+
+# --- crawler -----------------------------------------------------------------------------
+def run_crawl_job(cat: Catalog, job: queue.ClaimedJob) -> str:
+    """Run one claimed crawl job; returns done | ready (retry later) | dead | gone."""
+    from crawler.run import crawl
+
+    with cat.session() as s:
+        w = s.get(Watch, job.payload.get("watch_id"))
+        if w is None or not w.enabled:
+            queue.complete(cat, job, {"skipped": "watch gone or disabled"})
+            return "gone"
+        s.expunge(w)
+    try:
+        with queue.heartbeat(cat, job):
+            summary = crawl(w.url, platform=w.platform, mode=w.mode, query=w.query,
+                            max_pages=w.max_pages, timeout=3600)
+    except Exception as exc:  # noqa: BLE001 - any crawl failure backs the platform off
+        delay = watches.record_result(cat, w.id, w.platform, ok=False, error=str(exc))
+        log.warning("crawl failed", watch=w.id, platform=w.platform, backoff_s=round(delay, 1),
+                    error=str(exc)[:300])
+        return queue.fail(cat, job, str(exc), delay=delay)
+    watches.record_result(cat, w.id, w.platform, ok=True, summary=summary)
+    queue.complete(cat, job, summary)
+    log.info("crawl done", watch=w.id, items_new=summary.get("items_new"),
+             pages=summary.get("pages"), duration_s=summary.get("duration_s"))
+    return "done"
+
+
+def crawl_due(cat: Catalog | None = None, *, max_jobs: int = 10) -> dict[str, int]:
+    """The crawler role's tick: schedule due watches, then run claimed crawl jobs."""
+    cat = cat or catalog()
+    out: dict[str, int] = {"scheduled": len(watches.schedule_due(cat))}
+    for _ in range(max_jobs):
+        job = queue.claim(cat, "crawl", owner("crawler"))
+        if job is None:
+            break
+        state = run_crawl_job(cat, job)
+        out[state] = out.get(state, 0) + 1
+    return out
+
+
+# --- matcher -----------------------------------------------------------------------------
+def queue_backsearches(cat: Catalog) -> list[str]:
+    """One back-search job per person with references enrolled since the last look."""
+    keys = []
+    with write_session(cat) as s:
+        cursor = s.get(SchedulerCursor, BACKSEARCH_CURSOR)
+        if cursor is None:
+            cursor = SchedulerCursor(name=BACKSEARCH_CURSOR, value=0)
+            s.add(cursor)
+        rows = s.execute(select(Reference.person_id, func.max(Reference.id))
+                         .where(Reference.id > cursor.value)
+                         .group_by(Reference.person_id)).all()
+        for person_id, max_id in rows:
+            key = f"backsearch:{person_id}:{max_id}"
+            queue.enqueue(s, "backsearch", key, {"person_id": person_id})
+            keys.append(key)
+            cursor.value = max(cursor.value, int(max_id))
+    return keys
+
+
+def run_backsearches(cat: Catalog, *, max_jobs: int = 10) -> int:
+    from matchers.pipeline import backsearch
+
+    done = 0
+    for _ in range(max_jobs):
+        job = queue.claim(cat, "backsearch", owner("matcher"))
+        if job is None:
+            break
+        try:
+            with queue.heartbeat(cat, job):
+                rows = backsearch(cat, int(job.payload["person_id"]))
+        except Exception as exc:  # noqa: BLE001 - recorded on the job and retried
+            log.warning("backsearch failed", key=job.key, error=str(exc)[:300])
+            queue.fail(cat, job, str(exc))
+            continue
+        queue.complete(cat, job, {"matches": len(rows)})
+        done += 1
+    return done
+
+
+def pending_count(cat: Catalog) -> int:
+    with cat.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Candidate).where(
+            Candidate.match_status == "pending")) or 0)
+
+
+def match_pending(cat: Catalog | None = None, *, max_seconds: float = 120.0) -> dict[str, Any]:
+    """The matcher role's tick: back-searches, pending candidates, alerts from matches.
+
+    Candidates are processed in small chunks with alerts synced after each, so the first
+    alerts go out while the rest of a large crawl is still being matched.
+    """
+    from matchers.banks import BankSet
+    from matchers.pipeline import process_pending
+
+    cat = cat or catalog()
+    out: dict[str, Any] = {"backsearches_queued": len(queue_backsearches(cat))}
+    out["alerts"] = dict(sync_alerts(cat))
+    banks = BankSet.from_catalog(cat)
+    started = time.monotonic()
+    processed = 0
+    while time.monotonic() - started < max_seconds:
+        summary = process_pending(cat, limit=MATCH_CHUNK, banks=banks)
+        if summary.candidates == 0 and pending_count(cat) == 0:
+            break
+        processed += summary.candidates
+        for k, v in sync_alerts(cat).items():
+            out["alerts"][k] = out["alerts"].get(k, 0) + v
+        if summary.candidates == 0:
+            break
+    out["candidates"] = processed
+    out["backsearches"] = run_backsearches(cat)
+    if out["backsearches"]:
+        for k, v in sync_alerts(cat).items():
+            out["alerts"][k] = out["alerts"].get(k, 0) + v
+    return out
+
+
+# --- alerter -----------------------------------------------------------------------------
+def deliver(cat: Catalog | None = None) -> dict[str, int]:
+    """The alerter role's tick: send what is due in the outbox."""
+    return deliver_due(cat or catalog(), owner("alerter"))
+
+
+# --- the APScheduler entry points (referenced by name from the job store) ----------------
+def crawler_job() -> None:
+    _logged("crawler", crawl_due)
+
+
+def matcher_job() -> None:
+    _logged("matcher", match_pending)
+
+
+def alerter_job() -> None:
+    _logged("alerter", deliver)
+
+
+def _logged(role: str, fn: Any) -> None:
+    started = time.monotonic()
+    result = fn()
+    busy = {k: v for k, v in (result or {}).items() if v}
+    if busy:
+        log.info("tick", role=role, took_s=round(time.monotonic() - started, 2), **busy)

@@ -1,0 +1,114 @@
+"""Watches (what to crawl, how often) and per-platform health with exponential backoff.
+
+Scheduling a watch is idempotent: each due slot becomes one crawl job whose key is
+``crawl:<watch id>:<slot>`` (the slot is the due time in whole seconds), and the watch's
+``next_due_at`` moves on in the same transaction. Slots missed while the daemon was down
+are coalesced into one run (the next slot is counted from now), so a restart neither runs
+a slot twice nor forgets a due watch.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from alerts.registry import RegistryError, get_client
+from likewatch import settings
+from likewatch.catalog import Catalog
+from likewatch.catalog.queue import PlatformHealth, Watch
+from scheduler import queue
+from scheduler.db import write_session
+
+MODES = ("listing", "search", "api")
+
+
+def add_watch(cat: Catalog, client: str, platform: str, url: str, *, mode: str = "listing",
+              query: str = "", every: float = 900.0, max_pages: int | None = None) -> int:
+    """Create a watch; its first crawl is due at once. Returns its id."""
+    if mode not in MODES:
+        raise RegistryError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if every <= 0:
+        raise RegistryError("--every must be a positive number of seconds")
+    if not url.startswith(("http://", "https://")):
+        raise RegistryError(f"not an http(s) URL: {url!r}")
+    if mode == "search" and not query:
+        raise RegistryError("a search watch needs --query")
+    with write_session(cat) as s:
+        c = get_client(s, client)
+        w = Watch(client_id=c.id, platform=platform, url=url, mode=mode, query=query,
+                  every=float(every), max_pages=max_pages, next_due_at=time.time())
+        s.add(w)
+        s.flush()
+        return w.id
+
+
+def list_watches(cat: Catalog) -> list[dict[str, Any]]:
+    with cat.session() as s:
+        return [{"id": w.id, "client_id": w.client_id, "platform": w.platform, "url": w.url,
+                 "mode": w.mode, "query": w.query, "every": w.every, "enabled": w.enabled,
+                 "next_due_in": round(w.next_due_at - time.time(), 1),
+                 "last_status": w.last_status, "last_summary": w.last_summary}
+                for w in s.scalars(select(Watch).order_by(Watch.id))]
+
+
+def in_backoff(cat: Catalog, platform: str, now: float | None = None) -> bool:
+    t = time.time() if now is None else now
+    with cat.session() as s:
+        h = s.get(PlatformHealth, platform)
+        return h is not None and h.backoff_until > t
+
+
+def schedule_due(cat: Catalog, now: float | None = None) -> list[str]:
+    """Enqueue one crawl job per due watch (platforms in backoff wait). Returns job keys."""
+    t = time.time() if now is None else now
+    keys = []
+    with write_session(cat) as s:
+        backoff = {h.platform for h in s.scalars(select(PlatformHealth).where(
+            PlatformHealth.backoff_until > t))}
+        for w in s.scalars(select(Watch).where(Watch.enabled.is_(True), Watch.next_due_at <= t)):
+            if w.platform in backoff:
+                continue
+            key = f"crawl:{w.id}:{int(w.next_due_at)}"
+            queue.enqueue(s, "crawl", key, {"watch_id": w.id})
+            keys.append(key)
+            nxt = w.next_due_at + w.every
+            w.next_due_at = nxt if nxt > t else t + w.every
+    return keys
+
+
+def record_result(cat: Catalog, watch_id: int, platform: str, *, ok: bool,
+                  summary: dict[str, Any] | None = None, error: str = "") -> float:
+    """Record a crawl's outcome on its watch and platform; returns the backoff (0 if ok)."""
+    t = time.time()
+    with write_session(cat) as s:
+        w = s.get(Watch, watch_id)
+        if w is not None:
+            w.last_run_at = t
+            w.last_status = "ok" if ok else "failed"
+            w.last_summary = summary if ok else {"error": error[:500]}
+        h = s.get(PlatformHealth, platform)
+        if h is None:
+            h = PlatformHealth(platform=platform, failures=0, backoff_until=0.0, last_error="")
+            s.add(h)
+        if ok:
+            h.failures, h.backoff_until, h.last_ok_at = 0, 0.0, t
+            return 0.0
+        h.failures = (h.failures or 0) + 1
+        delay = queue.backoff_delay(h.failures, float(settings.get("crawl_backoff_base")),
+                                    float(settings.get("crawl_backoff_max")), jitter=0.1)
+        h.backoff_until, h.last_error, h.last_failure_at = t + delay, error[:2000], t
+        return delay
+
+
+def health(cat: Catalog) -> list[dict[str, Any]]:
+    """Per-platform health for `likewatch status`."""
+    limit = int(settings.get("crawl_unhealthy_after"))
+    t = time.time()
+    with cat.session() as s:
+        return [{"platform": h.platform, "healthy": h.failures < limit,
+                 "consecutive_failures": h.failures,
+                 "backoff_s": max(0.0, round(h.backoff_until - t, 1)),
+                 "last_error": h.last_error or None}
+                for h in s.scalars(select(PlatformHealth).order_by(PlatformHealth.platform))]
