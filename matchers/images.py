@@ -43,6 +43,8 @@ class ImageError(ValueError):
 
 
 def _orientation(img: Image.Image) -> int:
+    if "exif" not in img.info:  # JPEG/PNG/WebP keep raw EXIF here: skip parsing when absent
+        return 1
     try:
         value = img.getexif().get(0x0112, 1)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the picture
@@ -64,6 +66,7 @@ class ImageInput:
         self._format: str | None = None
         self._orient = 1
         self._memo: dict[str, Any] = {}
+        self._header: Image.Image | None = None
         self._lock = threading.RLock()
         if pil is not None:
             img = pil if pil.mode == "RGB" else pil.convert("RGB")
@@ -113,7 +116,14 @@ class ImageInput:
         return self._data
 
     def _open(self) -> Image.Image:
-        """Open (header only) and check the pixel count before anything is decoded."""
+        """Open (header only) and check the pixel count before anything is decoded.
+
+        The handle opened to read the size is kept and handed to the first decode, so a
+        thumbnail's header is parsed once.
+        """
+        if self._header is not None:
+            img, self._header = self._header, None
+            return img
         data = self._bytes()
         if not data:
             raise ImageError("empty file")
@@ -137,6 +147,9 @@ class ImageInput:
             self._size = (h, w) if self._orient in (5, 6, 7, 8) else (w, h)
         return img
 
+    def _read_size(self) -> None:
+        self._header = self._open()
+
     def _load(self, img: Image.Image, mode: str = "RGB") -> Image.Image:
         try:
             img.load()
@@ -159,7 +172,7 @@ class ImageInput:
         """``(width, height)`` as displayed (after EXIF orientation); header-only read."""
         with self._lock:
             if self._size is None:
-                self._open()
+                self._read_size()
             assert self._size is not None
             return self._size
 

@@ -1,12 +1,11 @@
 """PDQ: Meta's 256-bit perceptual hash, with its quality score and dihedral variants.
 
-Computed with the ``pdqhash`` package (0.2.8) on a reduced decode whose shorter side is
-at least ``PDQ_MIN_SIDE`` pixels (1/4 of a 720p frame): PDQ's cost grows steeply with
-size (0.35 ms at 320x180, 14 ms at 1280x720, ``../shared/MEASURED.md``) while its
-output hardly moves. Checked in ``tests/matchers/test_signals_pdq.py`` against the
+Computed with the ``pdqhash`` package (0.2.8) on a reduced decode (``pdq_input``): PDQ's
+cost grows steeply with size (0.35 ms at 320x180, 14 ms at 1280x720,
+``../shared/MEASURED.md``) while its output hardly moves. Checked in ``tests/matchers/test_signals_pdq.py`` against the
 hashes ThreatExchange publishes for Meta's own test images: this pdqhash build emits the
-bits in the published order (no 16-bit word reversal), and our reduced decode agrees
-within 14 bits (full decode: 12), inside ThreatExchange's tolerance of 16.
+bits in the published order (no 16-bit word reversal), and our hashes agree within
+ThreatExchange's tolerance of 16 bits.
 """
 
 from __future__ import annotations
@@ -16,14 +15,25 @@ from typing import ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 import pdqhash
+from PIL import Image
 
 from matchers.images import ImageInput
 from matchers.signals.base import SignalType, SignalValue
 from matchers.signals.hamming import bits_to_hex, hamming, hex_to_array, validate_hex
 
-# Shorter side of the decode PDQ sees: 1/4 of 720p. On Meta's bridge images the reduced
-# decode moves the hash by at most 2 bits more than a full decode does (14 vs 12).
-PDQ_MIN_SIDE = 180
+# How PDQ sees an image (measured on 720p copies of Meta's and our test images, see
+# tests/matchers/test_signals_pdq.py and bench/signals.py):
+# - pictures whose shorter side is below PDQ_DIRECT_BELOW are hashed as they are, full
+#   RGB decode, exactly as Meta's reference does (0-6 bits from the published hashes);
+# - larger ones are decoded reduced, greyscale (JPEG: DCT-domain 1/8, luma only), to a
+#   shorter side of at least PDQ_MIN_SIDE, then resized (bilinear, antialiased) to
+#   64x64, the grid PDQ decimates to. PDQ's own Jarosz filter has a window of 1 pixel
+#   below 128 px, so feeding it a small decode directly aliases: the same photo at
+#   1080p and 720p then differed by up to 66 bits; through the 64x64 resize at most 10.
+#   Meta's bridge images stay within 12 bits of the published hashes this way.
+PDQ_DIRECT_BELOW = 360
+PDQ_MIN_SIDE = 90
+PDQ_GRID = 64
 
 # Below this quality PDQ's hash is noise (flat or nearly uniform images): no signal.
 # 50 is the cut-off Meta recommends and hasher-matcher-actioner applies.
@@ -39,6 +49,15 @@ PDQ_THRESHOLD = 31
 # bridge-1..8 files of Meta's test set).
 DIHEDRAL_VARIANTS = ("", "rotate90", "rotate180", "rotate270", "flipx", "flipy",
                      "flipplus1", "flipminus1")
+
+
+def pdq_input(image: ImageInput) -> npt.NDArray[np.uint8]:
+    """The ``H x W x 3`` array PDQ hashes for ``image`` (see PDQ_DIRECT_BELOW)."""
+    if min(image.size) < PDQ_DIRECT_BELOW:
+        return np.asarray(image.full())
+    grey = image.reduced_grey(PDQ_MIN_SIDE).resize((PDQ_GRID, PDQ_GRID),
+                                                  Image.Resampling.BILINEAR)
+    return np.repeat(np.asarray(grey)[:, :, None], 3, axis=2)
 
 
 def pdq_of_array(rgb: npt.NDArray[np.uint8]) -> tuple[str, int]:
@@ -62,7 +81,7 @@ class PdqSignal(SignalType):
     ]
 
     def _array(self, image: ImageInput) -> npt.NDArray[np.uint8]:
-        return np.asarray(image.reduced(PDQ_MIN_SIDE))
+        return pdq_input(image)
 
     def hash(self, image: ImageInput) -> list[SignalValue]:
         def compute() -> list[SignalValue]:

@@ -19,8 +19,9 @@ from matchers.images import ImageInput
 from matchers.signals.base import SignalType, SignalValue
 from matchers.signals.hamming import bits_to_hex, hamming, hex_to_array, validate_hex
 
-# Shorter side of the decode: share PDQ's (1/4 of 720p) so a thumbnail is decoded once.
-PHASH_MIN_SIDE = 180
+# Shorter side of the greyscale reduced decode: PDQ's (1/8 of 720p), so a thumbnail is
+# decoded once for both hashes.
+PHASH_MIN_SIDE = 90
 
 # 6 bits of 64. Measured (../shared/MEASURED.md, pHash on reduced decodes): JPEG q30 and
 # resize 50% at most 2 bits, brightness +30% median 2 (max 8, which PDQ catches at <= 20
@@ -58,7 +59,7 @@ class PhashSignal(SignalType):
 
     def hash(self, image: ImageInput) -> list[SignalValue]:
         def compute() -> list[SignalValue]:
-            hx, std = phash_of_pil(image.reduced(PHASH_MIN_SIDE))
+            hx, std = phash_of_pil(image.reduced_grey(PHASH_MIN_SIDE))
             if std < PHASH_MIN_STD:
                 return []
             return [SignalValue(self.name, hx, quality=round(std, 3))]
