@@ -20,6 +20,8 @@ from likewatch import log, settings
 COMMAND_MODULES = (
     "sandbox.cli",
     "crawler.cli",
+    "crawler.capture",
+    "crawler.health",  # `status` (adapter health); before scheduler.cli, which adds to it
     "matchers.cli",
     "scheduler.cli",
     "alerts.cli",
