@@ -159,7 +159,8 @@ def capture(platform: str, url: str, *, out: Path | None = None, name: str | Non
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     with (folder / "SOURCE.md").open("a", encoding="utf-8") as f:
-        f.write(f"\n- `{name}`: captured {today} from {record_url} (HTTP {status}, "
+        fetched = "" if record_url == scrub_text(url) else f" (fetched as {scrub_text(url)})"
+        f.write(f"\n- `{name}`: captured {today} from {record_url}{fetched} (HTTP {status}, "
                 f"{'browser' if use_browser else 'plain HTTP'}) by `likewatch capture`, "
                 f"secrets scrubbed; sha256 {digest}…\n")
     result: dict[str, Any] = {"path": str(path), "status": status}
