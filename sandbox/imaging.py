@@ -128,20 +128,29 @@ def crop_sides(image: Image.Image, fraction: float) -> Image.Image:
     return image.crop((dx, dy, image.width - dx, image.height - dy))
 
 
-def pillarbox(photo: Image.Image) -> Image.Image:
-    """A portrait photo filling the frame's height over a blurred, darkened copy of itself."""
+def pillarbox(photo: Image.Image, seed: int = 0) -> Image.Image:
+    """A portrait photo over a blurred, darkened copy of itself (a re-upload's framing).
+
+    The seed varies the scale (86-100% of the frame's height), the horizontal position
+    and the background's brightness, so re-uploads of one photo are not byte-identical.
+    """
+    rng = random.Random(seed)
     bg = ImageOps.fit(photo, (WIDTH, HEIGHT)).filter(ImageFilter.GaussianBlur(18))
-    bg = Image.eval(bg, lambda v: int(v * 0.6))
-    fg = photo.resize((max(1, round(photo.width * HEIGHT / photo.height)), HEIGHT),
+    dim = rng.uniform(0.45, 0.7)
+    bg = Image.eval(bg, lambda v: int(v * dim))
+    h = HEIGHT if seed == 0 else int(HEIGHT * rng.uniform(0.86, 1.0))
+    fg = photo.resize((max(1, round(photo.width * h / photo.height)), h),
                       Image.Resampling.LANCZOS)
-    bg.paste(fg, ((WIDTH - fg.width) // 2, 0))
+    slack = WIDTH - fg.width
+    x = slack // 2 if seed == 0 else int(slack * rng.uniform(0.3, 0.7))
+    bg.paste(fg, (x, HEIGHT - h))
     return bg
 
 
-def letterbox(photo: Image.Image) -> Image.Image:
-    """The photo shrunk onto a black frame (bars on all sides)."""
+def letterbox(photo: Image.Image, seed: int = 0) -> Image.Image:
+    """The photo shrunk onto a black frame (bars on all sides), 70-85% of its height."""
     canvas = Image.new("RGB", (WIDTH, HEIGHT), (0, 0, 0))
-    h = int(HEIGHT * 0.78)
+    h = int(HEIGHT * (0.78 if seed == 0 else random.Random(seed).uniform(0.7, 0.85)))
     fg = photo.resize((max(1, round(photo.width * h / photo.height)), h), Image.Resampling.LANCZOS)
     canvas.paste(fg, ((WIDTH - fg.width) // 2, (HEIGHT - h) // 2))
     return canvas
@@ -172,21 +181,22 @@ def render(scene: dict[str, Any]) -> Image.Image:
     else:
         raise ValueError(f"unknown scene type {kind!r}")
     transform = scene.get("transform", "none")
+    seed = scene["seed"]
     if transform == "crop10":
-        return pillarbox(crop_sides(photo, 0.10))
+        return pillarbox(crop_sides(photo, 0.10), seed)
     if transform == "crop20":
-        return pillarbox(crop_sides(photo, 0.20))
+        return pillarbox(crop_sides(photo, 0.20), seed)
     if transform == "mirror":
-        return pillarbox(ImageOps.mirror(photo))
+        return pillarbox(ImageOps.mirror(photo), seed)
     if transform == "subtitle":
-        return subtitle_bar(pillarbox(photo), scene.get("subtitle", "字幕"))
+        return subtitle_bar(pillarbox(photo, seed), scene.get("subtitle", "字幕"))
     if transform == "recompress":
-        return recompress(pillarbox(photo))
+        return recompress(pillarbox(photo, seed))
     if transform == "pip":
-        return picture_in_picture(photo, scene["seed"])
+        return picture_in_picture(photo, seed)
     if transform == "letterbox":
-        return letterbox(photo)
-    return pillarbox(photo)  # "none" and "faceswap"
+        return letterbox(photo, seed)
+    return pillarbox(photo, seed)  # "none" and "faceswap"
 
 
 def jpeg_bytes(image: Image.Image, quality: int = 85) -> bytes:
