@@ -22,6 +22,7 @@ from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, e
 from crawler.platforms.generic import (
     FIXTURES_DIR,
     abs_url,
+    add_item,
     first,
     jfirst,
     jpath,
@@ -112,7 +113,9 @@ class Bilibili(Adapter):
             view_count=to_int(jfirst(data, "stat.view")),
             raw_state=data or None,
         )
-        return Page(items=[item.validate()])
+        page = Page()
+        add_item(page, item)
+        return page
 
 
 def _site_suffix(title: str | None) -> str | None:
@@ -201,7 +204,7 @@ class BilibiliSearch(Adapter):
             if r["bvid"] in seen:
                 continue
             seen.add(r["bvid"])
-            page.items.append(CandidateItem(
+            add_item(page, CandidateItem(
                 platform=self.PLATFORM,
                 item_id=r["bvid"],
                 url=f"https://www.bilibili.com/video/{r['bvid']}/",
@@ -214,23 +217,22 @@ class BilibiliSearch(Adapter):
                 published_at=to_datetime(first(r.get("pubdate"), r.get("senddate"))),
                 view_count=to_int(r.get("play")),
                 raw_state=r,
-            ).validate())
+            ))
         if not page.items:  # no state: the server-rendered cards
-            page.items = self._cards(url, Selector(text=body))
+            self._cards(page, url, Selector(text=body))
         pages = to_int(first(*(jpath(state, "**.numPages") if state else []), default=None))
         current = to_int(parse_qs(urlsplit(url).query).get("page", ["1"])[0]) or 1
         if page.items and (pages is None or current < pages):
             page.next_url = with_query(url, page=str(current + 1)) if pages else None
         return page
 
-    def _cards(self, url: str, sel: Selector) -> list[CandidateItem]:
-        items = []
+    def _cards(self, page: Page, url: str, sel: Selector) -> None:
         for card in sel.css(".bili-video-card"):
             href = card.css('a[href*="/video/"]::attr(href)').get() or ""
             m = re.search(r"/video/(BV[0-9A-Za-z]{10})", href)
             if m is None:
                 continue
-            items.append(CandidateItem(
+            add_item(page, CandidateItem(
                 platform=self.PLATFORM,
                 item_id=m.group(1),
                 url=f"https://www.bilibili.com/video/{m.group(1)}/",
@@ -240,5 +242,4 @@ class BilibiliSearch(Adapter):
                 thumbnail_url=_full_image(abs_url(url, card.css("picture img::attr(src)").get()
                                                   or card.css("img::attr(src)").get())),
                 uploader=(card.css(".bili-video-card__info--author::text").get() or "").strip(),
-            ).validate())
-        return items
+            ))

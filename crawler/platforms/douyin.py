@@ -26,6 +26,7 @@ from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page
 from crawler.platforms.generic import (
     FIXTURES_DIR,
     abs_url,
+    add_item,
     first,
     jfirst,
     jpath,
@@ -74,7 +75,7 @@ def aweme_item(platform: str, aweme: dict[str, Any]) -> CandidateItem:
         published_at=to_datetime(first(aweme.get("createTime"), aweme.get("create_time"))),
         view_count=to_int(jfirst(aweme, "stats.playCount", "statistics.play_count")),
         raw_state=aweme,
-    ).validate()
+    )
 
 
 def _awemes(state: Any) -> list[dict[str, Any]]:
@@ -135,7 +136,10 @@ class Douyin(Adapter):
             detail = jfirst(state, "*.aweme.detail", "**.aweme.detail")
             awemes = [detail] if isinstance(detail, dict) else [a for a in awemes
                                                                  if a["awemeId"] == wanted]
-        return Page(items=[aweme_item(self.NAME, a) for a in awemes])
+        page = Page()
+        for aweme in awemes:
+            add_item(page, aweme_item(self.NAME, aweme))
+        return page
 
 
 class DouyinSearch(Adapter):
@@ -179,7 +183,7 @@ class DouyinSearch(Adapter):
                           " ".join(t.strip() for t in card.css(
                               '[data-e2e="search-card-desc"] ::text').getall() if t.strip()),
                           default="")
-            page.items.append(CandidateItem(
+            add_item(page, CandidateItem(
                 platform=self.PLATFORM,
                 item_id=m.group(1),
                 url=f"{BASE}video/{m.group(1)}",
@@ -187,5 +191,5 @@ class DouyinSearch(Adapter):
                 thumbnail_url=abs_url(BASE, card.css("img::attr(src)").get()),
                 uploader=(card.css('[data-e2e="search-card-user-name"]::text').get()
                           or "").strip(),
-            ).validate())
+            ))
         return page

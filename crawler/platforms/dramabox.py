@@ -16,7 +16,16 @@ import re
 from typing import Any, ClassVar
 
 from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import abs_url, cast_list, first, jfirst, jpath, to_datetime, to_int
+from crawler.platforms.generic import (
+    abs_url,
+    add_item,
+    cast_list,
+    first,
+    jfirst,
+    jpath,
+    to_datetime,
+    to_int,
+)
 
 BASE = "https://www.dramaboxdb.com/"
 
@@ -87,7 +96,7 @@ class DramaBox(Adapter):
             cid = str(first(ch.get("chapterId"), ch.get("id"), default=""))
             index = (to_int(ch.get("chapterIndex")) or 0) + 1
             extra = info if str(first(info.get("chapterId"), info.get("id"), default="")) == cid else {}
-            page.items.append(CandidateItem(
+            add_item(page, CandidateItem(
                 platform=self.NAME,
                 item_id=f"{book_id}-{cid}",
                 url=f"{BASE}ep/{book_id}_{slug}/{cid}_Episode-{index}",
@@ -103,5 +112,5 @@ class DramaBox(Adapter):
                 published_at=to_datetime(first(extra.get("shelfTime"), ch.get("shelfTime"))),
                 view_count=to_int(book.get("playCount")),
                 raw_state=ch,
-            ).validate())
+            ))
         return page

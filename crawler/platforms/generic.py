@@ -42,7 +42,14 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 import yaml
 
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.base import (
+    Adapter,
+    AdapterError,
+    CandidateItem,
+    MissingField,
+    Page,
+    embedded_json,
+)
 
 SITES_DIR = Path(__file__).resolve().parents[1] / "sites"
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
@@ -199,6 +206,15 @@ def with_query(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def add_item(page: Page, item: CandidateItem) -> None:
+    """Validate ``item`` into ``page.items``; one without its mandatory fields goes to
+    ``page.errors`` (counted per platform) and the rest of the page is still used."""
+    try:
+        page.items.append(item.validate())
+    except MissingField as exc:
+        page.errors.append(exc)
+
+
 def cast_list(entries: Iterable[Any], name_keys: Iterable[str] = ("name",),
               role_keys: Iterable[str] = ("role",)) -> list[dict[str, str]]:
     """[{"name", "role"}] from a platform's credit entries, whichever keys it uses."""
@@ -250,7 +266,7 @@ class YamlSiteAdapter(Adapter):
         items_spec = rule.get("items")
         if items_spec is not None:
             for node in self._nodes(items_spec, state, selector):
-                page.items.append(self._item(rule.get("fields", {}), node, selector, ctx))
+                add_item(page, self._item(rule.get("fields", {}), node, selector, ctx))
         for link in self._values(rule.get("detail_links"), state, selector, ctx):
             absolute = abs_url(url, link)
             if absolute and absolute not in page.detail_urls:
@@ -378,7 +394,7 @@ class YamlSiteAdapter(Adapter):
             view_count=to_int(got.get("view_count")),
             raw_state=node if isinstance(node, dict) else None,
         )
-        return item.validate()
+        return item
 
 
 def load_site(path: Path) -> type[YamlSiteAdapter]:
@@ -404,6 +420,7 @@ def load_site(path: Path) -> type[YamlSiteAdapter]:
         "START_PATHS": dict(site.get("start", {})),
         "MODES": tuple(site.get("start", {})) or ("listing",),
         "SEARCH_NEEDS_BROWSER": bool(site.get("search_browser", False)),
+        "BROWSER_READY": site.get("browser_ready"),
         "FIXTURE_DIR": FIXTURES_DIR / "generic" / path.stem,
         "__doc__": site.get("description", f"YAML site {name}"),
     }

@@ -21,7 +21,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import abs_url, cast_list, first, jfirst, jpath, to_datetime, to_int
+from crawler.platforms.generic import (
+    abs_url,
+    add_item,
+    cast_list,
+    first,
+    jfirst,
+    jpath,
+    to_datetime,
+    to_int,
+)
 
 BASE = "https://www.hongguo.com/"
 
@@ -91,7 +100,7 @@ class Hongguo(Adapter):
             if eid in seen:
                 continue
             seen.add(eid)
-            page.items.append(CandidateItem(
+            add_item(page, CandidateItem(
                 platform=self.NAME,
                 item_id=eid,
                 url=f"{BASE}series/{sid}/episode/{eid}",
@@ -109,5 +118,5 @@ class Hongguo(Adapter):
                                                series.get("online_time"))),
                 view_count=to_int(first(ep.get("play_cnt"), series.get("play_cnt"))),
                 raw_state={"series_id": sid, "episode": ep},
-            ).validate())
+            ))
         return page

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from parsel import Selector
 
 from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import abs_url, first, to_datetime, to_int
+from crawler.platforms.generic import abs_url, add_item, first, to_datetime, to_int
 
 BASE = "https://www.kuaishou.com/"
 
@@ -100,7 +100,7 @@ class Kuaishou(Adapter):
             pid = str(obj["id"])
             author = authors.get(pid, {})
             seen.add(pid)
-            page.items.append(CandidateItem(
+            add_item(page, CandidateItem(
                 platform=self.NAME,
                 item_id=pid,
                 url=f"{BASE}short-video/{pid}",
@@ -115,22 +115,21 @@ class Kuaishou(Adapter):
                 published_at=to_datetime(obj.get("timestamp")),
                 view_count=to_int(obj.get("viewCount")),
                 raw_state=obj,
-            ).validate())
-        page.items.extend(self._cards(url, Selector(text=body), seen))
+            ))
+        self._cards(page, url, Selector(text=body), seen)
         return page
 
-    def _cards(self, url: str, sel: Selector, seen: set[str]) -> list[CandidateItem]:
+    def _cards(self, page: Page, url: str, sel: Selector, seen: set[str]) -> None:
         """Feed cards rendered by the browser (profile tabs, search results)."""
         owner = first(sel.css(".profile-user-name-title::text").get(),
                       sel.css(".user-name::text").get(), default="").strip()
-        items = []
         for card in sel.css(".video-card"):
             href = card.css('a[href*="/short-video/"]::attr(href)').get() or ""
             m = re.search(r"/short-video/([^/?#]+)", href)
             if m is None or m.group(1) in seen:
                 continue
             seen.add(m.group(1))
-            items.append(CandidateItem(
+            add_item(page, CandidateItem(
                 platform=self.NAME,
                 item_id=m.group(1),
                 url=f"{BASE}short-video/{m.group(1)}",
@@ -141,5 +140,4 @@ class Kuaishou(Adapter):
                 uploader=first(card.css(".info-text::text").get(), owner, default="").strip(),
                 view_count=to_int(card.css(".info-text-view::text, .play-icon + span::text")
                                   .get()),
-            ).validate())
-        return items
+            ))

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from parsel import Selector
 
 from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import abs_url, first, jfirst, to_datetime, to_int
+from crawler.platforms.generic import abs_url, add_item, first, jfirst, to_datetime, to_int
 
 BASE = "https://www.reelshort.com/"
 
@@ -82,7 +82,7 @@ class ReelShort(Adapter):
             cid = str(ch.get("chapter_id", ""))
             number = to_int(ch.get("serial_number"))
             extra = current if isinstance(current, dict) and str(current.get("chapter_id")) == cid else {}
-            page.items.append(CandidateItem(
+            add_item(page, CandidateItem(
                 platform=self.NAME,
                 item_id=f"{book_id}-{cid}",
                 url=f"{BASE}episodes/episode-{number}-{slug}-{book_id}-{cid}",
@@ -94,5 +94,5 @@ class ReelShort(Adapter):
                 tags=[t for t in tags if t],
                 published_at=to_datetime(first(ch.get("publish_at"), extra.get("publish_at"))),
                 raw_state=ch,
-            ).validate())
+            ))
         return page

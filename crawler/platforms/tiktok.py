@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import abs_url, first, jfirst, jpath, to_datetime, to_int
+from crawler.platforms.generic import abs_url, add_item, first, jfirst, jpath, to_datetime, to_int
 
 
 class TikTok(Adapter):
@@ -100,4 +100,6 @@ class TikTok(Adapter):
             view_count=to_int(jfirst(struct, "statsV2.playCount", "stats.playCount")),
             raw_state=struct,
         )
-        return Page(items=[item.validate()])
+        page = Page()
+        add_item(page, item)
+        return page

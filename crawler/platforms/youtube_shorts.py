@@ -19,7 +19,15 @@ import re
 from typing import Any, ClassVar
 
 from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import FIXTURES_DIR, first, jfirst, jpath, to_datetime, to_int
+from crawler.platforms.generic import (
+    FIXTURES_DIR,
+    add_item,
+    first,
+    jfirst,
+    jpath,
+    to_datetime,
+    to_int,
+)
 
 CHALLENGE_MARKERS = ("consent.youtube.com", "www.google.com/sorry", "unusual traffic")
 
@@ -103,7 +111,9 @@ class YoutubeShorts(Adapter):
             view_count=to_int(first(details.get("viewCount"), micro.get("viewCount"))),
             raw_state={"videoDetails": details} if details else None,
         )
-        return Page(items=[item.validate()])
+        page = Page()
+        add_item(page, item)
+        return page
 
 
 class YoutubeShortsTab(Adapter):
@@ -148,14 +158,14 @@ class YoutubeShortsTab(Adapter):
                         re.sub(r"^shorts-shelf-item-", "", str(lockup.get("entityId", ""))))
             if not vid:
                 continue
-            page.items.append(self._item(
+            add_item(page, self._item(
                 vid, _text(jfirst(lockup, "overlayMetadata.primaryText")),
                 jfirst(lockup, "thumbnail.sources[0].url",
                        "onTap.innertubeCommand.reelWatchEndpoint.thumbnail.thumbnails[0].url"),
                 _text(jfirst(lockup, "overlayMetadata.secondaryText")), channel, channel_id))
         if not page.items:
             for reel in jpath(data, "**.reelItemRenderer"):
-                page.items.append(self._item(
+                add_item(page, self._item(
                     reel.get("videoId", ""), _text(reel.get("headline")),
                     jfirst(reel, "thumbnail.thumbnails[-1].url"),
                     _text(reel.get("viewCountText")), channel, channel_id))
@@ -169,4 +179,4 @@ class YoutubeShortsTab(Adapter):
             platform=self.PLATFORM, item_id=vid, url=f"https://www.youtube.com/shorts/{vid}",
             title=title, thumbnail_url=str(thumb or ""), view_count=to_int(views),
             uploader=channel, uploader_id=channel_id,
-        ).validate()
+        )
