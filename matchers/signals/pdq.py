@@ -31,7 +31,7 @@ from matchers.signals.hamming import bits_to_hex, hamming, hex_to_array, validat
 #   below 128 px, so feeding it a small decode directly aliases: the same photo at
 #   1080p and 720p then differed by up to 66 bits; through the 64x64 resize at most 10.
 #   Meta's bridge images stay within 12 bits of the published hashes this way.
-PDQ_DIRECT_BELOW = 360
+PDQ_DIRECT_BELOW = 0
 PDQ_MIN_SIDE = 90
 PDQ_GRID = 64
 
