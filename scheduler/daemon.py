@@ -49,9 +49,16 @@ def parse_roles(text: str) -> list[str]:
     return roles
 
 
+class _SkipFilter(logging.Filter):
+    """APScheduler's own skip warning, which :func:`_on_event` logs in our format."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in record.getMessage()
+
+
 def _on_event(event: Any) -> None:
     if event.code == EVENT_JOB_MAX_INSTANCES:
-        log.warning("job skipped: previous run still running", job=event.job_id)
+        log.info("job skipped: previous run still running", job=event.job_id)
     elif event.code == EVENT_JOB_MISSED:
         log.warning("job run missed (beyond misfire grace)", job=event.job_id,
                     scheduled=str(event.scheduled_run_time))
@@ -133,6 +140,7 @@ def run(roles: Sequence[str], *, tick: float | None = None, duration: float | No
     stop = stop or threading.Event()
     # One line per tick from APScheduler is noise; its warnings and errors still show.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").addFilter(_SkipFilter())
     if install_signals and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
@@ -147,7 +155,13 @@ def run(roles: Sequence[str], *, tick: float | None = None, duration: float | No
                 break
     finally:
         stop.set()
-        sched.pause()  # no new submissions while the executor shuts down
+        sched.pause()  # no new submissions while the running ticks finish
+        from scheduler.jobs import running
+
+        limit = time.monotonic() + 600
+        while running() and time.monotonic() < limit:
+            time.sleep(0.1)
+        time.sleep(0.2)
         sched.shutdown(wait=True)
         if api:
             api.join(timeout=10)

@@ -13,6 +13,7 @@ point loses nothing: what it held is retried when the lease expires.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -62,6 +63,12 @@ def run_crawl_job(cat: Catalog, job: queue.ClaimedJob) -> str:
                     error=str(exc)[:300])
         return queue.fail(cat, job, str(exc), delay=delay)
     watches.record_result(cat, w.id, w.platform, ok=True, summary=summary)
+    try:
+        from crawler.health import record_crawl
+    except ImportError:
+        pass
+    else:
+        record_crawl(cat, summary)  # adapter health samples for `likewatch status`
     queue.complete(cat, job, summary)
     log.info("crawl done", watch=w.id, items_new=summary.get("items_new"),
              pages=summary.get("pages"), duration_s=summary.get("duration_s"))
@@ -178,9 +185,25 @@ def alerter_job() -> None:
     _logged("alerter", deliver)
 
 
+_running: dict[str, int] = {}
+_running_lock = threading.Lock()
+
+
+def running() -> int:
+    """How many role ticks are running in this process (the daemon waits for 0 to stop)."""
+    with _running_lock:
+        return sum(_running.values())
+
+
 def _logged(role: str, fn: Any) -> None:
     started = time.monotonic()
-    result = fn()
+    with _running_lock:
+        _running[role] = _running.get(role, 0) + 1
+    try:
+        result = fn()
+    finally:
+        with _running_lock:
+            _running[role] -= 1
     busy = {k: v for k, v in (result or {}).items() if v}
     if busy:
         log.info("tick", role=role, took_s=round(time.monotonic() - started, 2), **busy)

@@ -1,7 +1,7 @@
 """Watches (what to crawl, how often) and per-platform health with exponential backoff.
 
 Scheduling a watch is idempotent: each due slot becomes one crawl job whose key is
-``crawl:<watch id>:<slot>`` (the slot is the due time in whole seconds), and the watch's
+``crawl:<watch id>:<slot>`` (the slot is the due time in milliseconds), and the watch's
 ``next_due_at`` moves on in the same transaction. Slots missed while the daemon was down
 are coalesced into one run (the next slot is counted from now), so a restart neither runs
 a slot twice nor forgets a due watch.
@@ -70,7 +70,7 @@ def schedule_due(cat: Catalog, now: float | None = None) -> list[str]:
         for w in s.scalars(select(Watch).where(Watch.enabled.is_(True), Watch.next_due_at <= t)):
             if w.platform in backoff:
                 continue
-            key = f"crawl:{w.id}:{int(w.next_due_at)}"
+            key = f"crawl:{w.id}:{int(w.next_due_at * 1000)}"
             queue.enqueue(s, "crawl", key, {"watch_id": w.id})
             keys.append(key)
             nxt = w.next_due_at + w.every
