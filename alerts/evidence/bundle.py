@@ -107,9 +107,9 @@ def _readme(manifest: dict[str, Any], cap: EvidenceCapture, head: TreeHead,
             has_timestamp: bool) -> bytes:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent),
                              autoescape=False, keep_trailing_newline=True,  # noqa: S701 - plain text
-                             undefined=jinja2.StrictUndefined)
+                             undefined=jinja2.ChainableUndefined)
     text = env.get_template("bundle_readme.txt.j2").render(
         alert=manifest["alert"], captured_at=manifest["captured_at"],
-        crawler=manifest["crawler"], manifest_sha256=cap.manifest_sha256,
+        crawler=manifest.get("crawler", {}), manifest_sha256=cap.manifest_sha256,
         leaf_index=cap.leaf_index, tree_head=head, has_timestamp=has_timestamp)
     return text.encode("utf-8")

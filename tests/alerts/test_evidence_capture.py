@@ -11,6 +11,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -52,8 +53,10 @@ document.getElementById("end").textContent = "脚本渲染：已加载";</script
 class PageServer:
     """An aiohttp site on 127.0.0.1 with a content page, a thumbnail and a 'video'."""
 
-    def __init__(self, big_video: bool = False) -> None:
+    def __init__(self, big_video: bool = False, routes: list[tuple[str, str, Any]] | None = None
+                 ) -> None:
         self.big_video = big_video
+        self.routes = routes or []
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -77,6 +80,8 @@ class PageServer:
         app.router.add_get("/video/v00001", page)
         app.router.add_get("/thumb.jpg", thumb)
         app.router.add_get("/v.mp4", mp4)
+        for method, path, handler in self.routes:
+            app.router.add_route(method, path, handler)
         self.runner = web.AppRunner(app)
         self.loop.run_until_complete(self.runner.setup())
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
