@@ -127,7 +127,7 @@ def _video_plan(rng: random.Random) -> dict[str, Any]:
     for length in lengths:
         bounds.append(bounds[-1] + length)
     return {"duration": duration, "fps": FPS, "frames": frames,
-            "scene_starts": bounds[:-1], "scene_lengths": [b - a for a, b in zip(bounds, bounds[1:], strict=False)]}
+            "scene_starts": bounds[:-1], "scene_lengths": lengths}
 
 
 def build_catalog(seed: int = 1, n_published: int = DEFAULT_PUBLISHED,
@@ -191,6 +191,7 @@ def build_catalog(seed: int = 1, n_published: int = DEFAULT_PUBLISHED,
         video = None
         in_video = False
         person_scene = thumb
+        video_scene: dict[str, Any] | None = None
         if has_video:
             video = _video_plan(rng)
             scenes = [_unrelated_scene(rng, others) for _ in video["scene_lengths"]]
@@ -200,6 +201,13 @@ def build_catalog(seed: int = 1, n_published: int = DEFAULT_PUBLISHED,
                 person_scene = _derived_scene(rng, demo_id, singles)
                 scenes[pos] = person_scene
                 in_video = True
+                start = video["scene_starts"][pos] / FPS
+                video_scene = {
+                    "index": pos, "start": start,
+                    "end": start + video["scene_lengths"][pos] / FPS,
+                    "source": _source_of(person_scene),
+                    "transform": person_scene["transform"],
+                }
             video["scenes"] = scenes
         person = demo_key if (derived or in_video) else None
         shown = thumb if derived else person_scene
@@ -209,6 +217,7 @@ def build_catalog(seed: int = 1, n_published: int = DEFAULT_PUBLISHED,
             "transform": shown.get("transform", "none") if person else "none",
             "in_thumbnail": derived,
             "in_video": in_video,
+            "video_scene": video_scene,
         }
         plans[item_id] = {"thumbnail": thumb, "video": video}
         items.append({

@@ -99,6 +99,7 @@ def test_ground_truth_refers_to_existing_items_and_photos(sandbox_data: Path) ->
     persons = Counter(v["person"] for v in truth["items"].values())
     assert all(persons[k] >= 10 for k in DEMO_KEYS), persons
     for item_id, entry in truth["items"].items():
+        assert entry["in_video"] == (entry["video_scene"] is not None)
         if entry["person"] is None:
             assert entry["transform"] == "none" and not entry["in_video"]
         else:

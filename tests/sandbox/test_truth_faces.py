@@ -74,4 +74,6 @@ def test_a_video_only_appearance_is_in_a_later_scene(sandbox_data: Path, embed: 
                                       for f in found), default=9.0))
     assert len(per_scene) == len(starts)
     assert per_scene[0] > SAME_PERSON  # the thumbnail scene does not show them
-    assert min(per_scene[1:]) < SAME_PERSON, per_scene
+    scene = entry["video_scene"]
+    assert per_scene[scene["index"]] < SAME_PERSON, (per_scene, scene)
+    assert scene["start"] == starts[scene["index"]] / 12 < scene["end"]
