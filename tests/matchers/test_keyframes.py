@@ -1,0 +1,110 @@
+"""Keyframes: scene-change selection, minimum rate, bounds, broken videos (real PyAV files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from matchers.keyframes import extract_keyframes
+from matchers.signals import all_signal_types
+from matchers.testing import make_video
+from tests.matchers._signal_data import face, face_input, framed, load, scene
+
+FPS = 10
+
+
+def _scenes() -> list[tuple[Image.Image, float]]:
+    return [(scene("bridge-mods/aaa-orig.jpg"), 2.0),
+            (scene("reg-test-input/labelme-subset/q2821.jpg"), 2.0),
+            (framed(load(face("A000370_1")), background="misc-images/c.png"), 2.0)]
+
+
+@pytest.fixture(scope="module")
+def three_scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(tmp_path_factory.mktemp("video") / "three.mp4", _scenes(), fps=FPS)
+
+
+def test_one_keyframe_per_scene(three_scenes: Path) -> None:
+    result = extract_keyframes(three_scenes)
+    assert result.errors == []
+    assert result.duration == pytest.approx(6.0, abs=0.2)
+    assert [round(f.t) for f in result.frames] == [0, 2, 4]
+    assert [f.label for f in result.frames] == ["t=0.00s", "t=2.00s", "t=4.00s"]
+    assert all(f.key for f in result.frames)
+    assert all(f.image.size == (640, 360) for f in result.frames)
+
+
+def test_keyframes_go_through_the_image_signals(three_scenes: Path) -> None:
+    """A keyframe is an ImageInput like a thumbnail: the face in scene 3 is recognised."""
+    face_sig = all_signal_types()["face"]
+    ref = face_sig.hash(face_input("A000370_1"))[0].value
+    frames = extract_keyframes(three_scenes.read_bytes()).frames
+    hits = [f.label for f in frames
+            if any(face_sig.distance(ref, v.value) <= face_sig.THRESHOLD
+                   for v in face_sig.hash(f.image))]
+    assert hits == ["t=4.00s"]
+
+
+def test_minimum_rate_fills_long_gops(tmp_path: Path) -> None:
+    """One 12 s shot, an I-frame every 10 s: frames are added so no gap exceeds 5 s."""
+    video = make_video(tmp_path / "long.mp4", [(scene("bridge-mods/aaa-orig.jpg"), 12.0)],
+                       fps=FPS, pan=8, keyint=100)
+    result = extract_keyframes(video, min_rate=0.2, scene_distance=-1)
+    assert result.errors == []
+    assert [(round(f.t), f.key) for f in result.frames] == [(0, True), (5, False), (10, True)]
+    # Without a minimum rate only the I-frames are looked at.
+    assert [round(f.t) for f in extract_keyframes(video, min_rate=0, scene_distance=-1).frames] \
+        == [0, 10]
+
+
+def test_same_scene_frames_are_dropped(tmp_path: Path) -> None:
+    """A static shot with forced I-frames every second yields one frame, not six."""
+    video = make_video(tmp_path / "static.mp4", [(scene("bridge-mods/aaa-orig.jpg"), 6.0)],
+                       fps=FPS, pan=0, keyint=FPS)
+    result = extract_keyframes(video)
+    assert len(result.frames) == 1 and result.decoded >= 6
+
+
+def test_max_frames_spreads_over_the_video(tmp_path: Path) -> None:
+    pictures = [scene(p) for p in ("bridge-mods/aaa-orig.jpg", "misc-images/c.png",
+                                   "reg-test-input/labelme-subset/q0291.jpg",
+                                   "reg-test-input/labelme-subset/q2821.jpg",
+                                   "reg-test-input/labelme-subset/q1050.jpg")]
+    video = make_video(tmp_path / "cuts.mp4", [(p, 1.0) for p in pictures], fps=FPS)
+    assert len(extract_keyframes(video).frames) == 5
+    capped = extract_keyframes(video, max_frames=3)
+    assert [round(f.t) for f in capped.frames] == [0, 2, 4]
+
+
+def test_truncated_video_gives_partial_frames_and_an_error(three_scenes: Path) -> None:
+    data = three_scenes.read_bytes()
+    result = extract_keyframes(data[: int(len(data) * 0.6)])
+    assert 1 <= len(result.frames) < 3
+    assert result.frames[0].t == 0
+    assert any("truncated" in e for e in result.errors)
+
+
+def test_garbage_is_an_error_not_an_exception() -> None:
+    result = extract_keyframes(b"this is not a video" * 500)
+    assert result.frames == []
+    assert result.errors and "not a readable video" in result.errors[0]
+
+
+def test_missing_file_and_empty_bytes(tmp_path: Path) -> None:
+    assert extract_keyframes(tmp_path / "nope.mp4").errors
+    assert extract_keyframes(b"").errors
+
+
+def test_index_at_the_end_cut_off_is_not_a_video(tmp_path: Path) -> None:
+    """Without faststart the MP4 index comes last: a cut copy is unreadable, said so."""
+    data = make_video(tmp_path / "late.mp4", _scenes()[:1], fps=FPS, faststart=False).read_bytes()
+    result = extract_keyframes(data[: len(data) // 2])
+    assert result.frames == [] and result.errors
+
+
+def test_time_budget(three_scenes: Path) -> None:
+    result = extract_keyframes(three_scenes, time_budget=0.0)
+    assert any("time budget" in e for e in result.errors)
+    assert len(result.frames) <= 1
