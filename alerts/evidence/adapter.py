@@ -13,12 +13,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from alerts.evidence.browser import BrowserWorker
+from alerts.evidence.browser import BrowserWorker, CaptureError
 from alerts.evidence.capture import CaptureResult, EvidenceSubject, capture_evidence
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert
+from likewatch.catalog.evidence import EvidenceCapture
 from likewatch.catalog.models import Candidate, CandidateSignal, Client, Person
+from likewatch.log import get_logger
 from likewatch.media import MediaStore
+from likewatch.netguard import BlockedURL
+
+log = get_logger(__name__)
 
 
 class AlertNotFound(LookupError):
@@ -72,3 +77,26 @@ def capture_for_alert(catalog: Catalog, ref: str | int,
                       browser: BrowserWorker | None = None) -> CaptureResult:
     """Capture and seal the evidence of alert ``ref`` (call when the alert is created)."""
     return capture_evidence(subject_for_alert(catalog, ref), catalog=catalog, browser=browser)
+
+
+def capture_missing(catalog: Catalog, limit: int = 20,
+                    browser: BrowserWorker | None = None) -> dict[str, int]:
+    """Capture evidence for alerts that have none yet (newest first; dismissed ones skipped).
+
+    A plain function for the alerter role's job: one failing page is logged and counted,
+    the others go on; it is tried again on the next run.
+    """
+    with catalog.session() as s:
+        done = select(EvidenceCapture.alert_id)
+        ids = s.scalars(select(Alert.id).where(Alert.status != "dismissed")
+                        .where(Alert.id.cast(EvidenceCapture.alert_id.type).not_in(done))
+                        .order_by(Alert.created_at.desc()).limit(limit)).all()
+    counts = {"captured": 0, "failed": 0}
+    for alert_id in ids:
+        try:
+            capture_for_alert(catalog, alert_id, browser)
+            counts["captured"] += 1
+        except (CaptureError, BlockedURL, AlertNotFound, OSError) as exc:
+            counts["failed"] += 1
+            log.warning("evidence capture failed", alert_id=alert_id, error=str(exc))
+    return counts
