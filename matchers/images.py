@@ -132,6 +132,9 @@ class ImageInput:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise ImageError(f"decompression bomb: {e}") from e
         except UnidentifiedImageError as e:
+            kind = _sniff(data)
+            if kind:
+                raise ImageError(f"corrupt {kind} image header") from e
             raise ImageError("not an image (unrecognised format)") from e
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise ImageError(f"corrupt image header: {e}") from e
@@ -243,6 +246,17 @@ class ImageInput:
 
     def __repr__(self) -> str:
         return f"ImageInput({self.name or self._format or '?'})"
+
+
+_MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG", "PNG"), (b"GIF8", "GIF"),
+          (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
+
+
+def _sniff(data: bytes) -> str:
+    """The format the first bytes announce ("" if none we know)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), "")
 
 
 def _pow2_at_most(n: int) -> int:
