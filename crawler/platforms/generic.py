@@ -247,6 +247,26 @@ class YamlSiteAdapter(Adapter):
     START_PATHS: ClassVar[dict[str, str]] = {}
     FIXTURE_DIR: ClassVar[Path] = FIXTURES_DIR / "generic"
 
+    def __init__(self) -> None:
+        # ``item_url`` names the site's item pages without claiming them: the registry's
+        # class-level suitable() still follows VALID_URL, but a running crawl's instance can
+        # tell an item's id from its detail URL, so known items are not fetched again.
+        item_url = self.SITE.get("item_url")
+        if item_url and self.VALID_URL is None:
+            pattern = re.compile(item_url)
+
+            def suitable(url: str) -> bool:
+                return pattern.search(url) is not None
+
+            def match_id(url: str) -> str:
+                m = pattern.search(url)
+                if m is None:
+                    raise AdapterError(f"{self.NAME}: {url} is not an item page")
+                return m.group("id")
+
+            self.suitable = suitable  # type: ignore[method-assign]
+            self.match_id = match_id  # type: ignore[method-assign]
+
     def parse(self, url: str, body: str) -> Page:
         rule, match = self._rule_for(url)
         fmt = rule.get("format", "html")
