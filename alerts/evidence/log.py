@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from alerts.evidence import merkle
@@ -60,8 +60,12 @@ class TransparencyLog:
                 log.info("evidence logged", leaf_index=size, tree_size=head.tree_size,
                          manifest_sha256=manifest_sha256)
                 return size, head
-            except IntegrityError:
-                continue  # another process took this index: retry with the next one
+            except (IntegrityError, OperationalError) as exc:
+                # Another writer took this index (or SQLite refused our stale snapshot):
+                # retry with the next one.
+                if isinstance(exc, OperationalError) and "locked" not in str(exc):
+                    raise
+                continue
         raise RuntimeError("could not append to the evidence log after 20 attempts")
 
     @staticmethod
