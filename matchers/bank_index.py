@@ -7,17 +7,17 @@
   (``../shared/MEASURED.md``), so past a few thousand codes fewer bytes scanned beats
   a faster popcount, hence:
 - Multi-index hashing (Norouzi et al., "Fast Search in Hamming Space with Multi-Index
-  Hashing", CVPR 2012): the ``nbits`` are cut into ``m = nbits / 16`` chunks of 16 bits.
-  By the pigeonhole principle, if ``d(q, x) <= r`` then at least one chunk of ``x``
-  differs from the same chunk of ``q`` in at most ``s = floor(r / m)`` bits. So we look
-  up, in each chunk's table, every 16-bit key within ``s`` bits of the query's chunk
-  (``sum_{i<=s} C(16, i)`` keys: 17 for s = 1, 137 for s = 2) and verify each candidate
-  found with its full distance - the result is exact, never approximate.
-  PDQ (256 bits, m = 16) at radius 31 gives s = 1: 16 x 17 = 272 buckets, each holding
-  N / 65536 codes on average (24 at 1.6 M codes = 200 k references x 8 dihedral
-  variants), about 6,600 codes verified instead of 1.6 M. pHash (64 bits, m = 4) at
-  radius <= 11 gives s <= 2. The index picks MIH when its expected work is well below a
-  linear scan (large banks, s <= 2) and the linear scan otherwise.
+  Hashing", CVPR 2012): the ``nbits`` are cut into ``m`` chunks of at most 16 bits. By
+  the pigeonhole principle, if ``d(q, x) <= r`` then at least one chunk of ``x`` differs
+  from the same chunk of ``q`` in at most ``s = floor(r / m)`` bits. So we look up, in
+  each chunk's table, every key within ``s`` bits of the query's chunk (17 keys per
+  16-bit chunk for s = 1, 137 for s = 2) and verify each candidate found with its full
+  distance: the result is exact, never approximate. ``plan_mih`` picks ``m`` for the
+  radius and the bank size: PDQ (256 bits) at radius 31 -> 16 chunks of 16 bits, s = 1:
+  272 buckets of N / 65536 codes each (24 at 1.6 M codes = 200 k references x 8 dihedral
+  variants), about 6,600 codes verified instead of 1.6 M; face_pdq at 48 -> 17 chunks of
+  15-16 bits, s = 2 (16 chunks would need s = 3); pHash (64 bits) at 8 -> 4 chunks, s = 2.
+  When no chunking beats a scan (small banks), the linear scan is used.
 
 ``EuclideanIndex``: exact Euclidean distances for embeddings. Rows are grouped by person;
 each group keeps its centre ``c`` and radius ``R`` (the largest distance of a member from
@@ -30,14 +30,15 @@ plain matrix-vector product over all rows, then the exact check.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
+from math import comb
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 CHUNK_BITS = 16
-_BUCKETS = 1 << CHUNK_BITS
 _BLOCK = 32768  # rows per block in linear scans: a few MB, stays in cache
 
 IntArray = npt.NDArray[np.int64]
@@ -63,6 +64,75 @@ def _ranges(lo: IntArray, hi: IntArray) -> IntArray:
     return np.repeat(lo - starts, lens) + np.arange(total, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class MihPlan:
+    """How to cut ``nbits`` into chunks for multi-index hashing at one radius."""
+
+    widths: tuple[int, ...]  # bits per chunk, each <= 16
+    s: int  # search radius within each chunk: floor(radius / chunks)
+    probes: int  # buckets looked up per query
+    candidates: float  # codes expected to be verified per query (uniform codes)
+
+    @property
+    def cost(self) -> float:
+        # A verified candidate is a random gather plus a popcount, a few times the cost of
+        # one row of a sequential scan; a bucket lookup is about one such row too.
+        return self.probes + 4.0 * self.candidates
+
+
+def plan_mih(nbits: int, radius: int, n: int) -> MihPlan | None:
+    """The cheapest chunking that keeps the search exact, or None if none beats a scan.
+
+    With m chunks, a code within ``radius`` has a chunk within ``radius // m`` bits
+    (pigeonhole). 16 chunks of 16 bits suit PDQ at 31 (s = 1); at 48, 16 chunks would
+    need s = 3 (697 keys per chunk) while 17 chunks of 15-16 bits need only s = 2.
+    """
+    best: MihPlan | None = None
+    for m in range(-(-nbits // CHUNK_BITS), nbits // 8 + 1):
+        widths = tuple(nbits // m + (1 if i < nbits % m else 0) for i in range(m))
+        s = radius // m
+        if s > 3:
+            continue
+        keys = [sum(comb(w, k) for k in range(s + 1)) for w in widths]
+        plan = MihPlan(widths, s, sum(keys), sum(k * n / (1 << w)
+                                                 for k, w in zip(keys, widths, strict=True)))
+        if best is None or plan.cost < best.cost:
+            best = plan
+    return best if best is not None and best.cost * 2 < n else None
+
+
+def chunk_weights(widths: tuple[int, ...]) -> IntArray:
+    """(nbits, m) matrix turning a row of bits (MSB first) into its m chunk keys."""
+    w = np.zeros((sum(widths), len(widths)), dtype=np.int64)
+    pos = 0
+    for i, width in enumerate(widths):
+        w[pos:pos + width, i] = 1 << np.arange(width - 1, -1, -1, dtype=np.int64)
+        pos += width
+    return w
+
+
+def chunk_keys(codes: npt.NDArray[np.uint8], widths: tuple[int, ...],
+               weights: IntArray | None = None) -> IntArray:
+    """(n, m) integer keys of each code's chunks (bits taken in order, MSB first)."""
+    n = codes.shape[0]
+    if all(w == 16 for w in widths):
+        return np.ascontiguousarray(codes).view(">u2").astype(np.int64)
+    wm = chunk_weights(widths) if weights is None else weights
+    out = np.empty((n, len(widths)), dtype=np.int64)
+    for b in range(0, n, _BLOCK):
+        out[b:b + _BLOCK] = np.unpackbits(codes[b:b + _BLOCK], axis=1).astype(np.int64) @ wm
+    return out
+
+
+def popcount_rows(words: npt.NDArray[np.uint64]) -> IntArray:
+    """Bits set per row of a (n, w) uint64 array (column adds: faster than sum(axis=1))."""
+    c = np.bitwise_count(words)
+    total = c[:, 0].astype(np.int64)
+    for j in range(1, c.shape[1]):
+        total += c[:, j]
+    return total
+
+
 class HammingIndex:
     """Exact search for all codes within ``radius`` bits of a query."""
 
@@ -75,24 +145,34 @@ class HammingIndex:
         self.radius = int(radius)
         self.n = codes.shape[0]
         self.words = codes.view(np.uint64)  # (n, nbits / 64)
-        self.m = nbits // CHUNK_BITS
-        self.s = self.radius // self.m
-        n_masks = sum(len(list(combinations(range(CHUNK_BITS), k))) for k in range(self.s + 1))
-        expected = self.m * n_masks * (1 + self.n / _BUCKETS)
+        plan = plan_mih(nbits, self.radius, max(self.n, 1))
+        if mode == "mih" and plan is None:
+            plan = plan_mih(nbits, self.radius, 1 << 62)
         if mode == "auto":
-            mode = "mih" if self.s <= 2 and expected * 8 < self.n else "linear"
+            mode = "mih" if plan is not None else "linear"
         self.mode = mode
-        if mode == "mih":
-            self._build_mih(codes)
+        self.plan = plan if mode == "mih" else None
+        if self.plan is not None:
+            self._build_mih(codes, self.plan)
 
-    def _build_mih(self, codes: npt.NDArray[np.uint8]) -> None:
-        self.masks = flip_masks(self.s).astype(np.int64)
-        chunks = codes.view(np.uint16).astype(np.int64)  # (n, m)
-        keys = (chunks + np.arange(self.m, dtype=np.int64) * _BUCKETS).T.ravel()  # chunk-major
+    def _build_mih(self, codes: npt.NDArray[np.uint8], plan: MihPlan) -> None:
+        sizes = np.array([1 << w for w in plan.widths], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.weights = chunk_weights(plan.widths)
+        keys = (chunk_keys(codes, plan.widths, self.weights) + self.offsets).T.ravel()
         order = np.argsort(keys, kind="stable")
         self.rows = (order % max(self.n, 1)).astype(np.int32)
-        counts = np.bincount(keys, minlength=self.m * _BUCKETS)
+        counts = np.bincount(keys, minlength=int(sizes.sum()))
         self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        # Every (chunk, flip mask) pair a query probes, flattened.
+        chunks, masks = [], []
+        for i, w in enumerate(plan.widths):
+            mk = flip_masks(plan.s, w).astype(np.int64)
+            chunks.append(np.full(len(mk), i, dtype=np.int64))
+            masks.append(mk)
+        self.probe_chunk = np.concatenate(chunks)
+        self.probe_mask = np.concatenate(masks)
+        self.probe_offset = self.offsets[self.probe_chunk]
 
     def _query_words(self, query: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
         q = np.ascontiguousarray(query, dtype=np.uint8).reshape(self.nbits // 8)
@@ -107,17 +187,21 @@ class HammingIndex:
         if self.n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         qw = self._query_words(query)
-        if self.mode == "mih":
-            qc = qw.view(np.uint16).astype(np.int64)
-            g = ((qc[:, None] ^ self.masks[None, :])
-                 + np.arange(self.m, dtype=np.int64)[:, None] * _BUCKETS).ravel()
-            cand = np.unique(self.rows[_ranges(self.starts[g], self.starts[g + 1])])
-            d = np.bitwise_count(self.words[cand] ^ qw).sum(axis=1, dtype=np.int64)
-            keep = d <= r
-            return cand[keep].astype(np.int64), d[keep]
+        if self.plan is not None:
+            qk = chunk_keys(qw.view(np.uint8).reshape(1, -1), self.plan.widths,
+                            self.weights)[0]
+            g = self.probe_offset + (qk[self.probe_chunk] ^ self.probe_mask)
+            # Duplicates (a code found through several chunks) are rare for unrelated
+            # codes: verify them all and de-duplicate only the few hits.
+            cand = self.rows[_ranges(self.starts[g], self.starts[g + 1])]
+            # np.take is several times faster than fancy indexing for row gathers.
+            d = popcount_rows(np.take(self.words, cand, axis=0) ^ qw)
+            keep = np.flatnonzero(d <= r)
+            hits, first = np.unique(cand[keep], return_index=True)
+            return hits.astype(np.int64), d[keep[first]]
         out_rows, out_d = [], []
         for b in range(0, self.n, _BLOCK):
-            d = np.bitwise_count(self.words[b:b + _BLOCK] ^ qw).sum(axis=1, dtype=np.int64)
+            d = popcount_rows(self.words[b:b + _BLOCK] ^ qw)
             hit = np.flatnonzero(d <= r)
             if hit.size:
                 out_rows.append(hit + b)
@@ -125,6 +209,15 @@ class HammingIndex:
         if not out_rows:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         return np.concatenate(out_rows).astype(np.int64), np.concatenate(out_d)
+
+
+def _matvec(a: npt.NDArray[np.float32], q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``a @ q`` without BLAS: numpy's own single-threaded loop.
+
+    A multi-threaded BLAS sgemv spends more on waking its threads than on a product this
+    small, and on a busy 2-core machine it was 5x slower (16 ms vs 3 ms at 20k x 128).
+    """
+    return np.einsum("ij,j->i", a, q)
 
 
 class EuclideanIndex:
@@ -168,13 +261,13 @@ class EuclideanIndex:
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         qsq = float(q @ q)
         if self.mode == "grouped":
-            dc = np.sqrt(np.maximum(self.csq + qsq - 2.0 * (self.centres @ q), 0.0))
+            dc = np.sqrt(np.maximum(self.csq + qsq - 2.0 * _matvec(self.centres, q), 0.0))
             live = np.flatnonzero(dc - self.gradius <= r + self.SLACK)
             rows = _ranges(self.first[live], self.first[live] + self.counts[live])
-            d2 = self.sq[rows] + qsq - 2.0 * (self.vecs[rows] @ q)
+            d2 = self.sq[rows] + qsq - 2.0 * _matvec(np.take(self.vecs, rows, axis=0), q)
         else:
             rows = np.arange(self.n, dtype=np.int64)
-            d2 = self.sq + qsq - 2.0 * (self.vecs @ q)
+            d2 = self.sq + qsq - 2.0 * _matvec(self.vecs, q)
         near = rows[d2 <= (r + self.SLACK) ** 2]
         exact = np.linalg.norm(self.vecs[near].astype(np.float64) - q.astype(np.float64),
                                axis=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matchers.bank_index import EuclideanIndex, HammingIndex, flip_masks
+from matchers.bank_index import EuclideanIndex, HammingIndex, flip_masks, plan_mih
 
 
 def _brute(codes: np.ndarray, q: np.ndarray, r: int) -> dict[int, int]:
@@ -29,7 +29,8 @@ def test_flip_masks_counts() -> None:
 
 @pytest.mark.parametrize(("nbits", "radius", "mode"), [
     (256, 31, "mih"), (256, 31, "linear"), (64, 10, "mih"), (64, 10, "linear"),
-    (256, 47, "mih"),  # s = 2
+    (256, 47, "mih"), (256, 48, "mih"),  # 48: 17 chunks of 15-16 bits, s = 2
+    (64, 8, "mih"),
 ])
 def test_hamming_exact_against_brute_force(nbits: int, radius: int, mode: str) -> None:
     rng = np.random.default_rng(nbits + radius)
@@ -42,6 +43,8 @@ def test_hamming_exact_against_brute_force(nbits: int, radius: int, mode: str) -
         codes[100 + i] = _flip(base, dd, rng)
     ix = HammingIndex(nbits, codes, radius, mode=mode)  # type: ignore[arg-type]
     assert ix.mode == mode
+    if (nbits, radius) == (256, 48):
+        assert ix.plan is not None and len(ix.plan.widths) == 17 and ix.plan.s == 2
     for q in (base, _flip(base, 3, rng), rng.integers(0, 256, nbits // 8, dtype=np.uint8)):
         rows, d = ix.search(q)
         got = dict(zip(rows.tolist(), d.tolist(), strict=True))
@@ -66,6 +69,13 @@ def test_hamming_mih_worst_case_spread() -> None:
     rows, d = ix.search(q)
     assert dict(zip(rows.tolist(), d.tolist(), strict=True)) == _brute(codes, q, 31)
     assert 6 in rows.tolist()
+
+
+def test_plan_mih_choices() -> None:
+    p = plan_mih(256, 31, 1_600_000)
+    assert p is not None and p.widths == (16,) * 16 and p.s == 1 and p.probes == 272
+    assert plan_mih(256, 31, 100) is None  # a scan is cheaper
+    assert plan_mih(256, 200, 10**7) is None  # nothing exact and cheap at that radius
 
 
 def test_hamming_auto_mode_and_empty() -> None:
