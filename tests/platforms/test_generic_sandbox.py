@@ -93,6 +93,12 @@ def _crawl(home: Path, base: str, **kwargs: Any) -> dict[str, Any]:
         return crawl(base, platform=NAME, timeout=300, **kwargs)
 
 
+def _errors(summary: dict[str, Any]) -> dict[str, int]:
+    """Error kinds of a crawl, without `slow_response` (timing on a loaded machine, which a
+    crawl counts and survives; not a parsing or fetching failure)."""
+    return {k: v for k, v in summary["errors"].items() if k != "slow_response"}
+
+
 def _catalog(home: Path) -> dict[str, Candidate]:
     with Catalog.open(home=home) as cat, cat.session() as s:
         return {c.item_id: c for c in s.scalars(select(Candidate)).all()}
@@ -107,7 +113,7 @@ def test_crawl_sandbox_from_yaml_alone(sandbox_server: SandboxServer, tmp_path: 
 
     first = _crawl(home, base, mode="listing", max_pages=2)
     assert first["platform"] == NAME
-    assert first["items_new"] == 48 and first["errors"] == {}, first
+    assert first["items_new"] == 48 and _errors(first) == {}, first
     assert first["thumbnails"] == 48
     cands = _catalog(home)
     newest = [raw["id"] for raw in reversed(published)][:48]
@@ -125,7 +131,7 @@ def test_crawl_sandbox_from_yaml_alone(sandbox_server: SandboxServer, tmp_path: 
 
     feed = _crawl(home, base, mode="api", max_pages=2)  # oldest first, by cursor
     assert feed["items_new"] + feed["items_seen"] == min(100, len(published)), feed
-    assert feed["errors"] == {}, feed
+    assert _errors(feed) == {}, feed
     assert len(_catalog(home)) == 48 + feed["items_new"]
 
 
@@ -136,6 +142,6 @@ def test_search_mode_renders_in_chromium(sandbox_server: SandboxServer, tmp_path
     word = sandbox_server.published()[-1]["title"].split()[0]
     expected = [r["id"] for r in sandbox_server.search(word)]
     summary = _crawl(home, sandbox_server.base_url, mode="search", query=word)
-    assert summary["errors"] == {}, summary
+    assert _errors(summary) == {}, summary
     assert summary["items_new"] == len(expected) > 0, summary
     assert sorted(_catalog(home)) == sorted(expected)
