@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,24 @@ def render_text(ctx: NoticeContext, platform: str, lang: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+NO_LINE_START = set("，。、；：？！）》」』】〕”’…,.;:?!)]}%")
+
+
+def wrap_cjk(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """Greedy character wrapping with hanging closing punctuation (simple kinsoku)."""
+    lines: list[str] = []
+    current = ""
+    for ch in text:
+        if current and measure(current + ch) > width and ch not in NO_LINE_START:
+            lines.append(current)
+            current = ch
+        else:
+            current += ch
+    if current:
+        lines.append(current)
+    return lines
+
+
 def find_cjk_font() -> tuple[str, int]:
     """A font file with CJK glyphs that fpdf2 can embed, and its collection index."""
     for path, index in CJK_FONT_CANDIDATES:
@@ -169,15 +188,21 @@ def render_pdf(text: str, lang: str, title: str | None = None) -> bytes:
     pdf.multi_cell(0, 9, heading, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("cjk", size=10.5)
-    # Chinese wraps between any two characters; English between words (fpdf2 still breaks
-    # a hash or URL longer than the line).
-    wrap = WrapMode.CHAR if lang == "zh" else WrapMode.WORD
+    # Chinese wraps between any two characters, but never starts a line with closing
+    # punctuation (it hangs at the end of the line before); English wraps between words
+    # (fpdf2 still breaks a hash or URL longer than the line).
     for line in lines:
         if not line.strip():
             pdf.ln(3)
             continue
-        indent = len(line) - len(line.lstrip(" "))
-        pdf.set_x(pdf.l_margin + indent * 1.8)
-        pdf.multi_cell(0, 5.6, line.strip(), align="L", wrapmode=wrap, new_x="LMARGIN",
-                       new_y="NEXT")
+        indent = (len(line) - len(line.lstrip(" "))) * 1.8
+        if lang == "zh":
+            width = pdf.w - pdf.l_margin - pdf.r_margin - indent
+            for part in wrap_cjk(line.strip(), width, pdf.get_string_width):
+                pdf.set_x(pdf.l_margin + indent)
+                pdf.cell(0, 5.6, part, new_x="LMARGIN", new_y="NEXT")
+        else:
+            pdf.set_x(pdf.l_margin + indent)
+            pdf.multi_cell(0, 5.6, line.strip(), align="L", wrapmode=WrapMode.WORD,
+                           new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
