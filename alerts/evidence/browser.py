@@ -131,7 +131,8 @@ class BrowserWorker:
         user_agent = str(settings.get("user_agent"))
         fut = self.submit(lambda browser: _capture_page(browser, url, timeout, allow,
                                                         user_agent, self.version))
-        return fut.result(timeout=timeout * 3 + 10)
+        page: PageCapture = fut.result(timeout=timeout * 3 + 10)
+        return page
 
     def close(self) -> None:
         if self._thread.is_alive():

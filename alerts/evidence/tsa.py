@@ -87,7 +87,7 @@ def parse_response(der: bytes, data: bytes, nonce: int) -> bytes:
         raise TimestampError(f"TSA refused: {status} {text} {fail}".strip())
     if len(parts) < 2:
         raise TimestampError("malformed TimeStampResp: granted but no token")
-    token = parts[1].dump()
+    token: bytes = parts[1].dump()
     info = parse_token(token)
     if info.message_imprint != hashlib.sha256(data).digest() or info.hash_algorithm != "sha256":
         raise TimestampError("the TSA stamped a different message imprint")

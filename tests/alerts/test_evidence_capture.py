@@ -197,3 +197,19 @@ def test_blocked_url_is_refused_before_any_capture(monkeypatch: pytest.MonkeyPat
     with pytest.raises(BlockedURL):
         capture_evidence(EvidenceSubject(alert_id="x", url="http://127.0.0.1:9/video/1"),
                          browser=None)
+
+
+@pytest.mark.browser
+def test_cli_capture_by_url_for_manual_use(page_server: PageServer, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from likewatch.cli import main
+
+    url = f"{page_server.base}/video/v00001"
+    assert main(["evidence", "capture", "--url", url, "--alert", "manual-1",
+                 "--person", "演示人物A", "--platform", "sandbox"]) == 0
+    assert "captured manual-1-" in capsys.readouterr().out
+    assert main(["evidence", "export", "manual-1", "--out", str(tmp_path / "m.zip")]) == 0
+    assert main(["evidence", "verify", str(tmp_path / "m.zip")]) == 0
+    assert main(["notice", "manual-1", "--lang", "en"]) == 0
+    assert url in capsys.readouterr().out
+    assert main(["evidence", "capture", "--alert", "no-such-alert"]) == 2
