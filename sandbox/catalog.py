@@ -136,26 +136,29 @@ def build_catalog(seed: int = 1, n_published: int = DEFAULT_PUBLISHED,
     rng = random.Random(f"likewatch-sandbox:{seed}")
     paired, singles = face_files()
     demo_ids = sorted(rng.sample(paired, 3))
-    persons = {
+    persons: dict[str, dict[str, Any]] = {
         key: {"label": f"Demo person {key[-1].upper()}", "photos": [f"{pid}_1.jpg", f"{pid}_2.jpg"],
               "enrolment": f"{pid}_1.jpg"}
         for key, pid in zip(DEMO_KEYS, demo_ids, strict=True)
     }
     others = [p for p in paired if p not in demo_ids] + singles
 
-    uploaders = []
+    uploaders: list[dict[str, str]] = []
     for i in range(24):
         name = rng.choice(names.UPLOADER_STEMS) + rng.choice(names.UPLOADER_SUFFIXES)
         uploaders.append({"id": f"u{i + 1:04d}", "name": name})
-    series = []
+    series: list[dict[str, Any]] = []
     for i, title in enumerate(rng.sample(names.SERIES_TITLES, 14)):
-        cast = [{"name": _person_name(rng), "role": f"{role}（{_person_name(rng)}）"}
-                for role in rng.sample(names.CHARACTER_ROLES, rng.randint(3, 5))]
+        series_cast = [{"name": _person_name(rng), "role": f"{role}（{_person_name(rng)}）"}
+                       for role in rng.sample(names.CHARACTER_ROLES, rng.randint(3, 5))]
         series.append({"id": f"s{i + 1:03d}", "title": title, "uploader": rng.choice(uploaders),
-                       "cast": cast, "episodes": rng.randint(6, 14)})
+                       "cast": series_cast, "episodes": rng.randint(6, 14)})
 
     total = n_published + n_reserve
-    kinds = [("episode", s) for s in series for _ in range(s["episodes"])][: int(total * 0.35)]
+    kinds: list[tuple[str, dict[str, Any] | None]] = []
+    for ser_plan in series:
+        kinds += [("episode", ser_plan)] * ser_plan["episodes"]
+    kinds = kinds[: int(total * 0.35)]
     kinds += [("short", None)] * (total - len(kinds))
     rng.shuffle(kinds)
     episode_counter: dict[str, int] = {}
@@ -175,14 +178,14 @@ def build_catalog(seed: int = 1, n_published: int = DEFAULT_PUBLISHED,
             title = f"{ser['title']} 第{ep}集 {rng.choice(names.EPISODE_HOOKS)}"
             uploader = ser["uploader"]
             series_ref: dict[str, Any] | None = {"id": ser["id"], "title": ser["title"], "episode": ep}
-            cast = ser["cast"]
+            item_cast: list[dict[str, str]] = ser["cast"]
             if "短剧" not in tags:
                 tags = ["短剧", *tags[:3]]
         else:
             title = f"{rng.choice(names.SHORT_TOPICS)}｜{rng.choice(names.SHORT_HOOKS)}"
             uploader = rng.choice(uploaders)
             series_ref = None
-            cast = []
+            item_cast = []
         has_video = rng.random() < VIDEO_RATE
         derived = rng.random() < DERIVED_RATE
         demo_key = rng.choice(DEMO_KEYS)
@@ -233,7 +236,7 @@ def build_catalog(seed: int = 1, n_published: int = DEFAULT_PUBLISHED,
             "videoUrl": f"/media/video/{item_id}.mp4" if has_video else None,
             "duration": video["duration"] if video else None,
             "series": series_ref,
-            "cast": [dict(c) for c in cast],
+            "cast": [dict(c) for c in item_cast],
         })
     return Catalogue(seed, n_published, items, plans, persons, truth)
 

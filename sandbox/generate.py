@@ -47,7 +47,7 @@ def _stamp_ok(data_dir: Path, seed: int) -> bool:
         stamp = json.loads((data_dir / STAMP).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return stamp.get("seed") == seed and stamp.get("version") == generator_version()
+    return bool(stamp.get("seed") == seed and stamp.get("version") == generator_version())
 
 
 def ensure_generated(data_dir: Path, seed: int = 1, progress: Progress | None = None) -> Catalogue:
@@ -59,12 +59,16 @@ def ensure_generated(data_dir: Path, seed: int = 1, progress: Progress | None = 
         tmp = data_dir.with_name(f".{data_dir.name}.building-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         generate(tmp, seed, progress)
-        if data_dir.exists():
+        if _stamp_ok(data_dir, seed):
+            # Another process built it while we did: keep theirs (it may be in use).
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif data_dir.exists():
             old = data_dir.with_name(f".{data_dir.name}.old-{os.getpid()}")
             data_dir.rename(old)
             shutil.rmtree(old, ignore_errors=True)
         try:
-            tmp.rename(data_dir)
+            if tmp.exists():
+                tmp.rename(data_dir)
         except OSError:
             # Another process finished first: use its copy if it is good.
             shutil.rmtree(tmp, ignore_errors=True)

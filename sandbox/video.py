@@ -42,7 +42,7 @@ def encode(path: Path, scenes: Sequence[tuple[Image.Image, int, int]], fps: int)
         stream.options = {"crf": "30", "preset": "veryfast", "threads": "1", "g": str(fps * 2)}
         for picture, n_frames, seed in scenes:
             for frame_image in scene_frames(picture, n_frames, seed):
-                frame = av.VideoFrame.from_image(frame_image)
+                frame = av.VideoFrame.from_image(frame_image)  # type: ignore[no-untyped-call]
                 for packet in stream.encode(frame):
                     container.mux(packet)
         for packet in stream.encode():
