@@ -1,0 +1,145 @@
+"""Private media URLs refused during a real crawl unless allow-listed; `likewatch crawl`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from crawler.run import crawl
+from likewatch import netguard
+from likewatch.catalog import Catalog
+from likewatch.catalog.models import Candidate
+from sandbox.server import SandboxServer
+from tests.crawler.conftest import RequestLog, run_crawl
+
+N_ITEMS = 4
+LIKEWATCH = str(Path(sys.executable).parent / "likewatch")  # the installed console script
+
+
+class _Site(ThreadingHTTPServer):
+    """A minimal feed in the sandbox's API format whose thumbnails live on another host."""
+
+    media_host = ""
+    hits: list[str]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Site
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.server.hits.append(self.path)
+        if self.path.startswith("/api/feed"):
+            items = [{"id": f"g{i}", "title": f"item {i}",
+                      "thumbnailUrl": f"{self.server.media_host}/t/g{i}.jpg"}
+                     for i in range(N_ITEMS)]
+            body, ctype = json.dumps({"items": items, "next_cursor": None}).encode(), "application/json"
+        elif self.path.startswith("/t/"):
+            buf = io.BytesIO()
+            Image.new("RGB", (64, 36), (200, 30, 30)).save(buf, "JPEG")
+            body, ctype = buf.getvalue(), "image/jpeg"
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _serve(host: str) -> _Site:
+    site = _Site((host, 0), _Handler)
+    site.hits = []
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    return site
+
+
+@pytest.fixture
+def two_hosts() -> Iterator[tuple[_Site, _Site]]:
+    """Pages on 127.0.0.1, media on 127.0.0.2 (another loopback address)."""
+    media = _serve("127.0.0.2")
+    pages = _serve("127.0.0.1")
+    pages.media_host = f"http://127.0.0.2:{media.server_address[1]}"
+    yield pages, media
+    for site in (pages, media):
+        site.shutdown()
+        site.server_close()
+
+
+def _thumbs(home: Path) -> dict[str, str | None]:
+    with Catalog.open(home=home) as catalog, catalog.session() as s:
+        return {c.item_id: c.thumbnail_sha256 for c in s.scalars(select(Candidate)).all()}
+
+
+def test_private_media_url_refused_unless_allow_listed(
+    two_hosts: tuple[_Site, _Site], tmp_path: Path
+) -> None:
+    pages, media = two_hosts
+    url = f"http://127.0.0.1:{pages.server_address[1]}"
+    refused = run_crawl(tmp_path / "a", url, allow="127.0.0.1", mode="api")
+    assert refused["items_new"] == N_ITEMS  # the candidates are still recorded
+    assert refused["thumbnails"] == 0
+    assert refused["errors"]["blocked_url"] >= N_ITEMS  # (+ robots.txt of that host)
+    assert media.hits == []  # nothing ever reached the private host
+    assert set(_thumbs(tmp_path / "a").values()) == {None}
+
+    allowed = run_crawl(tmp_path / "b", url, allow="127.0.0.0/8", mode="api")  # by CIDR
+    assert allowed["thumbnails"] == N_ITEMS
+    assert "blocked_url" not in allowed["errors"]
+    assert len([h for h in media.hits if h.startswith("/t/")]) == N_ITEMS
+    assert None not in set(_thumbs(tmp_path / "b").values())
+
+
+def test_crawl_of_loopback_refused_without_allow_list(
+    sandbox_server: SandboxServer, request_log: RequestLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", raising=False)
+    request_log.clear()
+    with pytest.raises(netguard.BlockedURL, match="LIKEWATCH_ALLOW_PRIVATE_HOSTS=127.0.0.1"):
+        crawl(sandbox_server.base_url)
+    env = {k: v for k, v in os.environ.items() if k != "LIKEWATCH_ALLOW_PRIVATE_HOSTS"}
+    proc = subprocess.run(
+        [LIKEWATCH, "crawl", "sandbox", "--url",
+         sandbox_server.base_url],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "refusing to crawl" in proc.stderr and "allow_private_hosts" in proc.stderr
+    assert request_log.paths() == []
+
+
+def test_cli_crawl_json(sandbox_server: SandboxServer, likewatch_home: Path) -> None:
+    env = dict(os.environ, LIKEWATCH_ALLOW_PRIVATE_HOSTS="127.0.0.1")
+    proc = subprocess.run(
+        [LIKEWATCH, "crawl", "sandbox", "--url",
+         sandbox_server.base_url, "--max-pages", "1", "--json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    summary = json.loads(lines[-1])
+    for key in ("pages", "items_new", "items_seen", "thumbnails", "videos", "errors", "bytes"):
+        assert key in summary
+    assert summary["items_new"] == summary["thumbnails"] == 24
+    assert summary["pages"] == 25
+    text = "\n".join(lines[:-1])
+    assert "items new      24" in text and "pages          25" in text  # the human summary
+    assert any(line.lstrip().startswith("…") for line in lines)  # progress while it ran
+    assert len(_thumbs(likewatch_home)) == 24
