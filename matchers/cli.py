@@ -64,6 +64,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--limit", type=int, default=None, help="use at most N paired persons")
     p.add_argument("--variants", type=int, default=None,
                    help="parameter variants per transform (default 4)")
+    p.add_argument("--transforms", default=None,
+                   help="comma-separated subset of transforms (default: all)")
+    p.add_argument("--scenes", type=int, default=300, help="synthetic unrelated scenes")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_eval)
 
@@ -183,8 +186,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     out = args.out or settings.home() / "eval"
     try:
         report = run_eval(out, refs=args.refs, limit=args.limit, variants=args.variants,
-                          seed=args.seed, echo=print)
-    except FileNotFoundError as e:
+                          scenes=args.scenes, seed=args.seed, echo=print,
+                          transforms=args.transforms.split(",") if args.transforms else None)
+    except (FileNotFoundError, ValueError) as e:
         raise _user_error(str(e)) from e
     print(f"wrote {report.markdown_path} and {report.chart_path}")
     return 0 if report.passed else 1

@@ -31,7 +31,7 @@ from PIL import Image
 
 from matchers.banks import BankReference, BankSet, ReferenceBank
 from matchers.enroll import reference_signals
-from matchers.eval_transforms import TRANSFORMS, Context, synthetic_scene
+from matchers.eval_transforms import TRANSFORMS, Context, Transform, synthetic_scene
 from matchers.images import ImageError, ImageInput
 
 REPO = Path(__file__).resolve().parents[1]
@@ -129,14 +129,18 @@ class _Scorer:
 
 
 def run_eval(out: Path, *, refs: Path | None = None, limit: int | None = None,
-             variants: int | None = None, negative_variants: int = 2, scenes: int = 200,
-             negatives: int | None = None, seed: int = 0,
-             echo: Callable[[str], object] = lambda s: None) -> EvalReport:
+             variants: int | None = None, negative_variants: int = 1, scenes: int = 300,
+             negatives: int | None = None, transforms: list[str] | None = None,
+             seed: int = 0, echo: Callable[[str], object] = lambda s: None) -> EvalReport:
     """Run the evaluation; see the module docstring. Writes eval.md/png/json under ``out``."""
     from matchers.signals import all_signal_types
 
     started = time.perf_counter()
     variants = 4 if variants is None else variants
+    chosen = [t for t in TRANSFORMS if transforms is None or t.name in transforms]
+    if transforms is not None and len(chosen) != len(set(transforms)):
+        known = ", ".join(t.name for t in TRANSFORMS)
+        raise ValueError(f"unknown transform in {transforms}; known: {known}")
     paired, singles = load_photos(refs or DEFAULT_REFS)
     ids = sorted(paired)[:limit] if limit else sorted(paired)
     types = all_signal_types()
@@ -158,15 +162,15 @@ def run_eval(out: Path, *, refs: Path | None = None, limit: int | None = None,
     for pid in ids:
         photo = Image.open(paired[pid][0]).convert("RGB")
         another = Image.open(paired[pid][1]).convert("RGB")
-        for t in TRANSFORMS:
+        for t in chosen:
             for v in range(variants):
                 ctx = Context(rng, swap_targets, another)
                 s = Sample(t.name, pid, f"{paired[pid][0].name}#{v}")
                 scorer.score(s, t.fn(photo, ctx))
                 samples.append(s)
-        echo(f"  person {pid}: {len(TRANSFORMS) * variants} positives")
+        echo(f"  person {pid}: {len(chosen) * variants} positives")
     for name, img in unrelated:
-        for t in TRANSFORMS:
+        for t in chosen:
             for v in range(negative_variants):
                 ctx = Context(rng, swap_targets, None)
                 s = Sample(t.name, None, f"{name}#{v}")
@@ -182,18 +186,18 @@ def run_eval(out: Path, *, refs: Path | None = None, limit: int | None = None,
         scorer.score(s, [ImageInput.from_pil(synthetic_scene(rng, size))])
         samples.append(s)
     echo(f"  {len(samples)} samples scored in {time.perf_counter() - started:.0f} s")
-    return _report(out, samples, len(ids), time.perf_counter() - started, echo)
+    return _report(out, samples, len(ids), chosen, time.perf_counter() - started, echo)
 
 
 def _pct(num: int, den: int) -> str:
     return f"{100.0 * num / den:.1f}%" if den else "-"
 
 
-def _report(out: Path, samples: list[Sample], n_persons: int, seconds: float,
-            echo: Callable[[str], object]) -> EvalReport:
+def _report(out: Path, samples: list[Sample], n_persons: int, chosen: list[Transform],
+            seconds: float, echo: Callable[[str], object]) -> EvalReport:
     rows: list[dict[str, Any]] = []
     passed = True
-    for t in TRANSFORMS:
+    for t in chosen:
         pos = [s for s in samples if s.person is not None and s.transform == t.name
                and s.images]
         found = sum(bool(s.found) for s in pos)
@@ -236,8 +240,10 @@ def _report(out: Path, samples: list[Sample], n_persons: int, seconds: float,
     (out / "eval.json").write_text(json.dumps(
         {"rows": rows, "unrelated_pairs": pairs, "false_matches": false_pairs,
          "false_by_signal": by_signal, "margins": margins, "passed": passed,
-         "misses": [(s.transform, s.source) for s in samples
+         "misses": [(s.transform, s.source, s.true_face) for s in samples
                     if s.person is not None and s.images and not s.found],
+         "no_image": [(s.transform, s.source, s.error) for s in samples
+                      if s.person is not None and not s.images],
          "false": [(s.transform, s.source, sorted(s.false)) for s in samples if s.false]},
         indent=1), encoding="utf-8")
     _chart(rows, chart_path)

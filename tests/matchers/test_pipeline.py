@@ -9,7 +9,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import select
 
 from likewatch.catalog import Catalog
-from likewatch.catalog.models import Candidate, CandidateSignal, Media, MatchRow, Person
+from likewatch.catalog.models import Candidate, CandidateSignal, MatchRow, Media, Person
 from likewatch.media import MediaStore
 from matchers.enroll import enroll
 from matchers.pipeline import backsearch, process_pending
