@@ -18,8 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from parsel import Selector
 
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import (
+from crawler.platforms._parsing import (
     FIXTURES_DIR,
     abs_url,
     add_item,
@@ -31,6 +30,7 @@ from crawler.platforms.generic import (
     to_int,
     with_query,
 )
+from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
 
 CHALLENGE_MARKERS = ("验证码", "geetest", "安全验证", "访问频繁")
 

@@ -22,8 +22,7 @@ from urllib.parse import unquote
 
 from parsel import Selector
 
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page
-from crawler.platforms.generic import (
+from crawler.platforms._parsing import (
     FIXTURES_DIR,
     abs_url,
     add_item,
@@ -33,6 +32,7 @@ from crawler.platforms.generic import (
     to_datetime,
     to_int,
 )
+from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page
 
 CHALLENGE_MARKERS = ("验证码中间页", "verifycenter", "byted_acrawler", "captcha_container")
 BASE = "https://www.douyin.com/"

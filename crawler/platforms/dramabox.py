@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import (
+from crawler.platforms._parsing import (
     abs_url,
     add_item,
     cast_list,
@@ -26,6 +25,7 @@ from crawler.platforms.generic import (
     to_datetime,
     to_int,
 )
+from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
 
 BASE = "https://www.dramaboxdb.com/"
 

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import (
+from crawler.platforms._parsing import (
     abs_url,
     add_item,
     cast_list,
@@ -31,6 +30,7 @@ from crawler.platforms.generic import (
     to_datetime,
     to_int,
 )
+from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
 
 BASE = "https://www.hongguo.com/"
 

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 from parsel import Selector
 
+from crawler.platforms._parsing import abs_url, add_item, first, jfirst, to_datetime, to_int
 from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import abs_url, add_item, first, jfirst, to_datetime, to_int
 
 BASE = "https://www.reelshort.com/"
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from crawler.platforms._parsing import abs_url, add_item, first, jfirst, jpath, to_datetime, to_int
 from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import abs_url, add_item, first, jfirst, jpath, to_datetime, to_int
 
 
 class TikTok(Adapter):

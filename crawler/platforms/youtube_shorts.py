@@ -18,8 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
-from crawler.platforms.generic import (
+from crawler.platforms._parsing import (
     FIXTURES_DIR,
     add_item,
     first,
@@ -28,6 +27,7 @@ from crawler.platforms.generic import (
     to_datetime,
     to_int,
 )
+from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
 
 CHALLENGE_MARKERS = ("consent.youtube.com", "www.google.com/sorry", "unusual traffic")
 
