@@ -247,6 +247,9 @@ def load_site(path: Path) -> type[YamlSiteAdapter]:
         if "url" not in rule:
             raise AdapterError(f"{path}: every page rule needs a 'url' regex")
         re.compile(rule["url"])
+        unknown = set(rule.get("fields") or {}) - set(_FIELDS)
+        if unknown:
+            raise AdapterError(f"{path}: unknown fields in site file: {sorted(unknown)}")
     name = "yaml:" + str(site.get("name") or path.stem)
     valid_url = site.get("valid_url")
     if valid_url is not None and "(?P<id>" not in valid_url:
