@@ -65,3 +65,27 @@ def test_match_pending_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["match-pending", "--limit", "5"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["candidates"] == 0 and summary["errors"] == {}
+
+
+def test_scan_video_and_truncated_video(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from matchers.eval_transforms import encode_video
+
+    assert main(["enroll", "--person", "vid-person", str(FACES / "M001190_1.jpg")]) == 0
+    capsys.readouterr()
+    photo = Image.open(FACES / "M001190_1.jpg").convert("RGB")
+    scene = synthetic_scene(np.random.default_rng(2), photo.size)
+    data = encode_video([(scene, 25), (photo, 40)], crf=28)
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(data)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 3])
+    text = tmp_path / "notes.txt"
+    text.write_text("not a picture")
+    assert main(["scan", str(video), str(text), str(cut)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert out[0]["error"] is None
+    assert {m["person"] for m in out[0]["matches"]} == {"vid-person"}
+    assert "face" in {m["signal"] for m in out[0]["matches"]}
+    assert out[1]["matches"] == [] and out[1]["error"]
+    assert out[2]["path"] == str(cut) and out[2]["error"]  # truncated: reported, scan went on

@@ -101,3 +101,26 @@ def test_backsearch_finds_stored_candidates_without_media() -> None:
     assert off not in {r.candidate_id for r in found}
     assert backsearch(catalog, pid) == []  # already recorded
     assert backsearch(catalog, 9999) == []
+
+
+def test_process_pending_video_keyframes() -> None:
+    import numpy as np
+
+    from matchers.eval_transforms import encode_video, synthetic_scene
+
+    catalog = Catalog.open()
+    enroll(catalog, "pv", [FACES / "S001191_1.jpg"])
+    photo = Image.open(FACES / "S001191_1.jpg").convert("RGB")
+    scene = synthetic_scene(np.random.default_rng(3), photo.size)
+    video = encode_video([(scene, 25), (photo, 40)], crf=28)
+    cid = _candidate(catalog, "vid", None, video=video)
+    broken = _candidate(catalog, "vid-broken", None, video=b"\x00\x00\x00\x18ftypmp42broken")
+    summary = process_pending(catalog)
+    assert summary.candidates == 2 and summary.matched == 1 and summary.failed == 1
+    assert summary.errors.get("video") == 1 and summary.failures[0][0] == broken
+    with catalog.session() as s:
+        rows = s.scalars(select(MatchRow).where(MatchRow.candidate_id == cid)).all()
+        assert rows and all(r.frame.startswith("t=") for r in rows)
+        frames = set(s.scalars(select(CandidateSignal.frame)
+                               .where(CandidateSignal.candidate_id == cid)))
+        assert len(frames) >= 1 and all(f.startswith("t=") for f in frames)
