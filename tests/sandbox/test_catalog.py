@@ -108,3 +108,12 @@ def test_ground_truth_refers_to_existing_items_and_photos(sandbox_data: Path) ->
             assert entry["source"].startswith(f"faces/{photo}_"), (item_id, entry)
     video_only = [v for v in truth["items"].values() if v["in_video"] and not v["in_thumbnail"]]
     assert video_only, "some videos show a demo person only in a later scene"
+
+
+def test_video_encoding_is_deterministic(tmp_path: Path) -> None:
+    from sandbox import video
+
+    scenes = [(imaging.synthetic(seed, "第一幕"), 8, seed) for seed in (3, 4)]
+    video.encode(tmp_path / "a.mp4", scenes, 12)
+    video.encode(tmp_path / "b.mp4", scenes, 12)
+    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
