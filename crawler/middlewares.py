@@ -182,6 +182,8 @@ class SlowResponseMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
+        if request.meta.get("playwright"):
+            return response  # a rendered page's time is the browser's, not the server's
         latency = request.meta.get("download_latency")
         if latency is not None and latency > self.threshold:
             count_error(self.crawler.stats, "slow_response")

@@ -132,8 +132,14 @@ def crawl(
 
 
 # --- the child process -------------------------------------------------------------------
-def scrapy_settings(browser: bool, extra: dict[str, Any] | None = None) -> Any:
-    """Scrapy settings: crawler/settings.py, then the Likewatch registry, then ``extra``."""
+def scrapy_settings(
+    browser: bool, extra: dict[str, Any] | None = None, scheme: str = "https"
+) -> Any:
+    """Scrapy settings: crawler/settings.py, then the Likewatch registry, then ``extra``.
+
+    With ``browser``, scrapy-playwright handles ``scheme`` (the start URL's: only the pages
+    rendered in the browser need it, and each handler starts its own Playwright driver).
+    """
     from scrapy.settings import Settings
 
     s = Settings()
@@ -144,7 +150,7 @@ def scrapy_settings(browser: bool, extra: dict[str, Any] | None = None) -> Any:
     s.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")
     if browser:
         handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
-        s.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="project")
+        s.set("DOWNLOAD_HANDLERS", {scheme: handler}, priority="project")
     for key, value in (extra or {}).items():
         s.set(key, value, priority="cmdline")
     return s
@@ -170,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     browser = adapter.NEEDS_BROWSER or (args.mode == "search" and adapter.SEARCH_NEEDS_BROWSER)
     extra = json.loads(args.settings_json) if args.settings_json else None
     started = time.monotonic()
-    process = CrawlerProcess(scrapy_settings(browser, extra))
+    scheme = "http" if args.url.startswith("http:") else "https"
+    process = CrawlerProcess(scrapy_settings(browser, extra, scheme))
     crawler = process.create_crawler(AdapterSpider)
     process.crawl(
         crawler, url=args.url, platform=args.platform, mode=args.mode, query=args.query,
@@ -185,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         watch=args.watch or default_watch_key(args.platform, args.mode, args.url, args.query),
         mode=args.mode,
         finish_reason=stats.get("finish_reason", ""),
+        elapsed_s=round(float(stats.get("elapsed_time_seconds", 0.0)), 3),  # spider open..close
         crawl_s=round(time.monotonic() - started, 2),
     )
     sys.stdout.write("SUMMARY " + json.dumps(summary, ensure_ascii=False) + "\n")

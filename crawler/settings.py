@@ -26,6 +26,8 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control opens an HTTP port that can run code in the crawler: off.
+REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_TIMEOUT = 30
 
 # --- retries: our own middleware (Retry-After and backoff) replaces Scrapy's ---------
@@ -56,7 +58,8 @@ EXTENSIONS = {
     "crawler.extensions.ProgressExtension": 500,
 }
 
-# --- browser (search mode only: crawler.run installs the download handlers then) -----
+# --- browser (search mode only: crawler.run installs the download handler then, for the
+# start URL's scheme only: each handler starts its own Playwright driver) ----------------
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": "/usr/bin/chromium",  # replaced from the chromium_path setting
