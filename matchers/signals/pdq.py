@@ -1,11 +1,15 @@
 """PDQ: Meta's 256-bit perceptual hash, with its quality score and dihedral variants.
 
-Computed with the ``pdqhash`` package (0.2.8) on a reduced decode (``pdq_input``): PDQ's
-cost grows steeply with size (0.35 ms at 320x180, 14 ms at 1280x720,
-``../shared/MEASURED.md``) while its output hardly moves. Checked in ``tests/matchers/test_signals_pdq.py`` against the
-hashes ThreatExchange publishes for Meta's own test images: this pdqhash build emits the
-bits in the published order (no 16-bit word reversal), and our hashes agree within
-ThreatExchange's tolerance of 16 bits.
+Computed from the image's 64x64 luma grid (``matchers/signals/grid.py``: one reduced
+greyscale decode shared with pHash) by ``pdq_of_grid``, a numpy transcription of PDQ's
+last steps (16x16 of the 64-point DCT-II, bits above the median, gradient quality)
+that gives bit for bit what the ``pdqhash`` package (0.2.8) gives for a 64x64 input
+(tested), at half its cost; the dihedral variants come from the same DCT by sign
+changes and transposition (PDQ's own trick), also tested equal to pdqhash's.
+
+``tests/matchers/test_signals_pdq.py`` checks pdqhash and this signal against the hashes
+ThreatExchange publishes for Meta's own test images: this pdqhash build emits the bits in
+the published order (no 16-bit word reversal); see there for the agreement measured.
 """
 
 from __future__ import annotations
@@ -15,53 +19,69 @@ from typing import ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 import pdqhash
-from PIL import Image
 
 from matchers.images import ImageInput
 from matchers.signals.base import SignalType, SignalValue
+from matchers.signals.grid import GRID, luma_grid
 from matchers.signals.hamming import bits_to_hex, hamming, hex_to_array, validate_hex
-
-# How PDQ sees an image (measured on 720p copies of Meta's and our test images, see
-# tests/matchers/test_signals_pdq.py and bench/signals.py):
-# - pictures whose shorter side is below PDQ_DIRECT_BELOW are hashed as they are, full
-#   RGB decode, exactly as Meta's reference does (0-6 bits from the published hashes);
-# - larger ones are decoded reduced, greyscale (JPEG: DCT-domain 1/8, luma only), to a
-#   shorter side of at least PDQ_MIN_SIDE, then resized (bilinear, antialiased) to
-#   64x64, the grid PDQ decimates to. PDQ's own Jarosz filter has a window of 1 pixel
-#   below 128 px, so feeding it a small decode directly aliases: the same photo at
-#   1080p and 720p then differed by up to 66 bits; through the 64x64 resize at most 10.
-#   Meta's bridge images stay within 12 bits of the published hashes this way.
-PDQ_DIRECT_BELOW = 0
-PDQ_MIN_SIDE = 90
-PDQ_GRID = 64
 
 # Below this quality PDQ's hash is noise (flat or nearly uniform images): no signal.
 # 50 is the cut-off Meta recommends and hasher-matcher-actioner applies.
 PDQ_MIN_QUALITY = 50
 
 # 31 bits of 256: Meta's published match threshold for PDQ. Measured on our data
-# (../shared/MEASURED.md): JPEG q30 <= 6, resize 50% <= 14, brightness +30% <= 20 bits,
-# the 8 dihedral variants of the bridge photo against the files <= 22 bits; unrelated
-# images never below 90 bits (18k pairs), 1st percentile 108.
+# (../shared/MEASURED.md): JPEG q30 <= 6, resize 50% <= 14, brightness +30% <= 20 bits;
+# with this grid on 720p copies of Meta's and our photos (tests/, bench/): JPEG q30
+# <= 26, resize 50% <= 16, brightness +30% <= 30, the 8 rotations/flips of the bridge
+# photo <= 22 through the dihedral variants; different pictures never below 76 bits
+# (headshots), 90 (MEASURED, 18k pairs), 1st percentile 108.
 PDQ_THRESHOLD = 31
 
-# Order in which pdqhash.compute_dihedral returns the variants (checked against the
-# bridge-1..8 files of Meta's test set).
+# Variant names, in pdqhash.compute_dihedral's order (checked against Meta's bridge-1..8).
 DIHEDRAL_VARIANTS = ("", "rotate90", "rotate180", "rotate270", "flipx", "flipy",
                      "flipplus1", "flipminus1")
 
+_I = np.arange(16)[:, None]
+_J = np.arange(GRID)[None, :]
+# Rows 1..16 of the orthonormal 64-point DCT-II (PDQ skips the DC row).
+_DCT = (np.sqrt(2.0 / GRID) * np.cos(np.pi / 2.0 / GRID * (_I + 1) * (2 * _J + 1))).astype(np.float32)
+# (-1)^(k+1) per frequency row / column: mirroring the picture flips these signs.
+_SIGN = ((-1.0) ** (np.arange(16) + 1)).astype(np.float32)
+_R = _SIGN[:, None]
+_C = _SIGN[None, :]
 
-def pdq_input(image: ImageInput) -> npt.NDArray[np.uint8]:
-    """The ``H x W x 3`` array PDQ hashes for ``image`` (see PDQ_DIRECT_BELOW)."""
-    if min(image.size) < PDQ_DIRECT_BELOW:
-        return np.asarray(image.full())
-    grey = image.reduced_grey(PDQ_MIN_SIDE).resize((PDQ_GRID, PDQ_GRID),
-                                                  Image.Resampling.BILINEAR)
-    return np.repeat(np.asarray(grey)[:, :, None], 3, axis=2)
+
+def pdq_dct(grid: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], int]:
+    """(16x16 DCT coefficients, quality 0-100) of a 64x64 luma grid."""
+    coeffs: npt.NDArray[np.float32] = _DCT @ grid @ _DCT.T
+    dv = np.trunc((grid[:-1, :] - grid[1:, :]) * 100.0 / 255.0)
+    dh = np.trunc((grid[:, :-1] - grid[:, 1:]) * 100.0 / 255.0)
+    quality = min(100, int(np.abs(dv).sum() + np.abs(dh).sum()) // 90)
+    return coeffs, quality
+
+
+def pdq_bits(coeffs: npt.NDArray[np.float32]) -> str:
+    """Hex of the 256 bits "coefficient above the median", in PDQ's published order."""
+    flat = coeffs.ravel()
+    median = np.partition(flat, 127)[127]
+    return bits_to_hex((flat > median)[::-1])
+
+
+def pdq_of_grid(grid: npt.NDArray[np.float32]) -> tuple[str, int]:
+    """(hex, quality) of a 64x64 luma grid."""
+    coeffs, quality = pdq_dct(grid)
+    return pdq_bits(coeffs), quality
+
+
+def pdq_dihedral(coeffs: npt.NDArray[np.float32]) -> list[str]:
+    """The 8 hashes of the picture rotated/flipped, in ``DIHEDRAL_VARIANTS`` order."""
+    b = coeffs
+    return [pdq_bits(m) for m in (b, (_C * b).T, _R * _C * b, (_R * b).T, _R * b, _C * b,
+                                  b.T, (_R * _C * b).T)]
 
 
 def pdq_of_array(rgb: npt.NDArray[np.uint8]) -> tuple[str, int]:
-    """(hex, quality) of an RGB uint8 array."""
+    """(hex, quality) of an RGB uint8 array of any size, with the ``pdqhash`` package."""
     bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
     return bits_to_hex(bits), int(quality)
 
@@ -80,12 +100,9 @@ class PdqSignal(SignalType):
         "f" * 64,
     ]
 
-    def _array(self, image: ImageInput) -> npt.NDArray[np.uint8]:
-        return pdq_input(image)
-
     def hash(self, image: ImageInput) -> list[SignalValue]:
         def compute() -> list[SignalValue]:
-            hx, quality = pdq_of_array(self._array(image))
+            hx, quality = pdq_of_grid(luma_grid(image))
             if quality < self.MIN_QUALITY:
                 return []
             return [SignalValue(self.name, hx, quality=float(quality))]
@@ -93,14 +110,13 @@ class PdqSignal(SignalType):
         return image.memo("signal:pdq", compute)
 
     def hash_reference(self, image: ImageInput) -> list[SignalValue]:
-        bits_list, quality = pdqhash.compute_dihedral(np.ascontiguousarray(self._array(image)))
+        coeffs, quality = pdq_dct(luma_grid(image))
         if quality < self.MIN_QUALITY:
             return []
         seen: set[str] = set()
         out: list[SignalValue] = []
-        for variant, bits in zip(DIHEDRAL_VARIANTS, bits_list, strict=True):
-            hx = bits_to_hex(bits)
-            if hx in seen:  # symmetric images give repeated variants
+        for variant, hx in zip(DIHEDRAL_VARIANTS, pdq_dihedral(coeffs), strict=True):
+            if hx in seen:  # symmetric pictures repeat variants
                 continue
             seen.add(hx)
             out.append(SignalValue(self.name, hx, quality=float(quality), variant=variant))

@@ -1,15 +1,17 @@
-"""pHash: 64-bit DCT perceptual hash (the same definition as ``imagehash.phash``).
+"""pHash: 64-bit DCT perceptual hash (``imagehash.phash``'s definition).
 
-Computed from a reduced decode (``PHASH_MIN_SIDE``): the hash only looks at a 32x32
-greyscale thumbnail, so decoding the JPEG at 1/8 (or sharing PDQ's 1/4 decode) loses
-nothing: 0 bits median, at most 4 of 64 against a full decode (``../shared/MEASURED.md``).
-The DCT is a precomputed 8x32 matrix product instead of two full scipy DCTs; the bits
-equal ``imagehash.phash`` of the same 32x32 thumbnail (tested).
+pHash looks at a 32x32 greyscale thumbnail: 8x8 lowest DCT frequencies, bits above their
+median. ``imagehash`` makes that thumbnail with a Lanczos resize of the full picture; the
+signal makes it as a 2x2 mean of the 64x64 luma grid it shares with PDQ
+(``matchers/signals/grid.py``: one 1/8-scale greyscale JPEG decode), which moves the hash
+by at most a few bits from ``imagehash.phash`` (tested: <= 4) and costs a fraction.
+``phash_of_pil`` is the exact imagehash definition (bits equal, tested), kept for tools.
+The DCT is a precomputed 8x32 matrix product instead of two full scipy DCTs.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -17,11 +19,8 @@ from PIL import Image
 
 from matchers.images import ImageInput
 from matchers.signals.base import SignalType, SignalValue
+from matchers.signals.grid import luma_grid
 from matchers.signals.hamming import bits_to_hex, hamming, hex_to_array, validate_hex
-
-# Shorter side of the greyscale reduced decode: PDQ's (1/8 of 720p), so a thumbnail is
-# decoded once for both hashes.
-PHASH_MIN_SIDE = 90
 
 # 8 bits of 64. Measured (../shared/MEASURED.md, pHash on reduced decodes): JPEG q30 and
 # resize 50% at most 2 bits, brightness +30% median 2, max 8; unrelated images never
@@ -32,8 +31,8 @@ PHASH_MIN_SIDE = 90
 # and the face signals carry the harder cases.
 PHASH_THRESHOLD = 8
 
-# A flat picture hashes to rounding noise around the median: no signal when the 32x32
-# grey thumbnail's standard deviation is below this many grey levels (of 255). Photos
+# A flat picture hashes to rounding noise around the median: no signal when the grey
+# standard deviation (of the 64x64 grid) is below this many grey levels (of 255). Photos
 # sit at 30-95; Meta's two low-quality test images (PDQ quality 3 and 4) at 3.6 and 10.9,
 # and their pHash moved 12-16 bits under JPEG q30 or brightness.
 PHASH_MIN_STD = 12.0
@@ -43,15 +42,31 @@ _K = np.arange(8)[:, None]
 _X = np.arange(_N)[None, :]
 # Unnormalised DCT-II rows 0..7, as scipy.fftpack.dct(type=2) computes them.
 _DCT8 = (2.0 * np.cos(np.pi * _K * (2 * _X + 1) / (2 * _N))).astype(np.float64)
+# The same applied to a 64x64 grid whose 2x2 means are the thumbnail: DCT8 @ (mean rows).
+_DCT8_GRID = (np.repeat(_DCT8, 2, axis=1) / 2.0).astype(np.float32)
+
+
+def _bits(low: npt.NDArray[np.floating[Any]]) -> str:
+    flat = low.ravel()
+    mid = np.partition(flat, (31, 32))
+    return bits_to_hex(flat > (mid[31] + mid[32]) / 2)  # above np.median, without its cost
+
+
+def phash_of_thumbnail(pixels: npt.NDArray[np.floating[Any]]) -> tuple[str, float]:
+    """(hex, grey std) of a 32x32 grey thumbnail: 8x8 DCT, bits above their median."""
+    return _bits(_DCT8 @ pixels @ _DCT8.T), float(pixels.std())
+
+
+def phash_of_grid(grid: npt.NDArray[np.float32]) -> tuple[str, float]:
+    """(hex, grey std) from a 64x64 luma grid: its 2x2 means are the 32x32 thumbnail,
+    folded into the DCT matrix (``_DCT8_GRID``), so this is two small matrix products."""
+    return _bits(_DCT8_GRID @ grid @ _DCT8_GRID.T), float(grid.std())
 
 
 def phash_of_pil(img: Image.Image) -> tuple[str, float]:
-    """(hex, grey std) of a PIL image: 32x32 grey (Lanczos), 8x8 DCT, bits above median."""
+    """(hex, grey std) exactly as ``imagehash.phash``: 32x32 grey by Lanczos, 8x8 DCT."""
     grey = img.convert("L").resize((_N, _N), Image.Resampling.LANCZOS)
-    pixels = np.asarray(grey, dtype=np.float64)
-    low = _DCT8 @ pixels @ _DCT8.T
-    bits = low > np.median(low)
-    return bits_to_hex(bits), float(pixels.std())
+    return phash_of_thumbnail(np.asarray(grey, dtype=np.float64))
 
 
 class PhashSignal(SignalType):
@@ -64,7 +79,7 @@ class PhashSignal(SignalType):
 
     def hash(self, image: ImageInput) -> list[SignalValue]:
         def compute() -> list[SignalValue]:
-            hx, std = phash_of_pil(image.reduced_grey(PHASH_MIN_SIDE))
+            hx, std = phash_of_grid(luma_grid(image))
             if std < PHASH_MIN_STD:
                 return []
             return [SignalValue(self.name, hx, quality=round(std, 3))]

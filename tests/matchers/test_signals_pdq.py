@@ -5,13 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pdqhash
 import pytest
 from PIL import Image
 
 from matchers.images import ImageInput
 from matchers.signals import all_signal_types
-from matchers.signals.hamming import hamming
-from matchers.signals.pdq import DIHEDRAL_VARIANTS, PDQ_MIN_QUALITY, PdqSignal, pdq_of_array
+from matchers.signals.grid import luma_grid
+from matchers.signals.hamming import bits_to_hex, hamming
+from matchers.signals.pdq import (
+    DIHEDRAL_VARIANTS,
+    PDQ_MIN_QUALITY,
+    PdqSignal,
+    pdq_dct,
+    pdq_dihedral,
+    pdq_of_array,
+    pdq_of_grid,
+)
 from matchers.testing import SignalConformance
 from tests.matchers._signal_data import face, load, scene
 
@@ -110,6 +120,17 @@ def test_dihedral_reference_catches_every_rotation_and_flip(shared_data: Path) -
         # ...and only thanks to the variants for the rotated and flipped files.
         if rel != DIH[0]:
             assert sig.distance(refs[0].value, got) > sig.THRESHOLD
+
+
+@pytest.mark.parametrize("rel", [*DIH[:2], "misc-images/c.png", "reg-test-input/labelme-subset/q0122.jpg"])
+def test_numpy_pdq_equals_pdqhash_on_the_grid(shared_data: Path, rel: str) -> None:
+    """pdq_of_grid and our dihedral variants give pdqhash's bits exactly, on the same grid."""
+    grid = luma_grid(ImageInput.from_path(shared_data / "pdq" / rel))
+    rgb = np.repeat(grid.round().astype(np.uint8)[:, :, None], 3, axis=2)
+    exact = grid.round()
+    assert pdq_of_grid(exact) == pdq_of_array(rgb)
+    bits, _ = pdqhash.compute_dihedral(rgb)
+    assert pdq_dihedral(pdq_dct(exact)[0]) == [bits_to_hex(b) for b in bits]
 
 
 # Golden values of our pipeline (pdqhash 0.2.8, Pillow 13.0), to catch regressions.

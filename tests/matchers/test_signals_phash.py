@@ -8,7 +8,8 @@ from PIL import Image
 
 from matchers.images import ImageInput
 from matchers.signals import all_signal_types
-from matchers.signals.phash import PHASH_MIN_SIDE, PhashSignal, phash_of_pil
+from matchers.signals.grid import GRID_MIN_SIDE
+from matchers.signals.phash import PhashSignal, phash_of_pil
 from matchers.testing import SignalConformance, flat_image
 from tests.matchers._signal_data import face, load, scene
 
@@ -63,7 +64,7 @@ def test_reduced_decode_matches_full_decode_within_two_bits() -> None:
         reduced = sig.hash(ImageInput.from_path(face(name)))[0].value
         full = str(imagehash.phash(load(face(name))))
         assert sig.distance(reduced, full) <= 2, name
-    assert min(ImageInput.from_path(face("A000370_1")).reduced_grey(PHASH_MIN_SIDE).size) >= 90
+    assert min(ImageInput.from_path(face("A000370_1")).reduced_grey(GRID_MIN_SIDE).size) >= 90
 
 
 def test_flat_array_no_signal() -> None:
