@@ -274,23 +274,41 @@ def _cjk_hit(name: _Name, run: _Run, lo: int, folded: list[frozenset[str]]) -> s
     return "near_homophone" if same >= 1 else None
 
 
-def _hits_in_value(field: str, value: str, names: Iterable[_Name]) -> Iterator[NameHit]:
+class _Index:
+    """The compiled names, CJK ones indexed by the folded syllables of their first
+    character, so a window is compared only with names that could start there."""
+
+    def __init__(self, names: list[_Name]) -> None:
+        self.latin = [n for n in names if n.latin_forms]
+        self.by_first: dict[str, list[_Name]] = {}
+        for name in names:
+            if name.cjk:
+                for syllable in name.folded[0]:
+                    self.by_first.setdefault(syllable, []).append(name)
+
+    def starting_with(self, folded: frozenset[str]) -> list[_Name]:
+        found: dict[int, _Name] = {}
+        for syllable in folded:
+            for name in self.by_first.get(syllable, ()):
+                found[id(name)] = name
+        return list(found.values())
+
+
+def _hits_in_value(field: str, value: str, index: _Index) -> Iterator[NameHit]:
     chars = _chars(value)
-    segments = list(_cjk_segments(chars))
-    seg_folded = [[_folded(c) for c in run.norm] for run in segments]
-    latin = list(_latin_runs(chars))
-    for name in names:
-        if name.cjk:
-            for run, folded in zip(segments, seg_folded, strict=True):
+    for run in _cjk_segments(chars):
+        folded = [_folded(c) for c in run.norm]
+        for lo in range(len(run.norm)):
+            for name in index.starting_with(folded[lo]):
                 n = len(name.cjk)
-                if len(run.norm) < n or (n == 2 and len(run.norm) != 2):
+                if lo + n > len(run.norm) or (n == 2 and len(run.norm) != 2):
                     continue
-                for lo in range(len(run.norm) - n + 1):
-                    kind = _cjk_hit(name, run, lo, folded)
-                    if kind:
-                        text = value[run.pos[lo]:run.pos[lo + n - 1] + 1]
-                        yield NameHit(name.person, field, text, kind, SCORES[kind])
-        for words in latin:
+                kind = _cjk_hit(name, run, lo, folded)
+                if kind:
+                    text = value[run.pos[lo]:run.pos[lo + n - 1] + 1]
+                    yield NameHit(name.person, field, text, kind, SCORES[kind])
+    for words in _latin_runs(chars):
+        for name in index.latin:
             for lo in range(len(words)):
                 joined = ""
                 for hi in range(lo, len(words)):
@@ -334,11 +352,12 @@ def name_hits(candidate_fields: Mapping[str, Any], persons: Iterable[Any]) -> li
     for p in persons:
         prot = _as_protected(p)
         compiled.extend(_compile(prot.person, prot.names))
+    index = _Index(compiled)
     best: dict[tuple[str, str, str], NameHit] = {}
     for field, text in _field_values(candidate_fields):
         if not text.strip():
             continue
-        for hit in _hits_in_value(field, text, compiled):
+        for hit in _hits_in_value(field, text, index):
             key = (hit.person, hit.field, hit.matched_text)
             if key not in best or hit.score > best[key].score:
                 best[key] = hit
