@@ -217,7 +217,8 @@ def _matvec(a: npt.NDArray[np.float32], q: npt.NDArray[np.float32]) -> npt.NDArr
     A multi-threaded BLAS sgemv spends more on waking its threads than on a product this
     small, and on a busy 2-core machine it was 5x slower (16 ms vs 3 ms at 20k x 128).
     """
-    return np.einsum("ij,j->i", a, q)
+    out: npt.NDArray[np.float32] = np.einsum("ij,j->i", a, q)
+    return out
 
 
 class EuclideanIndex:

@@ -60,7 +60,7 @@ class EnrolResult:
 
 def _face_order(values: list[SignalValue]) -> list[tuple[int, int, int, int]]:
     boxes = {v.box for v in values if v.box is not None}
-    return sorted(boxes, key=lambda b: (b[0], b[1]))  # type: ignore[index]
+    return sorted(boxes, key=lambda b: (b[0], b[1]))
 
 
 def reference_signals(image: ImageInput, types: Mapping[str, SignalType], *,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from matchers.banks import BankReference, BankSet, ReferenceBank
@@ -97,9 +98,10 @@ class _Scorer:
     def __init__(self, banks: BankSet) -> None:
         self.banks = banks
         face = banks.types["face"]
-        self.face_refs = [np.stack([face.to_array(v) for r in b.references
-                                    for v in r.signals.get("face", [])])
-                          for b in banks.banks]
+        self.face_refs: list[npt.NDArray[np.float32]] = [
+            np.stack([face.to_array(v) for r in b.references
+                      for v in r.signals.get("face", [])]).astype(np.float32)
+            for b in banks.banks]
 
     def score(self, sample: Sample, images: list[ImageInput]) -> None:
         sample.images = len(images)
@@ -118,7 +120,7 @@ class _Scorer:
             for v in values:
                 if v.signal != "face":
                     continue
-                q = face.to_array(v.value)
+                q = np.asarray(face.to_array(v.value), dtype=np.float32)
                 for bank, refs in zip(self.banks.banks, self.face_refs, strict=True):
                     d = float(np.linalg.norm(refs - q, axis=1).min())
                     if bank.key == sample.person:
@@ -222,10 +224,10 @@ def _report(out: Path, samples: list[Sample], n_persons: int, chosen: list[Trans
              + " | target | pass |", "|---" * (5 + len(SIGNALS)) + "|"]
     for r in rows:
         tgt = "-" if r["target"] is None else f">= {r['target']:.0%}"
-        ok = "-" if r["pass"] is None else ("yes" if r["pass"] else "NO")
+        verdict = "-" if r["pass"] is None else ("yes" if r["pass"] else "NO")
         lines.append(f"| {r['transform']} | {r['n']} | {_pct(r['found'], r['n'])} | "
                      + " | ".join(f"{100 * r['by_signal'][s]:.1f}%" for s in SIGNALS)
-                     + f" | {tgt} | {ok} |")
+                     + f" | {tgt} | {verdict} |")
     lines += ["", f"Unrelated pairs: {pairs} (target >= 10,000); false matches: {false_pairs} "
               f"(by signal: {', '.join(f'{k} {v}' for k, v in by_signal.items())}).",
               f"Face distance: largest true match {_fmt(margins['face_true_max'])}, "

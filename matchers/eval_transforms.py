@@ -181,7 +181,7 @@ def encode_video(frames: list[tuple[Image.Image, int]], *, crf: int, fps: int = 
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.options = {"crf": str(crf), "preset": "veryfast"}
         for img, n in frames:
-            frame = av.VideoFrame.from_image(img.resize((w, h)))
+            frame = av.VideoFrame.from_image(img.resize((w, h)))  # type: ignore[no-untyped-call]
             for _ in range(n):
                 for packet in stream.encode(frame):
                     out.mux(packet)
