@@ -27,6 +27,7 @@ from sqlalchemy import select
 from likewatch.catalog import Catalog
 from likewatch.catalog.health import AdapterHealthSample
 
+CHALLENGE_MAX_BYTES = 60_000
 BROKEN_FRACTION = 0.5
 MIN_SAMPLES = 5
 TRAILING = 20
@@ -40,11 +41,14 @@ def detect_challenge(adapter: Any, status: int, body: str) -> str | None:
     """Why this response is a block or a challenge instead of content, or None.
 
     ``adapter``: the adapter class (its ``CHALLENGE_MARKERS`` are checked first) or None.
-    Only the head of the body is scanned: challenge pages are small, content pages are not.
+    Markers are looked for only in small pages: verify and captcha pages are a few kB, while
+    real pages are large and may well mention "captcha" in their scripts.
     """
     if status in (401, 403, 429, 451):
         return f"http_{status}"
-    head = body[:20000].lower()
+    if len(body) > CHALLENGE_MAX_BYTES:
+        return None
+    head = body.lower()
     for marker in tuple(getattr(adapter, "CHALLENGE_MARKERS", ())) + GENERIC_MARKERS:
         if marker.lower() in head:
             return f"challenge:{marker}"

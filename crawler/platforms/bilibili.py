@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from parsel import Selector
 
@@ -161,6 +161,13 @@ class BilibiliSearch(Adapter):
     FIXTURE_DIR = FIXTURES_DIR / "bilibili"  # one fixture folder per platform module
     VALID_URL = r"https?://search\.bilibili\.com/(?:all|video)\?(?:[^#]*&)?keyword=(?P<id>[^&#]+)"
     CHALLENGE_MARKERS: ClassVar[tuple[str, ...]] = CHALLENGE_MARKERS
+    MODES: ClassVar[tuple[str, ...]] = ("listing", "search")
+
+    def start_url(self, url: str, mode: str, *, query: str = "", cursor: str | None = None) -> str:
+        """Search mode: the results page for ``query`` (``url`` is then only a label)."""
+        super().start_url(url, mode, query=query, cursor=cursor)
+        return f"https://search.bilibili.com/all?keyword={quote(query)}" if mode == "search" else url
+
     TESTS: ClassVar[list[dict[str, Any]]] = [
         {
             "url": "https://search.bilibili.com/all?keyword=%E6%9B%BF%E8%BA%AB%E6%96%B0%E5%A8%98",

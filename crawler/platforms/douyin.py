@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, ClassVar
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from parsel import Selector
 
@@ -150,7 +150,18 @@ class DouyinSearch(Adapter):
     FIXTURE_DIR = FIXTURES_DIR / "douyin"
     VALID_URL = r"https?://(?:www\.)?douyin\.com/search/(?P<id>[^/?#]+)"
     NEEDS_BROWSER = True
+    SEARCH_NEEDS_BROWSER = True
+    MODES: ClassVar[tuple[str, ...]] = ("listing", "search")
+    # Results are in once the list holds a video link (Douyin keeps connections open, so
+    # "network idle" may never come).
+    BROWSER_READY = ("() => document.querySelectorAll("
+                     "'[data-e2e=\"scroll-list\"] a[href*=\"/video/\"]').length > 0")
     CHALLENGE_MARKERS: ClassVar[tuple[str, ...]] = CHALLENGE_MARKERS
+
+    def start_url(self, url: str, mode: str, *, query: str = "", cursor: str | None = None) -> str:
+        super().start_url(url, mode, query=query, cursor=cursor)
+        return f"{BASE}search/{quote(query)}?type=video" if mode == "search" else url
+
     TESTS: ClassVar[list[dict[str, Any]]] = [
         {
             "url": "https://www.douyin.com/search/%E6%9B%BF%E8%BA%AB%E6%96%B0%E5%A8%98?type=video",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from parsel import Selector
 
@@ -43,6 +44,12 @@ class Kuaishou(Adapter):
     VALID_URL = (r"https?://(?:www\.)?kuaishou\.com/(?:short-video/|profile/|"
                  r"search/video\?(?:[^#]*&)?searchKey=)(?P<id>[^/?#&]+)")
     NEEDS_BROWSER = True
+    SEARCH_NEEDS_BROWSER = True
+    MODES: ClassVar[tuple[str, ...]] = ("listing", "search")
+    # Feed pages are ready once their cards are rendered; a video page at load.
+    BROWSER_READY = ("() => document.readyState === 'complete' && "
+                     "(document.querySelectorAll('.video-card').length > 0 || "
+                     "!/^\\/(profile|search)/.test(location.pathname))")
     CHALLENGE_MARKERS: ClassVar[tuple[str, ...]] = ("captcha.zt.kuaishou.com", "滑块验证",
                                                      "请完成安全验证", "verify-card")
     TESTS: ClassVar[list[dict[str, Any]]] = [
@@ -76,6 +83,12 @@ class Kuaishou(Adapter):
             },
         },
     ]
+
+    def start_url(self, url: str, mode: str, *, query: str = "", cursor: str | None = None) -> str:
+        super().start_url(url, mode, query=query, cursor=cursor)
+        if mode == "search":
+            return f"{BASE}search/video?searchKey={quote(query)}"
+        return url
 
     def parse(self, url: str, body: str) -> Page:
         self.match_id(url)

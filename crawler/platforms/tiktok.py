@@ -24,7 +24,7 @@ class TikTok(Adapter):
     VALID_URL = (r"https?://(?:www\.|m\.)?tiktok\.com/(?:@[\w.-]+/video|embed(?:/v2)?)/"
                  r"(?P<id>\d+)")
     CHALLENGE_MARKERS: ClassVar[tuple[str, ...]] = ("captcha-verify", "tiktok-verify-page",
-                                                     "verify-bar-close", "/captcha/")
+                                                     "verify-bar-close")
     TESTS: ClassVar[list[dict[str, Any]]] = [
         {
             "url": "https://www.tiktok.com/@reelhouse.drama/video/7441111111111111111",

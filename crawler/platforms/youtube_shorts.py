@@ -9,8 +9,8 @@ for the web client: the media used is the thumbnail (``i.ytimg.com/vi/ID/...``).
 
 A channel's Shorts tab (``/@handle/shorts``, ``/channel/UC…/shorts``) embeds ``ytInitialData``
 with a ``richGridRenderer`` of ``shortsLockupViewModel`` entries (2024 layout; the older
-``reelItemRenderer`` is the fallback) and a ``continuationItemRenderer`` token for the next
-page (``next_cursor``; the continuation itself is a POST to the InnerTube API).
+``reelItemRenderer`` is the fallback). Its ``continuationItemRenderer`` token is for a POST
+to the InnerTube API, which we do not make: a crawl reads the newest grid page.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ class YoutubeShortsTab(Adapter):
                 "uploader": "ReelHouse Drama",
                 "items[2].item_id": "Zz9yXx8wVv7",
                 "items[2].view_count": 12000,
-                "next_cursor": "re:^4qmFsgK",
+                "next_cursor": None,
             },
         },
     ]
@@ -169,8 +169,8 @@ class YoutubeShortsTab(Adapter):
                     reel.get("videoId", ""), _text(reel.get("headline")),
                     jfirst(reel, "thumbnail.thumbnails[-1].url"),
                     _text(reel.get("viewCountText")), channel, channel_id))
-        page.next_cursor = jfirst(
-            data, "**.continuationItemRenderer.continuationEndpoint.continuationCommand.token")
+        # The grid's continuation token is a POST body for the InnerTube API, not a URL
+        # parameter: not followed (the first grid page holds the newest shorts).
         return page
 
     def _item(self, vid: str, title: str, thumb: Any, views: str, channel: str,
