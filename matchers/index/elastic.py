@@ -86,6 +86,7 @@ class ElasticsearchIndex(CandidateIndex):
         self.threads, self.chunk_size, self.retries = threads, chunk_size, retries
         self._ready = False
         self._flush_lock = threading.Lock()
+        self._retry_at, self._backoff = 0.0, 0.0
 
     # --- setup ---------------------------------------------------------------------
     def server_version(self) -> str:
@@ -136,11 +137,33 @@ class ElasticsearchIndex(CandidateIndex):
             self.add_now(docs)
             return len(docs)
         self.queue.put(docs)
+        if time.monotonic() < self._retry_at:
+            return len(docs)  # the cluster was down a moment ago: just queue
         try:
             self.flush()
+            self._backoff = 0.0
         except IndexUnavailable as exc:
-            log.warning("index unavailable, %d candidates queued: %s", len(self.queue), exc)
+            self._backoff = min(max(2 * self._backoff, 1.0), 30.0)
+            self._retry_at = time.monotonic() + self._backoff
+            log.warning("index unavailable, %d candidates queued, next try in %.0fs: %s",
+                        len(self.queue), self._backoff, exc)
         return len(docs)
+
+    def replay(self, timeout: float = 120.0) -> int:
+        """Flush the queue, retrying while the cluster comes back, until empty or
+        ``timeout`` seconds have passed (then IndexUnavailable); returns how many were sent."""
+        deadline = time.monotonic() + timeout
+        sent, delay = 0, 0.5
+        while True:
+            try:
+                sent += self.flush()
+                self._retry_at = 0.0
+                return sent
+            except IndexUnavailable:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def flush(self, batch: int = 5000) -> int:
         """Send everything queued, oldest first; returns how many were sent.
@@ -149,6 +172,10 @@ class ElasticsearchIndex(CandidateIndex):
             return 0
         sent = 0
         with self._flush_lock:
+            if len(self.queue) and self._ready:
+                # After a restart the shards recover first; writes before that time out.
+                self._call(self.es.cluster.health, index=",".join(self.alias.values()),
+                           wait_for_status="yellow", timeout="30s")
             while items := self.queue.peek(batch):
                 rejected = self.add_now([d for _, d in items])
                 by_id = {d.doc_id: (seq, d) for seq, d in items}

@@ -11,13 +11,19 @@ import pytest
 from matchers.index.base import CandidateIndex
 from matchers.index.elastic import ElasticsearchIndex
 from matchers.index.embedded import EmbeddedIndex
-from tests.index.esnode import session_node, unique_prefix
+from tests.index.esnode import Node, session_node, unique_prefix
 
 
 @pytest.fixture(scope="session")
-def es_url() -> Iterator[str]:
-    with session_node() as url:
-        yield url
+def es_node_info() -> Iterator[Node]:
+    """The real Elasticsearch node of this test session (never skipped)."""
+    with session_node() as node:
+        yield node
+
+
+@pytest.fixture(scope="session")
+def es_url(es_node_info: Node) -> str:
+    return es_node_info.url
 
 
 @pytest.fixture

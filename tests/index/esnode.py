@@ -8,6 +8,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,21 +26,33 @@ def es_node(*args: str, timeout: float = 300) -> str:
 @contextmanager
 def running_node(name: str) -> Iterator[str]:
     """Start node ``name`` on a free port, yield its URL, stop it afterwards."""
-    es_node("start", "--name", name, "--port", "auto")
+    es_node("start", "--name", name, "--port", "auto", "--fresh")
     try:
         yield es_node("url", "--name", name)
     finally:
         es_node("stop", "--name", name)
 
 
+@dataclass(frozen=True)
+class Node:
+    url: str
+    name: str  # the deploy/es-node --name, so a test can stop and restart it
+
+    @property
+    def port(self) -> str:
+        return self.url.rsplit(":", 1)[1]
+
+
 @contextmanager
-def session_node() -> Iterator[str]:
+def session_node() -> Iterator[Node]:
+    """The node deploy/run-tests.sh started (LIKEWATCH_TEST_ES_URL and _NODE), else our own."""
     url = os.environ.get("LIKEWATCH_TEST_ES_URL")
     if url:
-        yield url
+        yield Node(url, os.environ.get("LIKEWATCH_TEST_ES_NODE", "test"))
         return
-    with running_node(f"pytest-{os.getpid()}") as url:
-        yield url
+    name = f"pytest-{os.getpid()}"
+    with running_node(name) as url:
+        yield Node(url, name)
 
 
 def unique_prefix() -> str:

@@ -1,0 +1,95 @@
+"""Bulk ingest into Elasticsearch through the durable queue, across a real node outage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+from matchers.index.base import CandidateDoc, SearchFilters
+from matchers.index.elastic import ElasticsearchIndex
+from matchers.index.queue import IngestQueue
+from tests.index.esnode import Node, es_node, unique_prefix
+
+T0 = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+
+
+def batch(start: int, n: int) -> list[CandidateDoc]:
+    return [CandidateDoc(platform="sandbox", item_id=f"v{i:06d}", title=f"clip {i}",
+                         found_at=T0 + dt.timedelta(seconds=i),
+                         signals={"pdq": [f"{i * 7919 % 2**256:064x}"],
+                                  "phash": [f"{i:016x}"]})
+            for i in range(start, start + n)]
+
+
+def test_queue_is_durable_and_ordered(tmp_path: Path) -> None:
+    q = IngestQueue(tmp_path / "q.db")
+    q.put(batch(0, 5))
+    q.put(batch(5, 5))
+    first = q.peek(3)
+    assert [d.item_id for _, d in first] == ["v000000", "v000001", "v000002"]
+    q.ack([seq for seq, _ in first])
+    q.close()
+    reopened = IngestQueue(tmp_path / "q.db")  # a new process would see the same
+    assert len(reopened) == 7
+    assert reopened.peek(1)[0][1].to_json() == batch(3, 1)[0].to_json()
+    reopened.close()
+
+
+def test_refused_document_goes_to_dead_letters(es_url: str, tmp_path: Path) -> None:
+    index = ElasticsearchIndex(es_url, prefix=unique_prefix(), queue_path=tmp_path / "q.db")
+    try:
+        bad = CandidateDoc(platform="sandbox", item_id="huge", uploader="x" * 40_000)
+        assert index.add([*batch(0, 10), bad]) == 11
+        assert index.pending() == 0
+        assert index.queue is not None and index.queue.dead_count() == 1
+        assert index.count() == 10
+    finally:
+        index.drop()
+        index.close()
+
+
+def test_node_stopped_during_ingest_loses_nothing(es_node_info: Node, tmp_path: Path) -> None:
+    """Ingest, SIGTERM the session's node (deploy/es-node stop) while batches keep coming,
+    keep ingesting while it is down (they queue), restart it on the same port, replay:
+    every candidate is there."""
+    node = es_node_info
+    per_batch, batches, stop_after = 200, 24, 6
+    index = ElasticsearchIndex(node.url, prefix=unique_prefix(), queue_path=tmp_path / "q.db",
+                               request_timeout=15)
+    stopper = threading.Thread(target=es_node, args=("stop", "--name", node.name))
+    t0 = time.monotonic()
+    try:
+        for b in range(batches):
+            print(f"{time.monotonic() - t0:6.1f}s batch {b} pending {index.pending()}")
+            if b == stop_after:
+                stopper.start()  # SIGTERM now, while the next batches are being sent
+            index.add(batch(b * per_batch, per_batch))
+        stopper.join()
+        print(f"{time.monotonic() - t0:6.1f}s node stopped")
+        index.add(batch(batches * per_batch, per_batch))  # the node is surely down now
+        total = (batches + 1) * per_batch
+        assert index.pending() >= per_batch, "adds while the node is down must queue"
+    finally:
+        stopper.join()
+        es_node("start", "--name", node.name, "--port", node.port)
+    print(f"{time.monotonic() - t0:6.1f}s node restarted")
+    try:
+        sent = index.replay(timeout=180)
+        print(f"{time.monotonic() - t0:6.1f}s replayed {sent}")
+        assert sent > 0 and index.pending() == 0
+        assert index.queue is not None and index.queue.dead_count() == 0
+        assert index.count() == total
+        seen: list[str] = []
+        after = None
+        while True:
+            page = index.search("", SearchFilters(platform=["sandbox"]), sort="found_at",
+                                size=2000, after=after)
+            seen += [d.item_id for d in page.hits]
+            if (after := page.next_token) is None:
+                break
+        assert seen == [f"v{i:06d}" for i in range(total)]
+    finally:
+        index.drop()
+        index.close()
