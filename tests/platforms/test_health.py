@@ -25,6 +25,9 @@ def test_challenge_pages_are_recognised() -> None:
     tiktok = '<div class="captcha-verify-container"><div id="tiktok-verify-page"></div></div>'
     assert detect_challenge(TikTok, 200, tiktok).startswith("challenge:")
     assert detect_challenge(None, 200, "<p>Please complete the CAPTCHA</p>") == "challenge:captcha"
+    # a real page is large and may mention a captcha SDK in its scripts: not a challenge
+    big = "<script>var captchaSdk = 'captcha_container';</script>" + "<p>content</p>" * 10000
+    assert detect_challenge(Douyin, 200, big) is None
 
 
 @pytest.mark.parametrize("case", [c for c in cases()], ids=lambda c: f"{c[0]}-{c[1]}")
