@@ -139,6 +139,7 @@ class YoutubeShortsTab(Adapter):
                 "uploader": "ReelHouse Drama",
                 "items[2].item_id": "Zz9yXx8wVv7",
                 "items[2].view_count": 12000,
+                "items[1].thumbnail_url": "https://i.ytimg.com/vi/Qq1wWe2rRt3/frame0.jpg",
                 "next_cursor": None,
             },
         },
@@ -153,7 +154,8 @@ class YoutubeShortsTab(Adapter):
                             _text(jfirst(data, "header.**.title")), default=""))
         channel_id = str(jfirst(data, "metadata.channelMetadataRenderer.externalId", default=""))
         page = Page()
-        for lockup in jpath(data, "**.shortsLockupViewModel"):
+        lockups = jpath(data, "**.shortsLockupViewModel") + jpath(data, "**.shortsLockupViewModelV2")
+        for lockup in lockups:
             vid = first(jfirst(lockup, "onTap.innertubeCommand.reelWatchEndpoint.videoId"),
                         re.sub(r"^shorts-shelf-item-", "", str(lockup.get("entityId", ""))))
             if not vid:
@@ -161,6 +163,7 @@ class YoutubeShortsTab(Adapter):
             add_item(page, self._item(
                 vid, _text(jfirst(lockup, "overlayMetadata.primaryText")),
                 jfirst(lockup, "thumbnail.sources[0].url",
+                       "thumbnailViewModel.thumbnailViewModel.image.sources[0].url",
                        "onTap.innertubeCommand.reelWatchEndpoint.thumbnail.thumbnails[0].url"),
                 _text(jfirst(lockup, "overlayMetadata.secondaryText")), channel, channel_id))
         if not page.items:
