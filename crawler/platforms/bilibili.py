@@ -32,7 +32,9 @@ from crawler.platforms._parsing import (
 )
 from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
 
-CHALLENGE_MARKERS = ("验证码", "geetest", "安全验证", "访问频繁")
+# Rate-limited pages carry ``window._riskdata_ = {"v_voucher": ...}`` instead of the state
+# (yt-dlp's BiliBiliIE treats that as "exceeded the rate limit"); captcha pages use geetest.
+CHALLENGE_MARKERS = ("_riskdata_", "v_voucher", "geetest", "验证码", "安全验证", "访问频繁")
 
 
 def _state(body: str, *markers: str) -> Any:
