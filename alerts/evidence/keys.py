@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -52,14 +53,21 @@ def load_or_create_signing_key(home: Path) -> Ed25519PrivateKey:
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
+        # Written in full to a private temporary file, then linked into place: the link
+        # fails if another process won the race, and nobody ever reads a half-written key.
+        tmp = directory / f".{PRIVATE_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+            fh.flush()
+            os.fsync(fh.fileno())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)
+            log.info("evidence signing key created", key_id=key_id(key.public_key()))
         except FileExistsError:
             pass  # another process made it first: use theirs
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
-            log.info("evidence signing key created", key_id=key_id(key.public_key()))
+        finally:
+            tmp.unlink()
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         log.warning("evidence signing key is readable by others; chmod 600 it", path=str(path),
@@ -69,7 +77,9 @@ def load_or_create_signing_key(home: Path) -> Ed25519PrivateKey:
         raise ValueError(f"{path} is not an Ed25519 private key")
     pub_path = directory / PUBLIC_NAME
     if not pub_path.exists():
-        pub_path.write_bytes(public_pem(loaded.public_key()))
+        tmp_pub = directory / f".{PUBLIC_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp_pub.write_bytes(public_pem(loaded.public_key()))
+        tmp_pub.replace(pub_path)
     return loaded
 
 
