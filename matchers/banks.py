@@ -17,6 +17,8 @@ when the catalog's bank generation (``bank_generation``) changes. The match poli
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import func, select
 
 from matchers.bank_index import EuclideanIndex, HammingIndex
@@ -68,25 +71,54 @@ class ReferenceBank:
         return is_official(self.official_accounts, platform, *uploaders)
 
 
+def decode_values(stype: SignalType, values: list[str]) -> npt.NDArray[Any]:
+    """Serialized values as one array: (n, nbits / 8) uint8 or (n, dims) float32.
+
+    Bulk-decoded (one ``bytes.fromhex`` / base64 pass: 200,000 references in seconds, not
+    minutes) when every value has the expected size and the first row agrees with the
+    signal's own ``to_array``; otherwise value by value through ``to_array``, whose
+    validation then names the bad value.
+    """
+    if stype.kind == "hamming":
+        width = stype.nbits // 8
+        if not values:
+            return np.zeros((0, width), np.uint8)
+        arr: npt.NDArray[Any] | None = None
+        if all(len(v) == width * 2 for v in values):
+            try:
+                arr = np.frombuffer(bytes.fromhex("".join(values)), np.uint8).reshape(-1, width)
+            except ValueError:
+                arr = None
+    else:
+        if not values:
+            return np.zeros((0, stype.dims), np.float32)
+        try:
+            raw = b"".join(base64.b64decode(v, validate=True) for v in values)
+            arr = np.frombuffer(raw, "<f4").astype(np.float32)
+            arr = (arr.reshape(-1, stype.dims) if arr.size == len(values) * stype.dims
+                   and bool(np.isfinite(arr).all()) else None)
+        except (binascii.Error, ValueError):
+            arr = None
+    if arr is not None and np.array_equal(arr[0], stype.to_array(values[0])):
+        return arr
+    return np.stack([stype.to_array(v) for v in values])
+
+
 class _SignalIndex:
     """One signal's index over all banks: rows -> (bank index, reference id, variant)."""
 
     def __init__(self, stype: SignalType, radius: float,
-                 rows: list[tuple[int, int | None, str, Any]]) -> None:
+                 rows: list[tuple[int, int | None, str, str]]) -> None:
         self.stype = stype
         self.banks = np.array([r[0] for r in rows], dtype=np.int32)
         self.refs = [r[1] for r in rows]
         self.variants = [r[2] for r in rows]
-        arrays = [r[3] for r in rows]
+        arr = decode_values(stype, [r[3] for r in rows])
         self.index: HammingIndex | EuclideanIndex
         if stype.kind == "hamming":
-            codes = (np.stack(arrays).astype(np.uint8) if arrays
-                     else np.zeros((0, stype.nbits // 8), np.uint8))
-            self.index = HammingIndex(stype.nbits, codes, int(radius))
+            self.index = HammingIndex(stype.nbits, arr.astype(np.uint8), int(radius))
         else:
-            vecs = (np.stack(arrays).astype(np.float32) if arrays
-                    else np.zeros((0, stype.dims), np.float32))
-            self.index = EuclideanIndex(vecs, self.banks, float(radius))
+            self.index = EuclideanIndex(arr.astype(np.float32), self.banks, float(radius))
 
     def search(self, value: str) -> list[Hit]:
         rows, dists = self.index.search(self.stype.to_array(value))  # type: ignore[arg-type]
@@ -115,13 +147,13 @@ class BankSet:
         self.generation = generation
         self.indexes: dict[str, _SignalIndex] = {}
         for name, stype in self.types.items():
-            rows: list[tuple[int, int | None, str, Any]] = []
+            rows: list[tuple[int, int | None, str, str]] = []
             for b, bank in enumerate(self.banks):
                 for ref in bank.references:
                     values = ref.signals.get(name, [])
                     for i, v in enumerate(values):
                         rows.append((b, ref.reference_id, _variant_of(stype, i, len(values)),
-                                     stype.to_array(v)))
+                                     v))
             self.indexes[name] = _SignalIndex(stype, self.policy.search_radius(name), rows)
 
     def __len__(self) -> int:

@@ -112,3 +112,22 @@ def test_from_catalog_subset_of_persons() -> None:
 def test_empty_bankset_matches_nothing() -> None:
     bs = BankSet([], signal_types=fake_types())
     assert bs.match_values([SignalValue("fvec", vec_b64([0, 0, 0, 0]))]) == []
+
+
+def test_decode_values_bulk_and_validation() -> None:
+    import pytest
+
+    from matchers.banks import decode_values
+
+    rng = np.random.default_rng(8)
+    types = fake_types()
+    hexes = [bits_hex(rng) for _ in range(5)]
+    arr = decode_values(types["fbits"], hexes)
+    assert arr.shape == (5, 32) and bytes(arr[3]).hex() == hexes[3]
+    vecs = decode_values(types["fvec"], [vec_b64([1, 2, 3, 4]), vec_b64([0, 0, 0, 1])])
+    assert vecs.dtype == np.float32 and vecs[0].tolist() == [1, 2, 3, 4]
+    with pytest.raises(ValueError):
+        decode_values(types["fbits"], [hexes[0], "zz" * 32])
+    with pytest.raises(ValueError):
+        decode_values(types["fvec"], [vec_b64([1, 2, 3])])
+    assert decode_values(types["fvec"], []).shape == (0, 4)
