@@ -1,4 +1,4 @@
-"""``likewatch evidence capture|export|verify|key``."""
+"""``likewatch evidence capture|export|verify|audit|key``."""
 
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     ver.add_argument("--key", type=Path,
                      help="the deployment's published public key (PEM) to require")
     ver.set_defaults(func=_cmd_verify)
+
+    audit = esub.add_parser("audit", help="check the whole log and every capture on disk")
+    audit.set_defaults(func=_cmd_audit)
 
     key = esub.add_parser("key", help="print the signing key id and public key to publish")
     key.set_defaults(func=_cmd_key)
@@ -106,6 +109,23 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         return 0
     print(f"FAILED: {args.bundle}: {len(report.problems)} problem(s):", file=sys.stderr)
     for problem in report.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from alerts.evidence.audit import audit_log
+    from likewatch.catalog import Catalog
+
+    with Catalog.open() as catalog:
+        problems, facts = audit_log(catalog)
+    for fact in facts:
+        print(f"  {fact}")
+    if not problems:
+        print("OK: every tree head is signed and consistent, every capture matches the log.")
+        return 0
+    print(f"FAILED: {len(problems)} problem(s):", file=sys.stderr)
+    for problem in problems:
         print(f"  {problem}", file=sys.stderr)
     return 1
 

@@ -53,3 +53,30 @@ def test_concurrent_appends_make_one_gapless_consistent_log(likewatch_home) -> N
             assert merkle.verify_inclusion(leaves[index], index, total,
                                            log.inclusion_proof(index, total),
                                            bytes.fromhex(latest.root_hash))
+
+
+def test_audit_names_changed_files_manifests_and_leaves(likewatch_home, capsys) -> None:
+    from sqlalchemy import update
+
+    from likewatch.catalog.evidence import EvidenceLogLeaf
+    from likewatch.cli import main
+    from tests.alerts.test_evidence_tsa import sealed_capture
+
+    with Catalog.open() as catalog:
+        sealed_capture(catalog)
+        log = TransparencyLog(catalog)
+        for i in range(4):
+            log.append(f"m{i}".encode(), hashlib.sha256(f"m{i}".encode()).hexdigest(), f"x{i}")
+    assert main(["evidence", "audit"]) == 0
+    assert "5 log entries, 5 signed tree heads, 1 captures" in capsys.readouterr().out
+    page = likewatch_home / "evidence/t-1/files/page.html"
+    page.write_bytes(page.read_bytes() + b" ")
+    assert main(["evidence", "audit"]) == 1
+    assert "evidence/t-1/files/page.html: sha256 expected" in capsys.readouterr().err
+    with Catalog.open() as catalog, catalog.session() as s:
+        s.execute(update(EvidenceLogLeaf).where(EvidenceLogLeaf.leaf_index == 2)
+                  .values(leaf_hash="00" * 32))
+    assert main(["evidence", "audit"]) == 1
+    err = capsys.readouterr().err
+    assert "tree head 3: signed root" in err and "tree head 5: signed root" in err
+    assert "tree head 2: signed root" not in err
