@@ -159,6 +159,27 @@ def bench_video(seconds: float, reps: int) -> None:
           f"errors: {counts[0][2] or 'none'}; target >= 20x")
 
 
+def calibrate() -> None:
+    """This machine against the reference machine of ../shared/MEASURED.md (same library calls)."""
+    from matchers import faces
+
+    photo = _jpeg(_scene(0, (1280, 720)))
+    with Clock() as c:
+        for _ in range(20):
+            Image.open(io.BytesIO(photo)).load()
+    decode = c.cpu / 20 * 1000
+    frame = np.asarray(_scene(1, (640, 360)))
+    found = faces.detect_faces(ImageInput.from_array(frame))
+    models = faces._models()
+    with Clock() as c:
+        for _ in range(5):
+            models.encoder.compute_face_descriptor(np.asarray(found[0].crop))
+    embed = c.cpu / 5 * 1000
+    print(f"calibration: Pillow full 720p decode {decode:.2f} ms CPU (MEASURED.md: 1.65), dlib "
+          f"embedding {embed:.1f} ms CPU (MEASURED.md: 53): this machine is now "
+          f"{decode / 1.65:.1f}x / {embed / 53:.1f}x slower than the reference one")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -166,6 +187,7 @@ def main() -> None:
     bench_thumbnails(3 if args.quick else 7)
     bench_faces(1 if args.quick else 3)
     bench_video(30.0, 1 if args.quick else 3)
+    calibrate()
 
 
 if __name__ == "__main__":

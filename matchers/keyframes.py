@@ -214,6 +214,8 @@ def _select(candidates: list[Keyframe], *, scene_distance: float, min_interval: 
             continue
         kept.append(c)
         hashes.append(h)
+    if not kept and candidates:  # only flat frames (a black video): still say what it shows
+        kept = [min(candidates, key=lambda k: k.t)]
     if len(kept) > max_frames:
         idx = np.linspace(0, len(kept) - 1, max_frames).round().astype(int)
         kept = [kept[i] for i in sorted(set(idx.tolist()))]

@@ -108,3 +108,9 @@ def test_time_budget(three_scenes: Path) -> None:
     result = extract_keyframes(three_scenes, time_budget=0.0)
     assert any("time budget" in e for e in result.errors)
     assert len(result.frames) <= 1
+
+
+def test_black_video_still_gives_a_frame(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "black.mp4", [(Image.new("RGB", (64, 36)), 1.0)], fps=FPS)
+    result = extract_keyframes(video)
+    assert result.errors == [] and len(result.frames) == 1
