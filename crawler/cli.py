@@ -87,12 +87,14 @@ def _cmd_crawl(args: argparse.Namespace) -> int:
     def show(p: dict[str, Any]) -> None:
         print(_progress_line(p), flush=True)
 
+    verbose = bool(getattr(args, "verbose", False))
     print(f"crawling {args.platform} {args.url} ({args.mode})…", flush=True)
     try:
         summary = crawl(
             args.url, platform=args.platform, mode=args.mode, query=args.query,
             watch=args.watch, max_pages=args.max_pages, progress=show,
-            echo_log=bool(getattr(args, "verbose", False)),
+            echo_log=verbose,
+            extra_settings={"LOG_LEVEL": "DEBUG"} if verbose else None,
         )
     except (AdapterError, netguard.BlockedURL) as exc:
         raise UserError(str(exc)) from exc

@@ -22,9 +22,13 @@ from crawler.errors import errors_from_stats
 def counts(stats: dict[str, Any]) -> dict[str, Any]:
     """The running counts of a crawl from Scrapy's stats."""
     errors = errors_from_stats(stats)
-    robots = int(stats.get("robotstxt/forbidden", 0))
-    if robots:
-        errors["robots_disallowed"] = robots
+    # counted by Scrapy itself: pages refused by robots.txt, bugs in callbacks / pipelines
+    for kind, key in (("robots_disallowed", "robotstxt/forbidden"),
+                      ("spider_exception", "spider_exceptions/count"),
+                      ("item_error", "likewatch/item_errors")):
+        value = int(stats.get(key, 0))
+        if value:
+            errors[kind] = value
     return {
         "pages": int(stats.get("likewatch/pages", 0)),
         "items_new": int(stats.get("likewatch/items_new", 0)),

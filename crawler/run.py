@@ -25,7 +25,7 @@ from typing import Any
 from crawler.platforms import get_adapter
 from crawler.platforms.base import AdapterError
 from crawler.state import default_watch_key
-from likewatch import netguard, settings
+from likewatch import log, netguard, settings
 
 MODES = ("listing", "search", "api")
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -177,7 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     extra = json.loads(args.settings_json) if args.settings_json else None
     started = time.monotonic()
     scheme = "http" if args.url.startswith("http:") else "https"
-    process = CrawlerProcess(scrapy_settings(browser, extra, scheme))
+    scrapy_conf = scrapy_settings(browser, extra, scheme)
+    # Scrapy's lines and ours in one format (stderr; the parent keeps the tail for errors)
+    log.configure(settings.get("log_format"), str(scrapy_conf.get("LOG_LEVEL", "WARNING")))
+    process = CrawlerProcess(scrapy_conf, install_root_handler=False)
     crawler = process.create_crawler(AdapterSpider)
     process.crawl(
         crawler, url=args.url, platform=args.platform, mode=args.mode, query=args.query,

@@ -66,7 +66,13 @@ class AdapterSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> AdapterSpider:
         spider: AdapterSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.catalog = Catalog.open()
+        crawler.signals.connect(spider.item_error, signal=scrapy.signals.item_error)
         return spider
+
+    def item_error(self) -> None:
+        """An item pipeline raised (not DropItem): that item is lost; counted ``item_error``."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("likewatch/item_errors")
 
     # --- requests ------------------------------------------------------------------------
     def _index_request(self, url: str, *, browser: bool = False) -> scrapy.Request:

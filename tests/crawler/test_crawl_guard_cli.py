@@ -33,6 +33,7 @@ class _Site(ThreadingHTTPServer):
 
     media_host = ""
     hits: list[str]
+    feed: list[dict[str, Any]] | None = None  # items served by /api/feed (default: N_ITEMS)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -44,14 +45,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self.server.hits.append(self.path)
         if self.path.startswith("/api/feed"):
-            items = [{"id": f"g{i}", "title": f"item {i}",
-                      "thumbnailUrl": f"{self.server.media_host}/t/g{i}.jpg"}
-                     for i in range(N_ITEMS)]
+            items = self.server.feed or [
+                {"id": f"g{i}", "title": f"item {i}",
+                 "thumbnailUrl": f"{self.server.media_host}/t/g{i}.jpg"}
+                for i in range(N_ITEMS)]
             body, ctype = json.dumps({"items": items, "next_cursor": None}).encode(), "application/json"
         elif self.path.startswith("/t/"):
             buf = io.BytesIO()
             Image.new("RGB", (64, 36), (200, 30, 30)).save(buf, "JPEG")
             body, ctype = buf.getvalue(), "image/jpeg"
+        elif self.path.startswith("/html/"):  # an HTML page where an image should be
+            body, ctype = b"<html>login required</html>", "text/html"
+        elif self.path.startswith("/big/"):  # a "video" larger than the limit
+            body, ctype = b"\0" * 300_000, "video/mp4"
         else:
             self.send_response(404)
             self.send_header("Content-Length", "0")
@@ -143,3 +149,22 @@ def test_cli_crawl_json(sandbox_server: SandboxServer, likewatch_home: Path) -> 
     assert "items new      24" in text and "pages          25" in text  # the human summary
     assert any(line.lstrip().startswith("…") for line in lines)  # progress while it ran
     assert len(_thumbs(likewatch_home)) == 24
+
+
+def test_media_limits(two_hosts: tuple[_Site, _Site], tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    pages, _media = two_hosts
+    url = f"http://127.0.0.1:{pages.server_address[1]}"
+    pages.feed = [
+        {"id": "ok", "thumbnailUrl": "/t/ok.jpg", "videoUrl": "/big/ok.mp4"},
+        {"id": "html", "thumbnailUrl": "/html/x.jpg", "videoUrl": "/t/not-a-video.jpg"},
+    ]
+    monkeypatch.setenv("LIKEWATCH_MEDIA_MAX_BYTES", "100000")
+    summary = run_crawl(tmp_path, url, mode="api")
+    assert summary["items_new"] == 2
+    assert summary["thumbnails"] == 1 and summary["videos"] == 0
+    errors = summary["errors"]
+    assert errors["media_too_large"] == 1  # 300 kB over a 100 kB limit, never stored
+    assert errors["bad_content_type"] == 2  # text/html as thumbnail, image/jpeg as video
+    assert _thumbs(tmp_path) == {"ok": _thumbs(tmp_path)["ok"], "html": None}
+    assert _thumbs(tmp_path)["ok"]
