@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--name", default="", help="display name of the person")
     p.add_argument("--face", type=int, default=None, metavar="N",
                    help="in photos with several faces, use face N (0 = leftmost)")
+    p.add_argument("--official", action="append", default=[], metavar="PLATFORM:UPLOADER",
+                   help="an official account of the person (never alerts); repeatable; "
+                   "'*:name' for any platform")
     p.add_argument("--no-backsearch", action="store_true",
                    help="do not search the new references back through stored candidates")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -48,6 +51,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--json", action="store_true", help="JSON lines (the only format)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=_cmd_scan)
+
+    p = sub.add_parser("set-threshold", help="a client's own threshold for one signal",
+                       description="Override a signal's threshold for every person of a "
+                       "client (e.g. a stricter face threshold for look-alike rosters).")
+    p.add_argument("--client", required=True)
+    p.add_argument("signal", help="signal name: pdq, phash, face, face_pdq")
+    p.add_argument("threshold", type=float, nargs="?", default=None,
+                   help="new threshold; omit to remove the override")
+    p.set_defaults(func=_cmd_set_threshold)
 
     p = sub.add_parser("match-pending", help="hash and match pending candidates in the catalog")
     p.add_argument("--limit", type=int, default=None, help="at most N candidates")
@@ -82,11 +94,17 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
     from matchers.enroll import EnrolError, enroll
     from matchers.pipeline import backsearch
 
+    accounts = []
+    for item in args.official:
+        platform, sep, uploader = item.partition(":")
+        if not sep or not uploader.strip():
+            raise _user_error(f"--official {item!r}: expected PLATFORM:UPLOADER")
+        accounts.append((platform.strip(), uploader.strip()))
     with Catalog.open() as catalog:
         try:
             results = enroll(catalog, args.person, [Path(f) for f in args.files],
                              client=args.client, display_name=args.name,
-                             face_index=args.face)
+                             face_index=args.face, official_accounts=accounts)
         except EnrolError as e:
             raise _user_error(str(e)) from e
         for r in results:
@@ -166,6 +184,39 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         except Exception as e:  # noqa: BLE001 - the scan goes on after any one file
             result = {"path": f, "matches": [], "error": f"{type(e).__name__}: {e}"}
         print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _cmd_set_threshold(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from likewatch.catalog import Catalog
+    from likewatch.catalog.models import Client, ClientThreshold
+    from matchers.signals import all_signal_types
+
+    if args.signal not in all_signal_types():
+        raise _user_error(f"unknown signal {args.signal!r}; known: "
+                          + ", ".join(all_signal_types()))
+    if args.threshold is not None and args.threshold < 0:
+        raise _user_error("a threshold cannot be negative")
+    with Catalog.open() as catalog, catalog.session() as s:
+        client = s.scalars(select(Client).where(Client.name == args.client)).first()
+        if client is None:
+            raise _user_error(f"no client named {args.client!r}")
+        row = s.scalars(select(ClientThreshold).where(ClientThreshold.client_id == client.id,
+                                                      ClientThreshold.signal == args.signal)
+                        ).first()
+        if args.threshold is None:
+            if row is not None:
+                s.delete(row)
+            print(f"client={args.client} signal={args.signal} threshold=default")
+            return 0
+        if row is None:
+            s.add(ClientThreshold(client_id=client.id, signal=args.signal,
+                                  threshold=args.threshold))
+        else:
+            row.threshold = args.threshold
+    print(f"client={args.client} signal={args.signal} threshold={args.threshold}")
     return 0
 
 

@@ -92,8 +92,13 @@ def reference_signals(image: ImageInput, types: Mapping[str, SignalType], *,
 
 def enroll(catalog: Catalog, person_key: str, files: Sequence[str | Path | bytes], *,
            client: str = "default", display_name: str = "", face_index: int | None = None,
+           official_accounts: Sequence[tuple[str, str]] = (),
            signal_types: Mapping[str, SignalType] | None = None) -> list[EnrolResult]:
-    """Enrol reference photos of ``person_key`` (created with its client if new)."""
+    """Enrol reference photos of ``person_key`` (created with its client if new).
+
+    ``official_accounts``: (platform, uploader) pairs added to the person's allow-list
+    (``*`` as platform: any platform); content they post never matches.
+    """
     from likewatch.catalog.models import Client, Media, Person, Reference
 
     if not person_key.strip():
@@ -135,6 +140,12 @@ def enroll(catalog: Catalog, person_key: str, files: Sequence[str | Path | bytes
             s.flush()
         elif display_name:
             p.display_name = display_name
+        accounts = list(p.official_accounts or [])
+        for platform, uploader in official_accounts:
+            entry = {"platform": platform or "*", "uploader": uploader}
+            if uploader and entry not in accounts:
+                accounts.append(entry)
+        p.official_accounts = accounts
         for label, data, signals, n_faces in prepared:
             sha, rel = store.put(data)
             if s.get(Media, sha) is None:

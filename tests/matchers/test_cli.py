@@ -89,3 +89,33 @@ def test_scan_video_and_truncated_video(tmp_path: Path,
     assert "face" in {m["signal"] for m in out[0]["matches"]}
     assert out[1]["matches"] == [] and out[1]["error"]
     assert out[2]["path"] == str(cut) and out[2]["error"]  # truncated: reported, scan went on
+
+
+def test_official_accounts_and_client_threshold(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from sqlalchemy import select
+
+    from likewatch.catalog import Catalog
+    from likewatch.catalog.models import Person
+
+    assert main(["enroll", "--person", "o1", "--client", "c9", "--official", "sandbox:o1_home",
+                 "--official", "*:o1_everywhere", str(FACES / "T000468_1.jpg")]) == 0
+    assert main(["enroll", "--person", "o1", "--official", "bad", str(FACES / "T000468_1.jpg")
+                 ]) == 2
+    with Catalog.open() as catalog, catalog.session() as s:
+        p = s.scalars(select(Person).where(Person.key == "o1")).one()
+        assert p.official_accounts == [{"platform": "sandbox", "uploader": "o1_home"},
+                                       {"platform": "*", "uploader": "o1_everywhere"}]
+    capsys.readouterr()
+    near = tmp_path / "near.jpg"
+    Image.open(FACES / "T000468_2.jpg").save(near)
+    assert main(["scan", str(near)]) == 0
+    before = json.loads(capsys.readouterr().out)["matches"]
+    assert any(m["signal"] == "face" for m in before)
+    assert main(["set-threshold", "--client", "c9", "face", "0.05"]) == 0
+    assert main(["scan", str(near)]) == 0
+    after = json.loads(capsys.readouterr().out.splitlines()[-1])["matches"]
+    assert not any(m["signal"] == "face" for m in after)
+    assert main(["set-threshold", "--client", "nobody", "face", "0.5"]) == 2
+    assert main(["set-threshold", "--client", "c9", "nope", "0.5"]) == 2
+    assert main(["set-threshold", "--client", "c9", "face"]) == 0
