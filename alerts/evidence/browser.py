@@ -45,6 +45,9 @@ _EMBEDDED_JS = """() => {
 }"""
 
 
+MAX_SCREENSHOT_HEIGHT = 16_000  # px; Chromium's texture limit is 16384
+
+
 class CaptureError(Exception):
     """The page could not be captured (browser failure, timeout, blocked URL)."""
 
@@ -67,6 +70,7 @@ class PageCapture:
     embedded_json: dict[str, Any] = field(default_factory=dict)
     blocked_requests: list[str] = field(default_factory=list)
     browser_version: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 def parse_embedded(raw: dict[str, str]) -> dict[str, Any]:
@@ -193,7 +197,14 @@ def _capture_page(browser: Any, url: str, timeout: float, allow: netguard.AllowL
         result.title = page.title()
         result.html = page.content()
         result.embedded_json = parse_embedded(page.evaluate(_EMBEDDED_JS))
-        result.screenshot_png = page.screenshot(full_page=True, type="png")
+        height = int(page.evaluate("() => document.documentElement.scrollHeight") or 0)
+        if height > MAX_SCREENSHOT_HEIGHT:  # endless feeds: keep the top, say so
+            result.notes.append(f"screenshot cut at {MAX_SCREENSHOT_HEIGHT} px of {height} px")
+            result.screenshot_png = page.screenshot(
+                full_page=True, type="png",
+                clip={"x": 0, "y": 0, "width": 1280, "height": MAX_SCREENSHOT_HEIGHT})
+        else:
+            result.screenshot_png = page.screenshot(full_page=True, type="png")
     finally:
         context.close()
     return result

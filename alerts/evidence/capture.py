@@ -193,7 +193,7 @@ def _capture(subject: EvidenceSubject, catalog: Catalog, browser: BrowserWorker
             "status": page.status, "status_text": page.status_text,
             "response_headers": page.response_headers, "request_headers": page.request_headers,
             "server_addr": page.server_addr, "tls": page.security_details,
-            "blocked_subrequests": page.blocked_requests}
+            "blocked_subrequests": page.blocked_requests, "notes": page.notes}
     keep("http.json", canonical_json(http), "http_exchange", "application/json")
     keep("embedded_state.json", canonical_json(page.embedded_json), "embedded_state",
          "application/json")

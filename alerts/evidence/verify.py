@@ -84,10 +84,19 @@ def verify_bundle(path: Path, trusted_key_pem: bytes | None = None) -> VerifyRep
                                      "tree_head.json nor the file listed in SHA256SUMS: the key "
                                      "was changed")
         public = None
-    _check_sums(members, public, manifest, report)
-    _check_log(members, manifest_bytes, public, report)
-    _check_container(raw, infos, members, report)
+    _guarded("SHA256SUMS", report, _check_sums, members, public, manifest, report)
+    _guarded("proof.json", report, _check_log, members, manifest_bytes, public, report)
+    _guarded("zip container", report, _check_container, raw, infos, members, report)
     return report
+
+
+def _guarded(member: str, report: VerifyReport, check: Any, *args: Any) -> None:
+    # A member altered into something unexpected (a string where a number belongs, say)
+    # must yield a named problem, never a crash of the verifier.
+    try:
+        check(*args)
+    except Exception as exc:  # noqa: BLE001 - reported as a problem of that member
+        report.bad(member, f"could not be checked ({type(exc).__name__}: {exc})")
 
 
 def _check_manifest(data: bytes | None, members: dict[str, bytes], report: VerifyReport
@@ -206,6 +215,8 @@ def _check_log(members: dict[str, bytes], manifest_bytes: bytes | None, public: 
         if proof.get("format") != PROOF_FORMAT:
             raise ValueError(f"format is {proof.get('format')!r}")
         index, size = proof["leaf_index"], proof["tree_size"]
+        if not all(type(v) is int and v >= 0 for v in (index, size)):
+            raise ValueError("leaf_index and tree_size must be non-negative integers")
         inclusion = _hex_list(proof["inclusion_proof"])
         consistency = _hex_list(proof["consistency_proof"])
         capture_head = TreeHead.from_dict(proof["capture_tree_head"])

@@ -213,3 +213,19 @@ def test_cli_capture_by_url_for_manual_use(page_server: PageServer, tmp_path: Pa
     assert main(["notice", "manual-1", "--lang", "en"]) == 0
     assert url in capsys.readouterr().out
     assert main(["evidence", "capture", "--alert", "no-such-alert"]) == 2
+
+
+@pytest.mark.browser
+def test_endless_pages_are_cut_and_the_cut_is_recorded(
+        page_server: PageServer, browser: BrowserWorker,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from alerts.evidence import browser as browser_module
+
+    monkeypatch.setattr(browser_module, "MAX_SCREENSHOT_HEIGHT", 1000)
+    with Catalog.open() as catalog:
+        result = capture_evidence(subject(page_server, video_url="", thumbnail_url=""),
+                                  catalog=catalog, browser=browser)
+    with Image.open(result.directory / "files/page.png") as shot:
+        assert shot.size == (1280, 1000)
+    http = json.loads((result.directory / "files/http.json").read_bytes())
+    assert http["notes"] and http["notes"][0].startswith("screenshot cut at 1000 px of ")
