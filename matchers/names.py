@@ -362,3 +362,12 @@ def name_hits(candidate_fields: Mapping[str, Any], persons: Iterable[Any]) -> li
             if key not in best or hit.score > best[key].score:
                 best[key] = hit
     return sorted(best.values(), key=lambda h: (-h.score, h.person, h.field, h.matched_text))
+
+
+def best_by_person(hits: Iterable[NameHit]) -> dict[str, NameHit]:
+    """The strongest hit per person: what raises that person's alert priority."""
+    best: dict[str, NameHit] = {}
+    for hit in hits:
+        if hit.person not in best or hit.score > best[hit.person].score:
+            best[hit.person] = hit
+    return best

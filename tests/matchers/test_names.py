@@ -8,7 +8,7 @@ import itertools
 import pytest
 from pypinyin import Style, pinyin
 
-from matchers.names import NameHit, ProtectedNames, name_hits
+from matchers.names import NameHit, ProtectedNames, best_by_person, name_hits
 
 # Made-up people, plus one public name used as the issue's own example.
 PERSONS = [
@@ -18,6 +18,7 @@ PERSONS = [
     ProtectedNames("zhou", ("周屿",)),  # two characters: whole tokens only
     ProtectedNames("ouyang", ("欧阳星月",)),
     ProtectedNames("emily", ("Emily Zhang", "张安琪")),
+    ProtectedNames("lyu", ("吕星辰",)),  # ü: romanised lv, lü or lu
 ]
 
 # (fields, person, kind): the evasion and what it must be recognised as.
@@ -80,6 +81,10 @@ EVASIONS = [
     ({"title": "张安琪"}, "emily", "alias"),
     ({"title": "張安琪"}, "emily", "variant"),
     ({"title": "章安琪"}, "emily", "homophone"),
+    ({"title": "Lv Xingchen"}, "lyu", "pinyin"),
+    ({"title": "LÜ XINGCHEN"}, "lyu", "pinyin"),
+    ({"title": "旅星尘"}, "lyu", "homophone"),
+    ({"title": "呂星辰"}, "lyu", "variant"),
 ]
 
 
@@ -100,6 +105,13 @@ def test_hit_reports_field_and_original_text() -> None:
     hits = name_hits({"title": "新剧《替身》", "cast": [{"name": "刘 德 華", "role": "顾总"}],
                       "tags": ["短剧"]}, PERSONS)
     assert hits == [NameHit("liu", "cast.name", "刘 德 華", "variant", 0.9)]
+
+
+def test_best_hit_per_person() -> None:
+    hits = name_hits({"title": "刘得华 与 林晓雨", "tags": ["刘德华"]}, PERSONS)
+    best = best_by_person(hits)
+    assert set(best) == {"liu", "lin"}
+    assert (best["liu"].kind, best["liu"].field) == ("exact", "tags")
 
 
 def test_two_character_names_need_a_whole_token() -> None:
