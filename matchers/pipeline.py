@@ -29,7 +29,7 @@ from sqlalchemy import delete, select, update
 
 from likewatch.media import MediaStore
 from matchers.bank_index import EuclideanIndex, HammingIndex
-from matchers.banks import BankSet
+from matchers.banks import BankCache, BankSet
 from matchers.signals.base import Match, SignalType, SignalValue
 
 if TYPE_CHECKING:
@@ -66,6 +66,20 @@ class _Image:
     media_sha256: str
     frame: str
     values: list[SignalValue]
+
+
+_CACHES: dict[str, BankCache] = {}
+
+
+def cached_banks(catalog: Catalog) -> BankSet:
+    """This process's BankSet for ``catalog``, rebuilt only when the banks changed.
+
+    The scheduler calls ``process_pending`` again and again; rebuilding 200,000
+    references each time would dominate, so banks are kept per catalog URL.
+    """
+    key = str(catalog.engine.url)
+    cache = _CACHES.setdefault(key, BankCache())
+    return cache.get(catalog)
 
 
 def _media_path(catalog: Catalog, sha256: str) -> Path:
@@ -131,7 +145,7 @@ def process_pending(catalog: Catalog, *, limit: int | None = None,
     """Hash and match pending candidates; see the module docstring."""
     from likewatch.catalog.models import Candidate, CandidateSignal, MatchRow
 
-    banks = banks if banks is not None else BankSet.from_catalog(catalog)
+    banks = banks if banks is not None else cached_banks(catalog)
     summary = ProcessSummary()
     with catalog.session() as s:
         q = select(Candidate.id).where(Candidate.match_status == "pending").order_by(Candidate.id)
