@@ -19,7 +19,7 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -110,8 +110,13 @@ class AdapterSpider(scrapy.Spider):
         assert stats is not None
         stats.inc_value("likewatch/pages")
         stats.inc_value("likewatch/pages/" + ("index" if response.meta.get("lw_index") else "detail"))
+        body = (
+            response.text
+            if isinstance(response, TextResponse)
+            else response.body.decode("utf-8", "replace")
+        )
         try:
-            page = self.adapter.parse(response.url, response.text)
+            page = self.adapter.parse(response.url, body)
         except AdapterError as exc:
             count_error(stats, exc.kind)
             self.logger.warning("%s: %s", exc.kind, exc)
