@@ -86,3 +86,46 @@ def test_unknown_field_in_a_site_file_is_an_error(tmp_path: Path) -> None:
                     "    fields: {item_id: [id], colour: [c]}\n", encoding="utf-8")
     with pytest.raises(AdapterError, match="unknown fields.*colour"):
         load_site(path)
+
+
+def test_a_site_from_yaml_with_css_items(tmp_path: Path) -> None:
+    """A new micro-drama site, no code: items straight from the listing's markup."""
+    site = tmp_path / "minidrama.yaml"
+    site.write_text(r"""
+name: minidrama
+valid_url: 'https?://(?:www\.)?minidrama\.invalid/drama/(?P<id>\d+)'
+start: {listing: /new}
+pages:
+  - url: '^/new'
+    items: {css: 'li.card'}
+    fields:
+      item_id: [{css: '::attr(data-id)'}]
+      url: [{css: 'a::attr(href)'}]
+      title: [{css: 'h3::text'}, {css: 'img::attr(alt)'}]
+      thumbnail_url: [{css: 'img::attr(data-src)'}, {css: 'img::attr(src)'}]
+      uploader: [{const: MiniDrama}]
+      cast: [{css: '.cast span::text'}]
+      view_count: [{css: '.plays::text'}]
+    next: {css: 'a.more::attr(href)'}
+""", encoding="utf-8")
+    body = """<ul>
+<li class="card" data-id="101"><a href="/drama/101">x</a><h3>总裁的替身</h3>
+  <img src="/lazy.gif" data-src="//cdn.minidrama.invalid/101.jpg"><p class="plays">3.2万</p>
+  <p class="cast"><span>林晓雨</span><span>陈子墨</span></p></li>
+<li class="card" data-id="102"><a href="/drama/102">x</a><img src="/102.jpg" alt="重生之门"></li>
+<li class="card" data-id="103"><a href="/drama/103">no image: reported, not fatal</a></li>
+</ul><a class="more" href="/new?page=2">more</a>"""
+    cls = load_site(site)
+    page = cls().parse("https://www.minidrama.invalid/new", body)
+    assert [i.item_id for i in page.items] == ["101", "102"]
+    first, second = page.items
+    assert first.url == "https://www.minidrama.invalid/drama/101"
+    assert first.thumbnail_url == "https://cdn.minidrama.invalid/101.jpg"
+    assert (first.title, first.uploader, first.view_count) == ("总裁的替身", "MiniDrama", 32000)
+    assert first.cast == [{"name": "林晓雨", "role": ""}, {"name": "陈子墨", "role": ""}]
+    assert (second.title, second.thumbnail_url) == ("重生之门", "https://www.minidrama.invalid/102.jpg")
+    assert len(page.errors) == 1 and page.errors[0].kind == "missing_field"
+    assert page.next_url == "https://www.minidrama.invalid/new?page=2"
+    assert cls.suitable("https://www.minidrama.invalid/drama/101")
+    assert cls().start_url("https://www.minidrama.invalid", "listing") == \
+        "https://www.minidrama.invalid/new"
