@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     exp.add_argument("--out", type=Path, help="bundle path (default ./evidence-<capture>.zip)")
     exp.set_defaults(func=_cmd_export)
 
-    ver = esub.add_parser("verify", help="check a bundle offline; names anything altered")
+    ver = esub.add_parser("verify", help="check a bundle (zip, or the folder it was unpacked "
+                                         "into) offline; names anything altered")
     ver.add_argument("bundle", metavar="BUNDLE", type=Path)
     ver.add_argument("--key", type=Path,
                      help="the deployment's published public key (PEM) to require")
@@ -93,7 +94,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from alerts.evidence.verify import verify_bundle
 
-    if not args.bundle.is_file():
+    if not args.bundle.exists():
         raise UserError(f"no such bundle: {args.bundle}")
     trusted = None
     if args.key:

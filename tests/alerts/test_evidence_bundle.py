@@ -145,3 +145,21 @@ def test_cli_export_and_verify(exported: tuple[Path, Path], tmp_path: Path,
     assert "files/http.json: sha256 expected" in err and "actual" in err
     assert main(["evidence", "export", "no-such-alert"]) == 2
     assert main(["evidence", "verify", str(tmp_path / "missing.zip")]) == 2
+
+
+def test_unpacked_folder_and_repacked_zip(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    bundle, _ = exported
+    folder = tmp_path / "unpacked"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(folder)
+    assert verify_bundle(folder).ok
+    (folder / "files/page.html").write_bytes(b"<p>edited</p>")
+    assert [p.split(":")[0] for p in verify_bundle(folder).problems] == ["files/page.html"]
+    # Re-packed by another tool (deflated): the contents check out, the container does not.
+    members, _ = members_of(bundle)
+    repacked = tmp_path / "repacked.zip"
+    with zipfile.ZipFile(repacked, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    problems = verify_bundle(repacked).problems
+    assert len(problems) == 1 and "re-packed by another zip tool" in problems[0]
