@@ -46,7 +46,10 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if len(raw) != length:
+                    return  # the sender died mid-request: nothing was delivered
                 if receiver.down:
                     self.send_response(503)
                     self.end_headers()

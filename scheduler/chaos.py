@@ -286,8 +286,9 @@ def _verify(cat: Catalog, report: KillReport, published: list[str], received: li
         report.unverified += not r.verified
         per_id[r.alert_id] += 1
         b = r.body
-        ids_by_item[(b["person"]["id"], b["where"]["platform"], b["where"]["item_id"])].add(
-            r.alert_id)
+        where = b.get("where") or {}
+        ids_by_item[((b.get("person") or {}).get("id"), where.get("platform"),
+                     where.get("item_id"))].add(r.alert_id)
     report.delivered = len(set(per_id) & set(alerts))
     report.redelivered_same_id = sum(n - 1 for n in per_id.values())
     report.lost = sorted(set(alerts) - set(per_id))

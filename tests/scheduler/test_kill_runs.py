@@ -9,6 +9,7 @@ from scheduler import chaos
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_twenty_kills_lose_nothing_and_never_change_an_alert_id(sandbox_data, capsys):
     report = chaos.run(20, sandbox_data, rng_seed=20)
     with capsys.disabled():
