@@ -9,10 +9,12 @@ Samples are rows of ``adapter_health_samples`` (likewatch/catalog/health.py), on
   adapter's own ``CHALLENGE_MARKERS`` (each platform's verify pages differ);
 - :func:`platform_health` computes the report ``likewatch status`` prints.
 
-Parse rate = items parsed per page that was not blocked. Broken: the latest sample's parse
-rate is below ``BROKEN_FRACTION`` (50 %) of the mean of the samples before it, once there are
-``MIN_SAMPLES`` of those (a layout change makes an adapter parse nothing while pages still
-come back 200). Blocked: at least half of the latest sample's pages were challenged.
+Parse rate = items parsed per page the adapter got to parse (``pages`` of a crawl summary;
+refused responses are counted apart as ``challenged``). Broken: the latest sample's parse
+rate is below ``BROKEN_FRACTION`` (50 %) of the mean of the samples before it, once there
+are ``MIN_SAMPLES`` of those (a layout change makes an adapter parse nothing while pages
+still come back 200). Blocked: at least half of the latest crawl's responses were refused
+(challenged ≥ pages parsed).
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ class PlatformHealthReport:
     missing_fields: int
     parse_errors: int
     challenged: int
-    parse_rate: float | None  # latest sample's items per unblocked page
+    parse_rate: float | None  # latest sample's items per parsed page
     trailing_rate: float | None  # mean of the samples before it
     broken: bool
     blocked: bool
@@ -98,8 +100,8 @@ class PlatformHealthReport:
 
 
 def _rate(s: AdapterHealthSample) -> float | None:
-    usable = s.pages - s.challenged
-    return s.items / usable if usable > 0 else None
+    # ``pages`` counts the responses the adapter parsed; refused ones are ``challenged``.
+    return s.items / s.pages if s.pages > 0 else None
 
 
 def platform_health(cat: Catalog, trailing: int = TRAILING,
@@ -125,7 +127,7 @@ def platform_health(cat: Catalog, trailing: int = TRAILING,
             parse_errors=sum(x.parse_errors for x in samples),
             challenged=sum(x.challenged for x in samples),
             parse_rate=rate, trailing_rate=trailing_rate, broken=broken,
-            blocked=latest.pages > 0 and latest.challenged * 2 >= latest.pages))
+            blocked=latest.challenged > 0 and latest.challenged >= latest.pages))
     return reports
 
 

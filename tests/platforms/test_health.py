@@ -43,14 +43,14 @@ def test_collapse_is_flagged_broken_and_blocks_are_told_apart() -> None:
         record_crawl(cat, _summary("douyin", pages=10, items=20))
         record_crawl(cat, _summary("bilibili", pages=10, items=20))
     record_crawl(cat, _summary("douyin", pages=10, items=3, missing_field=4, parse_error=2))
-    record_crawl(cat, _summary("bilibili", pages=10, items=2, http_403=6, challenged=2))
+    record_crawl(cat, _summary("bilibili", pages=4, items=8, http_403=6, challenged=2))
     record_sample(cat, "kuaishou", pages=5, items=0)  # one sample: nothing to compare with
     reports = {r.platform: r for r in platform_health(cat)}
     d, b, k = reports["douyin"], reports["bilibili"], reports["kuaishou"]
     assert d.broken and not d.blocked and d.state == "BROKEN"
     assert (d.items, d.pages, d.missing_fields, d.parse_errors) == (123, 70, 4, 2)
     assert d.parse_rate == pytest.approx(0.3) and d.trailing_rate == pytest.approx(2.0)
-    assert b.blocked and not b.broken and b.challenged == 8  # 2 items from 2 usable pages
+    assert b.blocked and not b.broken and b.challenged == 8  # 8 refused, 4 parsed (2/page)
     assert not k.broken and k.parse_rate == 0.0 and k.trailing_rate is None
     cat.close()
 
