@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from alerts.evidence.browser import BrowserWorker, PageCapture, shared_browser
+from alerts.evidence.enrich import fill_subject
 from alerts.evidence.keys import TreeHead, canonical_json
 from alerts.evidence.log import TransparencyLog, utc_timestamp
 from likewatch import netguard, settings
@@ -187,6 +188,7 @@ def _capture(subject: EvidenceSubject, catalog: Catalog, browser: BrowserWorker
                       "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), **extra})
 
     page: PageCapture = browser.capture(subject.url, float(settings.get("evidence_page_timeout")))
+    subject = fill_subject(subject, page.final_url or subject.url, page.html)
     keep("page.png", page.screenshot_png, "screenshot", "image/png")
     keep("page.html", page.html.encode("utf-8"), "rendered_html", "text/html; charset=utf-8")
     http = {"requested_url": page.requested_url, "final_url": page.final_url,

@@ -46,3 +46,20 @@ def test_sandbox_item_is_captured_sealed_and_verifies(
     assert by_name["files/video.mp4"]["sha256"] == hashlib.sha256(video).hexdigest()
     report = verify_bundle(bundle)
     assert report.ok, report.problems
+
+
+@pytest.mark.browser
+def test_bare_url_capture_is_filled_in_by_the_platform_adapter(
+        sandbox_server, browser, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+    base = sandbox_server.base_url
+    with urllib.request.urlopen(f"{base}/api/feed?limit=50") as resp:
+        item = next(i for i in json.load(resp)["items"] if i.get("videoUrl"))
+    with Catalog.open() as catalog:
+        result = capture_evidence(EvidenceSubject(alert_id="bare", url=f"{base}/video/{item['id']}"),
+                                  catalog=catalog, browser=browser)
+    manifest = json.loads((result.directory / "manifest.json").read_bytes())
+    alert = manifest["alert"]
+    assert (alert["platform"], alert["title"]) == ("sandbox", item["title"])
+    assert alert["uploader"] == item["uploader"]["name"]
+    assert {"files/thumbnail.jpg", "files/video.mp4"} <= {f["name"] for f in manifest["files"]}
