@@ -15,15 +15,44 @@ Path language, evaluated against parsed JSON:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from crawler.platforms.base import CandidateItem, MissingField, Page
+from crawler.platforms.base import Adapter, AdapterError, CandidateItem, MissingField, Page
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+# What a page of an unexpected shape raises inside a parser (a value of the wrong type where
+# the code expected a dict, a list cut short, ...).
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError)
+
+
+class PlatformAdapter(Adapter):
+    """Base of our platform adapters: a page whose state has an unexpected shape raises
+    AdapterError (counted as ``parse_error`` for the platform's health) instead of whatever
+    Python error the parser ran into, which would lose the page without a trace."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        parse = cls.__dict__.get("parse")
+        if parse is None or getattr(parse, "_shape_guarded", False):
+            return
+
+        @functools.wraps(parse)
+        def guarded(self: Adapter, url: str, body: str) -> Page:
+            try:
+                return parse(self, url, body)  # type: ignore[no-any-return]
+            except AdapterError:
+                raise
+            except _SHAPE_ERRORS as exc:
+                raise AdapterError(f"{self.NAME}: unexpected page structure on {url}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+
+        guarded._shape_guarded = True  # type: ignore[attr-defined]
+        cls.parse = guarded  # type: ignore[method-assign]
 
 _TOKEN = re.compile(
     r'\[\*\]|\[(-?\d+)\]|\["([^"]*)"\]|\.?"([^"]*)"|\.?(\*\*|\*)|\.?([^.\[\]"]+)'

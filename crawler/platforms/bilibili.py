@@ -20,6 +20,7 @@ from parsel import Selector
 
 from crawler.platforms._parsing import (
     FIXTURES_DIR,
+    PlatformAdapter,
     abs_url,
     add_item,
     first,
@@ -30,7 +31,7 @@ from crawler.platforms._parsing import (
     to_int,
     with_query,
 )
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
 
 # Rate-limited pages carry ``window._riskdata_ = {"v_voucher": ...}`` instead of the state
 # (yt-dlp's BiliBiliIE treats that as "exceeded the rate limit"); captcha pages use geetest.
@@ -46,7 +47,7 @@ def _state(body: str, *markers: str) -> Any:
     return None
 
 
-class Bilibili(Adapter):
+class Bilibili(PlatformAdapter):
     """One video page: a single item."""
 
     NAME = "bilibili"
@@ -155,7 +156,7 @@ class _Meta:
         return None
 
 
-class BilibiliSearch(Adapter):
+class BilibiliSearch(PlatformAdapter):
     """A search results page: items from the embedded first page, next page by number."""
 
     PLATFORM = "bilibili"  # items are stored under the platform, not this adapter

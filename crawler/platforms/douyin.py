@@ -24,6 +24,7 @@ from parsel import Selector
 
 from crawler.platforms._parsing import (
     FIXTURES_DIR,
+    PlatformAdapter,
     abs_url,
     add_item,
     first,
@@ -32,7 +33,7 @@ from crawler.platforms._parsing import (
     to_datetime,
     to_int,
 )
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page
+from crawler.platforms.base import AdapterError, CandidateItem, Page
 
 CHALLENGE_MARKERS = ("验证码中间页", "verifycenter", "byted_acrawler", "captcha_container")
 BASE = "https://www.douyin.com/"
@@ -89,7 +90,7 @@ def _awemes(state: Any) -> list[dict[str, Any]]:
     return out
 
 
-class Douyin(Adapter):
+class Douyin(PlatformAdapter):
     """Video pages (one item) and user pages (the posts rendered with the profile)."""
 
     NAME = "douyin"
@@ -142,7 +143,7 @@ class Douyin(Adapter):
         return page
 
 
-class DouyinSearch(Adapter):
+class DouyinSearch(PlatformAdapter):
     """Search results, rendered by Douyin's script in the browser (signed API behind it)."""
 
     PLATFORM = "douyin"  # items are stored under the platform, not this adapter

@@ -16,6 +16,7 @@ import re
 from typing import Any, ClassVar
 
 from crawler.platforms._parsing import (
+    PlatformAdapter,
     abs_url,
     add_item,
     cast_list,
@@ -25,12 +26,12 @@ from crawler.platforms._parsing import (
     to_datetime,
     to_int,
 )
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
 
 BASE = "https://www.dramaboxdb.com/"
 
 
-class DramaBox(Adapter):
+class DramaBox(PlatformAdapter):
     NAME = "dramabox"
     VALID_URL = (r"https?://(?:www\.)?dramaboxdb\.com/(?:[a-z]{2}/)?"
                  r"(?:movie/(?P<id>\d+)|ep/\d+_[^/]+/(?P<ep>\d+)_[^/?#]*)")

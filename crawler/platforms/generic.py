@@ -34,6 +34,7 @@ import yaml
 
 from crawler.platforms._parsing import (  # re-exported: adapters' helpers
     FIXTURES_DIR,
+    PlatformAdapter,
     _empty,
     abs_url,
     add_item,
@@ -60,7 +61,7 @@ _FIELDS = ("item_id", "url", "thumbnail_url", "video_url", "title", "description
            "uploader", "uploader_id", "tags", "cast", "published_at", "view_count")
 
 
-class YamlSiteAdapter(Adapter):
+class YamlSiteAdapter(PlatformAdapter):
     """Base of the adapters built from YAML site files (no NAME: not registered itself)."""
 
     SITE: ClassVar[dict[str, Any]] = {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from crawler.platforms._parsing import (
+    PlatformAdapter,
     abs_url,
     add_item,
     cast_list,
@@ -30,12 +31,12 @@ from crawler.platforms._parsing import (
     to_datetime,
     to_int,
 )
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
 
 BASE = "https://www.hongguo.com/"
 
 
-class Hongguo(Adapter):
+class Hongguo(PlatformAdapter):
     NAME = "hongguo"
     VALID_URL = r"https?://(?:www\.)?hongguo\.com/series/(?:\d+/episode/)?(?P<id>\d+)"
     CHALLENGE_MARKERS: ClassVar[tuple[str, ...]] = ("验证码中间页", "verifycenter",

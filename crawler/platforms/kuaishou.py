@@ -18,8 +18,15 @@ from urllib.parse import quote
 
 from parsel import Selector
 
-from crawler.platforms._parsing import abs_url, add_item, first, to_datetime, to_int
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms._parsing import (
+    PlatformAdapter,
+    abs_url,
+    add_item,
+    first,
+    to_datetime,
+    to_int,
+)
+from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
 
 BASE = "https://www.kuaishou.com/"
 
@@ -39,7 +46,7 @@ def _deref(cache: dict[str, Any], value: Any) -> Any:
     return value
 
 
-class Kuaishou(Adapter):
+class Kuaishou(PlatformAdapter):
     NAME = "kuaishou"
     VALID_URL = (r"https?://(?:www\.)?kuaishou\.com/(?:short-video/|profile/|"
                  r"search/video\?(?:[^#]*&)?searchKey=)(?P<id>[^/?#&]+)")

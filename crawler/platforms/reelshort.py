@@ -17,13 +17,21 @@ from typing import Any, ClassVar
 
 from parsel import Selector
 
-from crawler.platforms._parsing import abs_url, add_item, first, jfirst, to_datetime, to_int
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms._parsing import (
+    PlatformAdapter,
+    abs_url,
+    add_item,
+    first,
+    jfirst,
+    to_datetime,
+    to_int,
+)
+from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
 
 BASE = "https://www.reelshort.com/"
 
 
-class ReelShort(Adapter):
+class ReelShort(PlatformAdapter):
     NAME = "reelshort"
     VALID_URL = (r"https?://(?:www\.)?reelshort\.com/(?:[a-z]{2}/)?(?:movie|episodes)/"
                  r"(?:[\w-]+-)?(?P<id>[0-9a-f]{24}(?:-[0-9a-z]{10})?)/?(?:[?#]|$)")

@@ -15,11 +15,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from crawler.platforms._parsing import abs_url, add_item, first, jfirst, jpath, to_datetime, to_int
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms._parsing import (
+    PlatformAdapter,
+    abs_url,
+    add_item,
+    first,
+    jfirst,
+    jpath,
+    to_datetime,
+    to_int,
+)
+from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
 
 
-class TikTok(Adapter):
+class TikTok(PlatformAdapter):
     NAME = "tiktok"
     VALID_URL = (r"https?://(?:www\.|m\.)?tiktok\.com/(?:@[\w.-]+/video|embed(?:/v2)?)/"
                  r"(?P<id>\d+)")

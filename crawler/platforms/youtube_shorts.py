@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from crawler.platforms._parsing import (
     FIXTURES_DIR,
+    PlatformAdapter,
     add_item,
     first,
     jfirst,
@@ -27,7 +28,7 @@ from crawler.platforms._parsing import (
     to_datetime,
     to_int,
 )
-from crawler.platforms.base import Adapter, AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
 
 CHALLENGE_MARKERS = ("consent.youtube.com", "www.google.com/sorry", "unusual traffic")
 
@@ -58,7 +59,7 @@ def _text(value: Any) -> str:
     return ""
 
 
-class YoutubeShorts(Adapter):
+class YoutubeShorts(PlatformAdapter):
     NAME = "youtube_shorts"
     VALID_URL = r"https?://(?:www\.|m\.)?youtube\.com/shorts/(?P<id>[\w-]{11})"
     CHALLENGE_MARKERS: ClassVar[tuple[str, ...]] = CHALLENGE_MARKERS
@@ -116,7 +117,7 @@ class YoutubeShorts(Adapter):
         return page
 
 
-class YoutubeShortsTab(Adapter):
+class YoutubeShortsTab(PlatformAdapter):
     """A channel's Shorts tab: a grid of shorts and a continuation token."""
 
     PLATFORM = "youtube_shorts"  # items are stored under the platform, not this adapter
