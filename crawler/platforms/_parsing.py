@@ -140,10 +140,10 @@ def abs_url(base: str, url: Any) -> str:
     """An absolute http(s) URL: protocol-relative and relative links resolved against base."""
     if not isinstance(url, str) or not url.strip():
         return ""
-    url = url.strip()
-    if url.startswith("//"):
-        return (urlsplit(base).scheme or "https") + ":" + url
-    return urljoin(base, url)
+    link: str = url.strip()
+    if link.startswith("//"):
+        return (urlsplit(base).scheme or "https") + ":" + link
+    return urljoin(base, link)
 
 
 _SUFFIX = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "k": 1_000, "m": 1_000_000,
