@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
@@ -104,10 +103,13 @@ def test_every_url_is_claimed_by_exactly_one_adapter() -> None:
 @pytest.mark.parametrize(("name", "index", "cls", "case"), LIVE,
                          ids=[f"{n}-{i}" for n, i, _c, _k in LIVE])
 def test_adapter_case_live(name: str, index: int, cls: type[Adapter], case: dict) -> None:
-    """Canary against the real site: `pytest -m live` (needs the internet)."""
-    request = urllib.request.Request(case["url"], headers={
-        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) LikewatchCanary/0.1",
-        "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
-    with urllib.request.urlopen(request, timeout=30) as resp:
-        body = resp.read().decode("utf-8", "replace")
+    """Canary against the real site: `pytest -m live` (needs the internet). Fetched the way
+    a crawl fetches it: Chromium for browser-driven adapters, plain HTTP otherwise, through
+    the URL guard, with the configured user agent."""
+    from crawler.capture import fetch_browser, fetch_http
+    from crawler.health import detect_challenge
+
+    status, body = (fetch_browser if cls.NEEDS_BROWSER else fetch_http)(case["url"])
+    challenge = detect_challenge(cls, status, body)
+    assert challenge is None, f"{name}: the site refused the canary ({challenge})"
     check_expected(cls().parse(case["url"], body), case["expected"], live=True)
