@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,8 +64,9 @@ class NoticeContext:
         contact = {k: settings.get(f"notice_contact_{k}")
                    for k in ("name", "email", "phone", "address")}
         unnamed = "权利人" if lang == "zh" else "the rights holder"
+        blank = "（请填写）" if lang == "zh" else "(to be completed)"
         return {"notice_id": self.notice_id, "date": self.date, "lang": lang,
-                "p": platform_info(self.platform), "rights_holder": self.rights_holder or unnamed,
+                "p": platform_info(self.platform), "rights_holder": self.rights_holder or blank,
                 "person": self.person or self.rights_holder or unnamed, "agent": self.agent,
                 "contact": contact, "items": self.items, "evidence": self.evidence,
                 "match": {"signal": "", "distance": None, "threshold": None, **self.match}}
@@ -173,6 +175,8 @@ def render_pdf(text: str, lang: str, title: str | None = None) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import WrapMode
 
+    # fontTools narrates every subsetting step at INFO: not news for our logs.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     font_path, index = find_cjk_font()
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 18, 20)
