@@ -1,4 +1,4 @@
-"""``likewatch evidence capture|export|verify|audit|key``."""
+"""``likewatch evidence capture|export|verify|list|audit|key``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     ver.add_argument("--key", type=Path,
                      help="the deployment's published public key (PEM) to require")
     ver.set_defaults(func=_cmd_verify)
+
+    lst = esub.add_parser("list", help="list sealed captures (newest first)")
+    lst.add_argument("--alert", help="only this alert's captures")
+    lst.add_argument("--limit", type=int, default=50)
+    lst.set_defaults(func=_cmd_list)
 
     audit = esub.add_parser("audit", help="check the whole log and every capture on disk")
     audit.set_defaults(func=_cmd_audit)
@@ -112,6 +117,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"  {problem}", file=sys.stderr)
     return 1
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from likewatch.catalog import Catalog
+    from likewatch.catalog.evidence import EvidenceCapture
+
+    with Catalog.open() as catalog, catalog.session() as s:
+        q = select(EvidenceCapture).order_by(EvidenceCapture.captured_at.desc()).limit(args.limit)
+        if args.alert:
+            q = q.where(EvidenceCapture.alert_id == args.alert)
+        rows = s.scalars(q).all()
+        for r in rows:
+            print(f"{r.captured_at:%Y-%m-%dT%H:%M:%SZ}  alert {r.alert_id}  {r.status:8}  "
+                  f"leaf {r.leaf_index}  manifest {r.manifest_sha256[:16]}  {r.capture_id}  "
+                  f"{r.url}")
+    return 0
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:

@@ -69,6 +69,8 @@ def test_audit_names_changed_files_manifests_and_leaves(likewatch_home, capsys) 
             log.append(f"m{i}".encode(), hashlib.sha256(f"m{i}".encode()).hexdigest(), f"x{i}")
     assert main(["evidence", "audit"]) == 0
     assert "5 log entries, 5 signed tree heads, 1 captures" in capsys.readouterr().out
+    assert main(["evidence", "list", "--alert", "t-1"]) == 0
+    assert "alert t-1  complete  leaf 0" in capsys.readouterr().out
     page = likewatch_home / "evidence/t-1/files/page.html"
     page.write_bytes(page.read_bytes() + b" ")
     assert main(["evidence", "audit"]) == 1
