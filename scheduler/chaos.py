@@ -207,23 +207,40 @@ def run(kills: int, data_dir: Path, *, publish_per_cycle: int = 2, rng_seed: int
     """Run ``kills`` kill cycles against a fresh LIKEWATCH_HOME; return the report."""
     import secrets
 
-    from alerts.receiver import WebhookReceiver
-    from sandbox.faults import FaultConfig
-    from sandbox.server import SandboxServer
-
     rng = random.Random(rng_seed)
     os.environ.update(FAST_ENV)
     log_path = log_path or settings.home() / "daemon.log"
     report = KillReport()
     secret = secrets.token_hex(8)
     started = time.monotonic()
+    cat = Catalog.open()
+    truth = json.loads((data_dir / "ground_truth.json").read_text(encoding="utf-8"))["items"]
+    live: list[subprocess.Popen[bytes]] = []
+    try:
+        published, received = _cycles(cat, data_dir, truth, kills, report, live, rng, log_path,
+                                      secret, publish_per_cycle, phase_timeout, quiet_timeout,
+                                      progress)
+    finally:
+        for proc in live:  # never leave a daemon behind, whatever happened
+            if proc.poll() is None:
+                kill_group(proc)
+    report.seconds = time.monotonic() - started
+    _verify(cat, report, published, received)
+    return report
+
+
+def _cycles(cat: Catalog, data_dir: Path, truth: dict[str, Any], kills: int,
+            report: KillReport, live: list[subprocess.Popen[bytes]], rng: random.Random,
+            log_path: Path, secret: str, publish_per_cycle: int, phase_timeout: float,
+            quiet_timeout: float, progress: Any) -> tuple[list[str], list[Any]]:
+    from alerts.receiver import WebhookReceiver
+    from sandbox.faults import FaultConfig
+    from sandbox.server import SandboxServer
 
     def slow_reply(path: str) -> tuple[int, bytes]:
         time.sleep(0.15)  # a receiver that takes a moment: deliveries are killable in flight
         return 200, b"ok"
 
-    cat = Catalog.open()
-    truth = json.loads((data_dir / "ground_truth.json").read_text(encoding="utf-8"))["items"]
     with SandboxServer(data_dir, faults=FaultConfig.none()) as server, \
             WebhookReceiver(secret, reply=slow_reply) as rx:
         first_position = server.published_count  # items published from here on are checked
@@ -234,12 +251,15 @@ def run(kills: int, data_dir: Path, *, publish_per_cycle: int = 2, rng_seed: int
             # The receiver is down except in delivery cycles, so alerts queue up meanwhile
             # (and a receiver that was down gets them later).
             rx.down = phase != "deliver"
-            for _ in range(8):
+            # Crawl cycles publish until an item about an enrolled person is among them,
+            # so the match and delivery cycles after them have work.
+            for _ in range(3 if phase == "crawl" else 1):
                 ids = server.publish_now(publish_per_cycle)
                 if not ids or any(truth.get(x, {}).get("person") for x in ids):
                     break
             start = _snapshot(cat)
             proc = start_daemon(log_path)
+            live.append(proc)
             deadline = time.monotonic() + phase_timeout
             hit = "timeout"
             while time.monotonic() < deadline and proc.poll() is None:
@@ -256,15 +276,14 @@ def run(kills: int, data_dir: Path, *, publish_per_cycle: int = 2, rng_seed: int
         final_start = time.time()
         rx.down = False
         proc = start_daemon(log_path)
+        live.append(proc)
         quiet = wait_quiet(cat, final_start, quiet_timeout)
         kill_group(proc, signal.SIGTERM)
         if not quiet and progress:
             progress("daemon did not become quiet in time")
         published = [it["id"] for it in server.published()][max(0, first_position):]
         received = rx.wait_for(0, 0)
-    report.seconds = time.monotonic() - started
-    _verify(cat, report, published, received)
-    return report
+    return published, received
 
 
 def _verify(cat: Catalog, report: KillReport, published: list[str], received: list[Any]

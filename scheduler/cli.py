@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 
@@ -48,6 +49,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     demo.add_argument("--duration", type=float, default=None,
                       help="stop after this many seconds (default: run until Ctrl-C)")
     demo.add_argument("--port", type=int, default=0, help="sandbox port (default: any free)")
+    demo.add_argument("--data", type=Path, default=None,
+                      help="sandbox data directory (default: $LIKEWATCH_HOME/sandbox)")
     demo.add_argument("--max-pages", type=int, default=None,
                       help="with --crawl-only: limit the crawl to this many listing pages")
     demo.set_defaults(func=_cmd_demo)
@@ -105,6 +108,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from scheduler import demo
 
+    demo.use_data_dir(args.data)
     if args.crawl_only:
         demo.crawl_once(port=args.port, max_pages=args.max_pages)
         return 0

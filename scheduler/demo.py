@@ -28,9 +28,18 @@ def format_summary(summary: dict[str, Any]) -> str:
     )
 
 
+_data_dir: Path | None = None
+
+
 def sandbox_dir() -> Path:
-    """Where the demo's sandbox data is generated and cached."""
-    return settings.home() / "sandbox"
+    """Where the demo's sandbox data is generated and cached ($LIKEWATCH_HOME/sandbox)."""
+    return _data_dir or settings.home() / "sandbox"
+
+
+def use_data_dir(path: Path | None) -> None:
+    """Use an already generated sandbox data directory (tests pass theirs)."""
+    global _data_dir
+    _data_dir = path
 
 
 def crawl_once(*, port: int = 0, max_pages: int | None = None) -> dict[str, Any]:
@@ -108,6 +117,7 @@ def describe(body: dict[str, Any]) -> str:
 def live(*, port: int = 0, duration: float | None = None, publish_every: float = 4.0,
          every: float = 10.0, tick: float = 2.0) -> int:
     """The full demo: sandbox publishing over time, enrolment, signed webhook, daemon."""
+    import logging
     import secrets
     import threading
     import time
@@ -115,11 +125,15 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
     from alerts.receiver import Received, WebhookReceiver
     from likewatch.catalog import Catalog
     from sandbox.server import SandboxServer
-    from scheduler import daemon
+    from scheduler import daemon, jobs
 
     allow_loopback()
-    print(f"likewatch demo: data in {settings.home()}", flush=True)
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger().setLevel(logging.WARNING)  # the demo prints what matters itself
+    print(f"likewatch demo: data in {settings.home()}; preparing the sandbox "
+          "(generated on the first run, cached after)", flush=True)
     secret = secrets.token_hex(16)
+    jobs.crawl_listeners.append(lambda _wid, summary: print(format_summary(summary), flush=True))
     started = time.monotonic()
     first: list[float] = []
 
@@ -141,6 +155,8 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
         info = prepare(cat, server.base_url, receiver.url + "/likewatch", secret, every=every)
         print(f"enrolled {info['label']} ({info['references']} reference photo(s)); "
               f"watching {server.base_url}/browse every {every:g} s; Ctrl-C to stop", flush=True)
+        print("waiting for alerts (first crawl, then matching: usually well within a minute)",
+              flush=True)
         started = time.monotonic()
         daemon.run(["crawler", "matcher", "alerter"], tick=tick, duration=duration, stop=stop)
     n = len(receiver.received)

@@ -30,6 +30,8 @@ from scheduler.db import catalog, worker_id, write_session
 
 log = get_logger("likewatch.jobs")
 _owners: dict[str, str] = {}
+# Called with (watch id, summary) after each successful crawl (the demo prints them).
+crawl_listeners: list[Any] = []
 
 MATCH_CHUNK = 8
 BACKSEARCH_CURSOR = "backsearch.references"
@@ -70,6 +72,8 @@ def run_crawl_job(cat: Catalog, job: queue.ClaimedJob) -> str:
     else:
         record_crawl(cat, summary)  # adapter health samples for `likewatch status`
     queue.complete(cat, job, summary)
+    for listener in crawl_listeners:
+        listener(w.id, summary)
     log.info("crawl done", watch=w.id, items_new=summary.get("items_new"),
              pages=summary.get("pages"), duration_s=summary.get("duration_s"))
     return "done"
