@@ -32,6 +32,7 @@ from typing import Any
 import elasticsearch
 import numpy as np
 from elasticsearch import Elasticsearch, helpers
+from elasticsearch import serializer as es_serializer
 
 from matchers.index import es_mappings
 from matchers.index.base import (
@@ -79,8 +80,11 @@ class ElasticsearchIndex(CandidateIndex):
                  retries: int = 5) -> None:
         self.url = url
         self.prefix = prefix
+        extra: dict[str, Any] = {}
+        if hasattr(es_serializer, "OrjsonSerializer"):  # orjson: bulk bodies 4x cheaper
+            extra["serializer"] = es_serializer.OrjsonSerializer()
         self.es = Elasticsearch(url, request_timeout=request_timeout, max_retries=1,
-                                retry_on_timeout=False)
+                                retry_on_timeout=False, **extra)
         self.alias = {f: f"{prefix}-{f}" for f in es_mappings.FAMILIES}
         self.queue = IngestQueue(queue_path) if queue_path else None
         self.threads, self.chunk_size, self.retries = threads, chunk_size, retries

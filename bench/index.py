@@ -1,0 +1,193 @@
+"""Candidate index benchmark: bulk ingest rate into one Elasticsearch node, and exact
+Hamming-radius query latency (p50/p95) at N candidates on Elasticsearch (multi-index
+hashing) and on the embedded store, against a brute-force numpy scan of the same hashes
+measured in the same run. Every answer is checked against the scan (0 mismatches).
+
+    .venv/bin/python bench/index.py                 # 1,000,000 candidates (~10 min)
+    .venv/bin/python bench/index.py --n 100000      # quicker
+    .venv/bin/python bench/index.py --url http://127.0.0.1:9200   # an existing node
+
+Without --url a fresh node named "bench" is started with deploy/es-node and stopped after.
+Targets (issue #5): >= 5,000 candidates/s ingest; radius p95 <= 200 ms at 1,000,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from matchers.index.base import CandidateDoc, hamming  # noqa: E402
+from matchers.index.elastic import ElasticsearchIndex  # noqa: E402
+from matchers.index.embedded import EmbeddedIndex  # noqa: E402
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+PLATFORMS = ["douyin", "kuaishou", "bilibili", "xiaohongshu", "sandbox"]
+
+
+def make_hashes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, (n, 32), dtype=np.uint8),
+            rng.integers(0, 256, (n, 8), dtype=np.uint8))
+
+
+def docs(pdq: np.ndarray, phash: np.ndarray, start: int, stop: int) -> list[CandidateDoc]:
+    return [CandidateDoc(
+        platform=PLATFORMS[i % 5], item_id=f"b{i:07d}", url=f"https://example.invalid/{i}",
+        title=f"短剧 第{i % 97}集 episode {i % 1013}", uploader=f"uploader{i % 5000}",
+        found_at=T0 + dt.timedelta(seconds=i * 7), matched=i % 50 == 0,
+        signals={"pdq": [pdq[i].tobytes().hex()], "phash": [phash[i].tobytes().hex()]})
+        for i in range(start, stop)]
+
+
+def batches(pdq: np.ndarray, phash: np.ndarray, size: int) -> Iterator[list[CandidateDoc]]:
+    for start in range(0, len(pdq), size):
+        yield docs(pdq, phash, start, min(start + size, len(pdq)))
+
+
+def queries(stored: np.ndarray, count: int, seed: int) -> list[np.ndarray]:
+    """Near duplicates of stored hashes (0-24 bits flipped) and a few unrelated ones."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for q in range(count):
+        if q % 10 == 9:
+            out.append(rng.integers(0, 256, stored.shape[1], dtype=np.uint8))
+            continue
+        bits = np.unpackbits(stored[rng.integers(0, len(stored))])
+        bits[rng.choice(bits.size, int(rng.integers(0, 25)), replace=False)] ^= 1
+        out.append(np.packbits(bits))
+    return out
+
+
+def brute(rows: np.ndarray, ids: list[str]) -> Callable[[np.ndarray, int], list[tuple[str, int]]]:
+    def search(q: np.ndarray, radius: int) -> list[tuple[str, int]]:
+        d = hamming(q, rows)
+        near = np.nonzero(d <= radius)[0]
+        return sorted(((ids[i], int(d[i])) for i in near), key=lambda kv: (kv[1], kv[0]))
+    return search
+
+
+def timed(fn: Callable[[np.ndarray, int], list[tuple[str, int]]], qs: list[np.ndarray],
+          radius: int) -> tuple[list[float], list[list[tuple[str, int]]]]:
+    lat, answers = [], []
+    for q in qs:
+        t = time.perf_counter()
+        answers.append(fn(q, radius))
+        lat.append((time.perf_counter() - t) * 1000)
+    return lat, answers
+
+
+def pct(lat: list[float], p: float) -> float:
+    return float(np.percentile(lat, p))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--url", default="")
+    ap.add_argument("--skip-embedded", action="store_true")
+    args = ap.parse_args()
+    n = args.n
+    pdq, phash = make_hashes(n, 1)
+    ids = [f"{PLATFORMS[i % 5]}:b{i:07d}" for i in range(n)]
+    node = None
+    url = args.url
+    if not url:
+        node = "bench"
+        subprocess.run([str(REPO / "deploy/es-node"), "start", "--name", node, "--port", "auto",
+                        "--fresh"], check=True)
+        url = subprocess.run([str(REPO / "deploy/es-node"), "url", "--name", node], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    tmp = Path(tempfile.mkdtemp(prefix="lw-bench-index-"))
+    es = ElasticsearchIndex(url, prefix="lwbench", queue_path=tmp / "queue.db")
+    results: list[str] = []
+
+    def report(line: str) -> None:
+        print(line, flush=True)
+        results.append(line)
+
+    try:
+        es.drop()
+        es.ensure_setup()
+        report(f"Elasticsearch {es.server_version()} at {url}; {n:,} candidates "
+               f"(1 PDQ + 1 pHash each, random); {args.queries} queries")
+        cand = es.alias["candidates"]
+        # Bulk-load practice: no periodic refresh during the load, one at the end.
+        es.es.indices.put_settings(index=cand, settings={"refresh_interval": "-1"})
+        t = time.perf_counter()
+        for b in batches(pdq, phash, 5000):
+            es.add_now(b)
+        es.es.indices.put_settings(index=cand, settings={"refresh_interval": "1s"})
+        es.refresh()
+        secs = time.perf_counter() - t
+        report(f"ES bulk ingest (parallel_bulk, 2 threads, 1000/request, refresh off during "
+               f"the load): {n / secs:,.0f} candidates/s ({secs:.1f} s); count={es.count():,}")
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            report(f"load average after ingest: {fh.read().split()[:3]} (2 shared cores)")
+        qn = min(20_000, n)
+        t = time.perf_counter()
+        es.add(docs(pdq, phash, 0, qn))  # re-adds by id: same count, through the queue
+        secs = time.perf_counter() - t
+        report(f"ES ingest through the durable queue: {qn / secs:,.0f} candidates/s "
+               f"({qn:,} docs, {secs:.1f} s)")
+        es.flush()
+        es.refresh()
+        for signal, rows, radius in (("pdq", pdq, 31), ("pdq", pdq, 15), ("phash", phash, 7)):
+            qs = queries(rows, args.queries, 2)
+            scan = brute(rows, ids)
+            es_fn = lambda q, r, s=signal: es.radius_search(s, q.tobytes().hex(), r)  # noqa: E731
+            timed(es_fn, qs[:10], radius)  # warm up caches
+            bl, truth = timed(scan, qs, radius)
+            el, got = timed(es_fn, qs, radius)
+            wrong = sum(a != b for a, b in zip(got, truth, strict=True))
+            hits = sum(len(a) for a in truth)
+            report(f"{signal} radius {radius}: ES p50 {pct(el, 50):.1f} ms p95 {pct(el, 95):.1f}"
+                   f" ms | numpy brute-force scan p50 {pct(bl, 50):.1f} ms p95 {pct(bl, 95):.1f}"
+                   f" ms | ES/scan p50 {pct(el, 50) / pct(bl, 50):.1f}x | {hits} hits, "
+                   f"{wrong} answers differing from the scan")
+        if not args.skip_embedded:
+            emb = EmbeddedIndex(tmp / "embedded.sqlite3")
+            t = time.perf_counter()
+            for b in batches(pdq, phash, 20_000):
+                emb.add(b)
+            secs = time.perf_counter() - t
+            report(f"embedded ingest: {n / secs:,.0f} candidates/s ({secs:.1f} s)")
+            t = time.perf_counter()
+            emb.radius_search("pdq", pdq[0].tobytes().hex(), 0)
+            report(f"embedded first query (loads arrays from SQLite): "
+                   f"{time.perf_counter() - t:.2f} s")
+            for signal, rows, radius in (("pdq", pdq, 31), ("phash", phash, 7)):
+                qs = queries(rows, args.queries, 2)
+                scan = brute(rows, ids)
+                em_fn = lambda q, r, s=signal: emb.radius_search(s, q.tobytes().hex(), r)  # noqa: E731
+                bl, truth = timed(scan, qs, radius)
+                ml, got = timed(em_fn, qs, radius)
+                wrong = sum(a != b for a, b in zip(got, truth, strict=True))
+                report(f"embedded {signal} radius {radius}: p50 {pct(ml, 50):.1f} ms p95 "
+                       f"{pct(ml, 95):.1f} ms | scan p50 {pct(bl, 50):.1f} ms | "
+                       f"{wrong} answers differing")
+            emb.close()
+    finally:
+        es.drop()
+        es.close()
+        if node:
+            subprocess.run([str(REPO / "deploy/es-node"), "stop", "--name", node], check=False)
+    out = REPO / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "index.txt").write_text("\n".join(results) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
