@@ -60,9 +60,23 @@ def request_log() -> Iterator[RequestLog]:
 
 @pytest.fixture(scope="session")
 def session_sandbox(sandbox_data: Path) -> Iterator[SandboxServer]:
-    """A sandbox (seed 1, faults off) for the whole session; nothing publishes on it."""
-    with SandboxServer(sandbox_data, seed=1, faults=FaultConfig.none()) as server:
+    """The DEFAULT sandbox (seed 1, its default small fault rates) for the whole session;
+    nothing publishes on it."""
+    with SandboxServer(sandbox_data, seed=1, faults=FaultConfig()) as server:
         yield server
+
+
+def fault_sets(server: SandboxServer, items: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Which of ``items`` the server spoils for good: malformed state, broken thumbnail,
+    truncated video (the latter two only among items whose state parses)."""
+    plan = server.faults
+    malformed = {i["id"] for i in items if plan.malformed_state(i["id"])}
+    ok = [i for i in items if i["id"] not in malformed]
+    return {
+        "malformed": malformed,
+        "broken": {i["id"] for i in ok if plan.broken_thumbnail(i["id"])},
+        "truncated": {i["id"] for i in ok if i["videoUrl"] and plan.truncated_video(i["id"])},
+    }
 
 
 def run_crawl(home: Path, url: str, allow: str = "127.0.0.1", **kwargs: Any) -> dict[str, Any]:

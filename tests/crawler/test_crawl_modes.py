@@ -14,7 +14,7 @@ from likewatch.catalog import Catalog
 from likewatch.catalog.models import Candidate, CrawlCheckpoint, Media
 from sandbox.faults import FaultConfig
 from sandbox.server import SandboxServer, decode_cursor
-from tests.crawler.conftest import RequestLog, run_crawl
+from tests.crawler.conftest import RequestLog, fault_sets, run_crawl
 
 
 def _candidates(home: Path) -> dict[str, Candidate]:
@@ -28,16 +28,21 @@ def test_api_crawl_picks_up_only_newly_published(
     sandbox_factory: Callable[..., SandboxServer],
     request_log: RequestLog,
 ) -> None:
-    server = sandbox_factory()  # same items as the session's sandbox, its own publishing
+    server = sandbox_factory()  # same items as the session's sandbox, no faults, its own publishing
     published = server.published_count
+    known = set(_candidates(session_home))
+    unknown = {i["id"] for i in server.published()} - known  # malformed in the listing crawl
     request_log.clear()
     first = run_crawl(session_home, server.base_url, mode="api")
-    # everything is already known from the listing crawl: feed pages only, nothing else
-    assert first["items_new"] == 0
-    assert first["items_seen"] == published
+    # known from the listing crawl: not fetched; the feed carries whole items, so no detail
+    # pages at all, and media only for the items the listing crawl could not parse
+    assert first["items_new"] == len(unknown)
+    assert first["items_seen"] == published - len(unknown)
     assert first["index_pages"] == -(-published // 50)
     assert first["detail_pages"] == 0
-    assert not [p for p in request_log.paths() if p.startswith(("/video/", "/media/"))]
+    requested = request_log.paths()
+    assert not [p for p in requested if p.startswith("/video/")]
+    assert {p.split("/")[-1].split(".")[0] for p in requested if p.startswith("/media/")} == unknown
     with Catalog.open(home=session_home) as catalog, catalog.session() as s:
         cursor = s.get(CrawlCheckpoint, first["watch"]).state["cursor"]
     assert cursor
@@ -58,6 +63,13 @@ def test_api_crawl_picks_up_only_newly_published(
         assert cands[item_id].watch == second["watch"]
         assert cands[item_id].thumbnail_sha256
         assert cands[item_id].raw_state["id"] == item_id
+
+    # listing mode on the same (complete) watch as the session's listing crawl: the first
+    # page holds nothing new (the new items came through the API), so it stops there
+    request_log.clear()
+    listing = run_crawl(session_home, server.base_url, watch=full_crawl["watch"])
+    assert (listing["items_new"], listing["index_pages"], listing["detail_pages"]) == (0, 1, 0)
+    assert request_log.paths("/browse") == ["/browse?page=1"]
 
 
 
@@ -102,11 +114,8 @@ def test_every_fault_is_survived_and_counted(
     assert summary["retry_wait_s"] >= errors["http_429"] * 1.0
 
     items = server.published()[::-1][:24]  # the first listing page, newest first
-    plan = server.faults
-    malformed = {i["id"] for i in items if plan.malformed_state(i["id"])}
-    broken = {i["id"] for i in items if plan.broken_thumbnail(i["id"]) and i["id"] not in malformed}
-    truncated = {i["id"] for i in items
-                 if i["videoUrl"] and plan.truncated_video(i["id"]) and i["id"] not in malformed}
+    spoiled = fault_sets(server, items)
+    malformed, broken, truncated = spoiled["malformed"], spoiled["broken"], spoiled["truncated"]
     assert errors["parse_error"] == len(malformed)
     assert errors["bad_thumbnail"] == len(broken)
     assert errors["truncated_media"] == len(truncated)
