@@ -99,6 +99,15 @@ def build_scheduler(roles: Sequence[str], tick: float | None = None) -> Backgrou
                           name=f"likewatch {role}", next_run_time=dt.datetime.now(dt.UTC))
         elif getattr(existing.trigger, "interval", None) != trigger.interval:
             sched.reschedule_job(job_id, jobstore=role, trigger=trigger)
+        elif existing.next_run_time and existing.next_run_time < dt.datetime.now(dt.UTC):
+            # Runs were missed while the daemon was down: one run now stands for all of
+            # them (coalescing), and the interval restarts from it, so no burst follows.
+            log.info("runs missed while down: one run now", job=job_id,
+                     due_since=str(existing.next_run_time))
+            now = dt.datetime.now(dt.UTC)
+            sched.reschedule_job(job_id, jobstore=role, trigger=IntervalTrigger(
+                seconds=tick, start_date=now, timezone=dt.UTC))
+            sched.modify_job(job_id, jobstore=role, next_run_time=now)
         else:
             log.info("job resumed from the job store", job=job_id,
                      next_run=str(existing.next_run_time))
