@@ -145,6 +145,9 @@ def scrapy_settings(
     s = Settings()
     s.setmodule("crawler.settings", priority="project")
     s.set("USER_AGENT", settings.get("user_agent"), priority="project")
+    # nothing, page or media, is downloaded past media_max_bytes (media requests say so
+    # per request too, with their own timeout)
+    s.set("DOWNLOAD_MAXSIZE", int(settings.get("media_max_bytes")), priority="project")
     launch = dict(s.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
     launch["executable_path"] = settings.get("chromium_path")
     s.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")

@@ -99,3 +99,13 @@ def test_mp4_truncation_on_sandbox_videos(sandbox_data: Path) -> None:
         assert not mp4_truncated(data)
         assert mp4_truncated(data[: len(data) * 3 // 5])
         assert mp4_truncated(data[:-1])
+
+
+@pytest.mark.parametrize("case", SandboxAdapter.TESTS, ids=lambda c: c["fixture"])
+def test_sandbox_tests_offline(case: dict) -> None:
+    """The adapter's own TESTS against its recorded fixtures (also run for every adapter by
+    tests/platforms; repeated here so the crawler's suite stands on its own)."""
+    from tests.platforms.adapters_util import check_expected
+
+    body = (FIXTURES / case["fixture"]).read_text(encoding="utf-8")
+    check_expected(SandboxAdapter().parse(case["url"], body), case["expected"])
