@@ -54,6 +54,8 @@ class _Handler(BaseHTTPRequestHandler):
             buf = io.BytesIO()
             Image.new("RGB", (64, 36), (200, 30, 30)).save(buf, "JPEG")
             body, ctype = buf.getvalue(), "image/jpeg"
+        elif self.path == "/robots.txt":
+            body, ctype = b"User-agent: *\nDisallow: /private/\n", "text/plain"
         elif self.path.startswith("/html/"):  # an HTML page where an image should be
             body, ctype = b"<html>login required</html>", "text/html"
         elif self.path.startswith("/big/"):  # a "video" larger than the limit
@@ -158,13 +160,16 @@ def test_media_limits(two_hosts: tuple[_Site, _Site], tmp_path: Path,
     pages.feed = [
         {"id": "ok", "thumbnailUrl": "/t/ok.jpg", "videoUrl": "/big/ok.mp4"},
         {"id": "html", "thumbnailUrl": "/html/x.jpg", "videoUrl": "/t/not-a-video.jpg"},
+        {"id": "robots", "thumbnailUrl": "/private/p.jpg"},
     ]
     monkeypatch.setenv("LIKEWATCH_MEDIA_MAX_BYTES", "100000")
     summary = run_crawl(tmp_path, url, mode="api")
-    assert summary["items_new"] == 2
+    assert summary["items_new"] == 3
     assert summary["thumbnails"] == 1 and summary["videos"] == 0
     errors = summary["errors"]
     assert errors["media_too_large"] == 1  # 300 kB over a 100 kB limit, never stored
     assert errors["bad_content_type"] == 2  # text/html as thumbnail, image/jpeg as video
-    assert _thumbs(tmp_path) == {"ok": _thumbs(tmp_path)["ok"], "html": None}
-    assert _thumbs(tmp_path)["ok"]
+    assert errors["robots_disallowed"] == 1  # media obeys robots.txt too
+    assert not [h for h in pages.hits if h.startswith("/private/")]
+    thumbs = _thumbs(tmp_path)
+    assert thumbs["ok"] and thumbs["html"] is None and thumbs["robots"] is None
