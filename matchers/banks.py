@@ -190,10 +190,15 @@ class BankSet:
     def match_values(self, values: Iterable[SignalValue], *, platform: str = "",
                      uploader: str = "", uploader_id: str = "", frame: str = "") -> list[Match]:
         """Matches of precomputed values of ONE image (or frame), after the policy."""
+        accepted = [h for h in self.search_values(values)
+                    if self.policy.accepts(self.banks[h.person].client, h.signal, h.distance)]
+        by_person: dict[int, set[str]] = {}
+        for h in accepted:
+            by_person.setdefault(h.person, set()).add(h.signal)
         out = []
-        for h in self.search_values(values):
+        for h in accepted:
             bank = self.banks[h.person]
-            if not self.policy.accepts(bank.client, h.signal, h.distance):
+            if h.signal not in self.policy.corroborated(by_person[h.person]):
                 continue
             if bank.is_official(platform, uploader, uploader_id):
                 continue

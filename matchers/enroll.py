@@ -58,9 +58,27 @@ class EnrolResult:
                 f"file={self.file}")
 
 
-def _face_order(values: list[SignalValue]) -> list[tuple[int, int, int, int]]:
+Box = tuple[int, int, int, int]
+
+
+def _face_order(values: list[SignalValue]) -> list[Box]:
     boxes = {v.box for v in values if v.box is not None}
     return sorted(boxes, key=lambda b: (b[0], b[1]))
+
+
+def _iou(a: Box, b: Box) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _same_face(box: Box | None, chosen: Box) -> bool:
+    # Face-level values of one face carry (nearly) its box; a variant such as a mirrored
+    # face_pdq may be a pixel off, so boxes are compared by overlap, not equality.
+    return box is not None and _iou(box, chosen) > 0.5
 
 
 def reference_signals(image: ImageInput, types: Mapping[str, SignalType], *,
@@ -72,7 +90,10 @@ def reference_signals(image: ImageInput, types: Mapping[str, SignalType], *,
     ``face_index`` out of range; ImageError for an unreadable photo.
     """
     values = {name: t.hash_reference(image) for name, t in types.items()}
-    face_values = [v for name in FACE_SIGNALS & set(values) for v in values[name]]
+    # Faces are counted on the "face" signal (one value per face); without it, on the
+    # other face-level signals' original values.
+    face_values = values.get("face") or [v for name in FACE_SIGNALS & set(values)
+                                         for v in values[name] if not v.variant]
     faces = _face_order(face_values)
     if "face" in values and not faces:
         raise EnrolError(f"{label}: no face found; a reference photo must show the "
@@ -86,7 +107,7 @@ def reference_signals(image: ImageInput, types: Mapping[str, SignalType], *,
     if faces:
         chosen = faces[face_index or 0]
         for name in FACE_SIGNALS & set(values):
-            values[name] = [v for v in values[name] if v.box == chosen]
+            values[name] = [v for v in values[name] if _same_face(v.box, chosen)]
     return {name: [v.value for v in vs] for name, vs in values.items() if vs}, len(faces)
 
 

@@ -53,6 +53,7 @@ class Sample:
     error: str = ""
     true_face: float | None = None  # face distance to the right person
     impostor_face: float | None = None  # smallest face distance to any other person
+    face_d: dict[str, float] = field(default_factory=dict)  # person -> best face distance
 
 
 @dataclass
@@ -123,6 +124,7 @@ class _Scorer:
                 q = np.asarray(face.to_array(v.value), dtype=np.float32)
                 for bank, refs in zip(self.banks.banks, self.face_refs, strict=True):
                     d = float(np.linalg.norm(refs - q, axis=1).min())
+                    sample.face_d[bank.key] = min(d, sample.face_d.get(bank.key, d))
                     if bank.key == sample.person:
                         sample.true_face = d if sample.true_face is None else min(
                             sample.true_face, d)
@@ -234,6 +236,14 @@ def _report(out: Path, samples: list[Sample], n_persons: int, chosen: list[Trans
               f"smallest impostor {_fmt(margins['face_impostor_min'])}.",
               f"Persons enrolled: {n_persons}; samples: {len(samples)}; {seconds:.0f} s.",
               f"Overall: {'PASS' if passed else 'FAIL'}."]
+    lines += ["", "Face threshold sweep (other signals as they are; the policy uses "
+              f"{FACE_SWEEP_NOTE}):", "",
+              "| face threshold | false matches | another_photo | face_swap_composite "
+              "| lowest recall, targeted transforms |", "|---|---|---|---|---|"]
+    for row in face_sweep(samples, chosen):
+        lines.append(f"| {row['threshold']:.2f} | {row['false']} | "
+                     f"{_pct(*row['another_photo'])} | {_pct(*row['face_swap_composite'])} | "
+                     f"{100 * row['lowest']:.1f}% |")
     markdown = "\n".join(lines)
     echo(markdown)
     out.mkdir(parents=True, exist_ok=True)
@@ -251,6 +261,38 @@ def _report(out: Path, samples: list[Sample], n_persons: int, chosen: list[Trans
     _chart(rows, chart_path)
     return EvalReport(rows, pairs, false_pairs, by_signal, margins, passed, markdown,
                       md_path, chart_path, seconds)
+
+
+FACE_SWEEP = (0.48, 0.50, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.58, 0.60)
+FACE_SWEEP_NOTE = "the face signal's THRESHOLD unless a client overrides it"
+
+
+def face_sweep(samples: list[Sample], chosen: list[Transform]) -> list[dict[str, Any]]:
+    """Recall and false matches had the face threshold been each of FACE_SWEEP."""
+    out = []
+    for thr in FACE_SWEEP:
+        def found(s: Sample, thr: float = thr) -> bool:
+            return bool(s.found - {"face"}) or s.face_d.get(s.person or "", 9.0) <= thr
+
+        false = 0
+        for s in samples:
+            wrong = {p for p, g in s.false if g != "face"}
+            wrong |= {p for p, d in s.face_d.items() if p != s.person and d <= thr}
+            false += len(wrong)
+        row: dict[str, Any] = {"threshold": thr, "false": false}
+        lowest = 1.0
+        for t in chosen:
+            pos = [s for s in samples if s.person is not None and s.transform == t.name
+                   and s.images]
+            n_found = sum(found(s) for s in pos)
+            row[t.name] = (n_found, len(pos))
+            if t.target is not None and pos:
+                lowest = min(lowest, n_found / len(pos))
+        row["lowest"] = lowest
+        row.setdefault("another_photo", (0, 0))
+        row.setdefault("face_swap_composite", (0, 0))
+        out.append(row)
+    return out
 
 
 def _fmt(x: float | None) -> str:

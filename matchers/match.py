@@ -11,6 +11,11 @@ Rules (one place, used by the banks, the pipeline, ``likewatch scan`` and backse
   (person, signal) per image is kept.
 - A person's official accounts (``Person.official_accounts``: platform + uploader) are
   allow-listed: content they post never matches, so it never alerts.
+- Weak signals need a second one. pHash (64 bits) on uniform studio headshots collides:
+  in ``likewatch eval`` a 10% crop of one congressman's portrait came within 8 bits of
+  another's while no other signal matched. Every reuse pHash finds, PDQ (256 bits) or
+  the face finds too, so a ``CORROBORATE`` signal counts only when another signal
+  matched the same person in the same image (or frame).
 
 Look-alikes and several references per person. On uniform studio headshots different
 people come as close as 0.55 in dlib's embedding space (``../shared/data/faces``), so
@@ -67,6 +72,10 @@ def is_official(accounts: Iterable[OfficialAccount], platform: str, *uploaders: 
     return any(a.covers(platform, uploaders) for a in accounts)
 
 
+# Signals that never match alone (see the module docstring).
+CORROBORATE: frozenset[str] = frozenset({"phash"})
+
+
 @dataclass
 class MatchPolicy:
     """Thresholds per signal, with per-client overrides.
@@ -77,6 +86,7 @@ class MatchPolicy:
 
     defaults: dict[str, float]
     overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+    corroborate: frozenset[str] = CORROBORATE
 
     @classmethod
     def from_signal_types(cls, types: Mapping[str, SignalType],
@@ -98,6 +108,11 @@ class MatchPolicy:
     def accepts(self, client: str, signal: str, distance: float) -> bool:
         """The rule itself: a distance within the threshold (inclusive) is a match."""
         return distance <= self.threshold(client, signal)
+
+    def corroborated(self, signals: set[str]) -> set[str]:
+        """Of the signals that matched one person in one image, those that count."""
+        strong = signals - self.corroborate
+        return signals if strong else set()
 
 
 @dataclass(frozen=True)

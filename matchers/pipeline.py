@@ -244,6 +244,11 @@ def backsearch(catalog: Catalog, person_id: int, *,
                     k = (rows[r][1], name, rows[r][2])
                     if k not in best or d < best[k][0]:
                         best[k] = (float(d), ref_id)
+    signals_at: dict[tuple[int, str], set[str]] = {}
+    for cid, sig, frame in best:
+        signals_at.setdefault((cid, frame), set()).add(sig)
+    best = {k: v for k, v in best.items()
+            if k[1] in banks.policy.corroborated(signals_at[(k[0], k[2])])}
     created: list[MatchRow] = []
     with catalog.session() as s:
         cands = {c.id: c for c in s.scalars(select(Candidate).where(

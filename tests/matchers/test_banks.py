@@ -131,3 +131,21 @@ def test_decode_values_bulk_and_validation() -> None:
     with pytest.raises(ValueError):
         decode_values(types["fvec"], [vec_b64([1, 2, 3])])
     assert decode_values(types["fvec"], []).shape == (0, 4)
+
+
+def test_weak_signal_needs_corroboration() -> None:
+    from matchers.match import MatchPolicy
+
+    rng = np.random.default_rng(9)
+    types = fake_types()
+    a64, a256 = bits_hex(rng, 64), bits_hex(rng)
+    bank = ReferenceBank("weak", references=[BankReference(1, {"fbits64": [a64],
+                                                               "fbits": [a256]})])
+    policy = MatchPolicy.from_signal_types(types)
+    policy.corroborate = frozenset({"fbits64"})
+    bs = BankSet([bank], signal_types=types, policy=policy)
+    alone = [SignalValue("fbits64", flip(a64, 3, rng))]
+    assert bs.match_values(alone) == []
+    both = alone + [SignalValue("fbits", flip(a256, 5, rng))]
+    assert sorted(m.signal for m in bs.match_values(both)) == ["fbits", "fbits64"]
+    assert bs.search_values(alone)  # found by the index; only the policy drops it

@@ -24,6 +24,7 @@ def test_enroll_one_photo_stores_signals_and_media() -> None:
     r = res[0]
     assert r.signals["face"] == 1 and r.signals["phash"] == 1
     assert r.signals["pdq"] >= 8  # dihedral variants on the reference side
+    assert r.signals["face_pdq"] >= 1  # incl. variants whose box is a pixel off
     assert "enrolled person=demo-a client=studio1" in r.line()
     with catalog.session() as s:
         ref = s.get(Reference, r.reference_id)
