@@ -157,11 +157,14 @@ def setup(cat: Catalog, data_dir: Path, base_url: str, receiver_url: str, secret
                display_name=info["label"])
     registry.add_subscription(cat, "Chaos Agency", "webhook", receiver_url, secret=secret)
     add_watch(cat, "Chaos Agency", "sandbox", f"{base_url}/browse?page=1", every=every,
-              max_pages=1)
+              max_pages=WINDOW_PAGES)
     return persons
 
 
-def preload(cat: Catalog, base_url: str) -> int:
+WINDOW_PAGES = 3  # listing pages each crawl looks at: slack for crawls killed in a row
+
+
+def preload(cat: Catalog, base_url: str, max_pages: int = WINDOW_PAGES) -> int:
     """Crawl what was published before the run once, and take it as already processed.
 
     The run's time then goes to kill cycles over newly published items (which are the
@@ -172,7 +175,7 @@ def preload(cat: Catalog, base_url: str) -> int:
     from crawler.run import crawl
     from scheduler.db import write_session
 
-    crawl(f"{base_url}/browse?page=1", platform="sandbox", mode="listing", max_pages=1)
+    crawl(f"{base_url}/browse?page=1", platform="sandbox", mode="listing", max_pages=max_pages)
     with write_session(cat) as s:
         res = s.execute(update(Candidate).where(Candidate.match_status == "pending")
                         .values(match_status="matched"))

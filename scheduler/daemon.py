@@ -28,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from likewatch import settings
 from likewatch.log import get_logger
+from scheduler import jobs
 from scheduler.db import catalog
 
 log = get_logger("likewatch.daemon")
@@ -161,6 +162,7 @@ def run(roles: Sequence[str], *, tick: float | None = None, duration: float | No
     if install_signals and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+    jobs.stopping.clear()
     sched = build_scheduler(roles, tick)
     api = _start_api(stop) if "api" in roles else None
     log.info("daemon running", roles=",".join(roles), tick_s=tick or settings.get(
@@ -173,11 +175,10 @@ def run(roles: Sequence[str], *, tick: float | None = None, duration: float | No
     finally:
         stop.set()
         _SkipFilter.stopping = True
+        jobs.stopping.set()
         sched.pause()  # no new submissions while the running ticks finish
-        from scheduler.jobs import running
-
         limit = time.monotonic() + 600
-        while running() and time.monotonic() < limit:
+        while jobs.running() and time.monotonic() < limit:
             time.sleep(0.1)
         time.sleep(0.2)
         sched.shutdown(wait=True)

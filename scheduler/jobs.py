@@ -30,6 +30,8 @@ from scheduler.db import catalog, worker_id, write_session
 
 log = get_logger("likewatch.jobs")
 _owners: dict[str, str] = {}
+# Set when the daemon is stopping: long ticks end early (their work stays queued).
+stopping = threading.Event()
 # Called with (watch id, summary) after each successful crawl (the demo prints them).
 crawl_listeners: list[Any] = []
 
@@ -84,6 +86,8 @@ def crawl_due(cat: Catalog | None = None, *, max_jobs: int = 10) -> dict[str, in
     cat = cat or catalog()
     out: dict[str, int] = {"scheduled": len(watches.schedule_due(cat))}
     for _ in range(max_jobs):
+        if stopping.is_set():
+            break
         job = queue.claim(cat, "crawl", owner("crawler"))
         if job is None:
             break
@@ -153,7 +157,7 @@ def match_pending(cat: Catalog | None = None, *, max_seconds: float = 120.0) -> 
     banks = BankSet.from_catalog(cat)
     started = time.monotonic()
     processed = 0
-    while time.monotonic() - started < max_seconds:
+    while time.monotonic() - started < max_seconds and not stopping.is_set():
         summary = process_pending(cat, limit=MATCH_CHUNK, banks=banks)
         if summary.candidates == 0 and pending_count(cat) == 0:
             break
