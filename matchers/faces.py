@@ -121,10 +121,13 @@ def _detect(models: _Models, rgb: npt.NDArray[np.uint8]) -> list[tuple[Any, floa
     return list(zip(rects, scores, strict=True))
 
 
-def _compute(image: ImageInput) -> list[FaceResult]:
+def _compute(image: ImageInput, *, mirrored: bool = False,
+             embed: bool = True) -> list[FaceResult]:
     import dlib
 
     pic, scale = _detection_picture(image)
+    if mirrored:
+        pic = pic.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     rgb = np.ascontiguousarray(np.asarray(pic))
     out: list[FaceResult] = []
     with _LOCK:
@@ -132,13 +135,26 @@ def _compute(image: ImageInput) -> list[FaceResult]:
         for rect, score in _detect(models, rgb):
             shape = models.predictor(rgb, rect)
             chip = dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-            emb = np.asarray(models.encoder.compute_face_descriptor(chip), dtype=np.float32)
-            box = (max(0, round(rect.left() / scale)), max(0, round(rect.top() / scale)),
-                   round(rect.right() / scale), round(rect.bottom() / scale))
+            emb = (np.asarray(models.encoder.compute_face_descriptor(chip), dtype=np.float32)
+                   if embed else np.zeros(128, dtype=np.float32))
+            left, right = rect.left(), rect.right()
+            if mirrored:  # the box in the original picture's coordinates
+                left, right = pic.width - 1 - right, pic.width - 1 - left
+            box = (max(0, round(left / scale)), max(0, round(rect.top() / scale)),
+                   round(right / scale), round(rect.bottom() / scale))
             out.append(FaceResult(box, emb, Image.fromarray(np.asarray(chip), "RGB"),
                                   float(score)))
     out.sort(key=lambda f: (f.box[0], f.box[1]))
     return out
+
+
+def mirrored_face_crops(image: ImageInput) -> list[FaceResult]:
+    """Faces of the mirrored picture, detected and aligned afresh (no embeddings: the
+    ``embedding`` is zeros). A mirrored copy's aligned crop is not exactly the mirror of
+    the original's crop (alignment is not symmetric), so face_pdq's reference side hashes
+    these. Cached on the image.
+    """
+    return image.memo("faces_mirrored", lambda: _compute(image, mirrored=True, embed=False))
 
 
 def detect_faces(image: ImageInput) -> list[FaceResult]:

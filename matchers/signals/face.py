@@ -23,6 +23,13 @@ from matchers.signals.base import SignalType, SignalValue
 # dlib's customary 0.6 would confuse look-alike headshots, so the threshold sits
 # between the two: 0.54 keeps every same-person pair and no different-person pair.
 FACE_THRESHOLD = 0.54
+# Re-encoding moves an embedding by up to about 0.2 (q30, brightness, subtitle bar,
+# re-framing: 0.08-0.24 on these photos), so a degraded copy of one person can come
+# closer to a look-alike: over 7,700 (copy of person A, reference of person B) pairs from
+# sandbox/assets/faces, 2 fell under 0.54 (0.519, 0.538; the 0.55 pair after JPEG q30 and
+# re-framing) and none under 0.50. Matches in [FACE_STRONG_THRESHOLD, FACE_THRESHOLD] are
+# therefore weak: a matching policy may ask for a second reference or signal there.
+FACE_STRONG_THRESHOLD = 0.50
 FACE_DIMS = 128
 
 
