@@ -62,16 +62,17 @@ def _digest_sub_ids(s: Any) -> list[int]:
 
 
 def claim(cat: Catalog, owner: str, *, lease_seconds: float | None = None,
-          now: float | None = None) -> Unit | None:
-    """Lease the next due delivery unit to ``owner``."""
+          now: float | None = None, due_before: float | None = None) -> Unit | None:
+    """Lease the next unit due by ``due_before`` (default: now) to ``owner``."""
     lease = float(lease_seconds or settings.get("alert_lease_seconds"))
     t = time.time() if now is None else now
+    due = t if due_before is None else min(t, due_before)
     with write_session(cat) as s:
         digest_subs = _digest_sub_ids(s)
         sendable = or_(OutboxMessage.batch_key != "",
                        OutboxMessage.subscription_id.not_in(digest_subs or [-1]))
         pick = (select(OutboxMessage.id)
-                .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= t,
+                .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= due,
                        OutboxMessage.lease_until < t, sendable)
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(1).with_for_update(skip_locked=True).scalar_subquery())
@@ -165,8 +166,11 @@ def deliver_due(cat: Catalog, owner: str, *, limit: int = 100,
     """The alerter's tick: form due digests, then deliver up to ``limit`` units."""
     form_digests(cat)
     out: dict[str, int] = {}
+    # Only what was due when the tick began: a unit that fails now waits for its backoff
+    # instead of being retried within the same tick.
+    tick_start = time.time()
     for _ in range(limit):
-        unit = claim(cat, owner, lease_seconds=lease_seconds)
+        unit = claim(cat, owner, lease_seconds=lease_seconds, due_before=tick_start)
         if unit is None:
             break
         state = deliver_unit(cat, unit)
