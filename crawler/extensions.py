@@ -33,6 +33,7 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         "pages": int(stats.get("likewatch/pages", 0)),
         "items_new": int(stats.get("likewatch/items_new", 0)),
         "items_seen": int(stats.get("likewatch/items_seen", 0)),
+        "items_given_up": int(stats.get("likewatch/items_given_up", 0)),
         "thumbnails": int(stats.get("likewatch/thumbnails", 0)),
         "videos": int(stats.get("likewatch/videos", 0)),
         "bytes": int(stats.get("likewatch/bytes", 0)),

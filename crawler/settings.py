@@ -40,6 +40,9 @@ LIKEWATCH_RETRY_AFTER_MAX = 120.0  # a longer Retry-After is capped (and the wai
 # A page that took longer than this is counted as a `slow_response` (it still succeeds).
 LIKEWATCH_SLOW_RESPONSE_SECONDS = 1.0
 LIKEWATCH_PROGRESS_INTERVAL = 1.0  # seconds between progress lines (0: none)
+# An item whose page failed to parse in this many crawls of a watch is not asked for again
+# by that watch (0: always retry). Kept in the watch's checkpoint.
+LIKEWATCH_MAX_PARSE_ATTEMPTS = 3
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -56,6 +56,8 @@ class AdapterSpider(scrapy.Spider):
         self.adapter: Adapter = get_adapter(platform)()
         self.index_pages = 0  # listing / feed / search pages requested (max_pages counts these)
         self.requested_ids: set[str] = set()
+        self.failed_ids: set[str] = set()  # detail pages that did not parse in this crawl
+        self.given_up: set[str] = set()  # ... in too many earlier crawls: not asked again
         self.yielded_ids: set[str] = set()
         self.checkpoint: dict[str, Any] = {}
         self.cursor: str | None = None
@@ -96,6 +98,9 @@ class AdapterSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         assert self.catalog is not None
         self.checkpoint = load_checkpoint(self.catalog, self.watch)
+        limit = self.crawler.settings.getint("LIKEWATCH_MAX_PARSE_ATTEMPTS", 3)
+        failures = self.checkpoint.get("parse_failures") or {}
+        self.given_up = {i for i, n in failures.items() if limit > 0 and n >= limit}
         self.cursor = self.checkpoint.get("cursor") if self.mode == "api" else None
         url = self.adapter.start_url(self.start_from, self.mode, query=self.query, cursor=self.cursor)
         browser = self.adapter.NEEDS_BROWSER or (
@@ -120,6 +125,9 @@ class AdapterSpider(scrapy.Spider):
         except AdapterError as exc:
             count_error(stats, exc.kind)
             self.logger.warning("%s: %s", exc.kind, exc)
+            item_id = None if response.meta.get("lw_index") else self._item_id(response.url)
+            if item_id:
+                self.failed_ids.add(item_id)
             return
         for err in page.errors:
             count_error(stats, err.kind)
@@ -140,6 +148,9 @@ class AdapterSpider(scrapy.Spider):
         for url, item_id in pairs:
             if item_id and item_id in known:
                 stats.inc_value("likewatch/items_seen")
+                continue
+            if item_id and item_id in self.given_up:
+                stats.inc_value("likewatch/items_given_up")
                 continue
             if item_id:
                 if item_id in self.requested_ids:
@@ -188,6 +199,12 @@ class AdapterSpider(scrapy.Spider):
         state["runs"] = int(state.get("runs", 0)) + 1
         state["last_run"] = dt.datetime.now(dt.UTC).isoformat()
         state["last_reason"] = reason
+        if self.failed_ids:
+            # items whose page never parses are asked for again only a few times
+            failures = dict(state.get("parse_failures") or {})
+            for item_id in self.failed_ids:
+                failures[item_id] = int(failures.get(item_id, 0)) + 1
+            state["parse_failures"] = dict(list(failures.items())[-5000:])
         if reason == "finished":
             if self.mode == "api" and self.cursor:
                 state["cursor"] = self.cursor

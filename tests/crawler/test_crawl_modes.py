@@ -130,3 +130,11 @@ def test_every_fault_is_survived_and_counted(
             assert media is not None and media.kind == "video"
     good = [c for c in cands.values() if c.item_id not in broken]
     assert all(c.thumbnail_sha256 for c in good)
+
+    # the malformed pages are asked for again by the next crawl of the watch, until they
+    # have failed LIKEWATCH_MAX_PARSE_ATTEMPTS times (1 here): then they are left alone
+    again = run_crawl(likewatch_home, server.base_url, max_pages=1,
+                      extra_settings={"LIKEWATCH_MAX_PARSE_ATTEMPTS": 1})
+    assert again["detail_pages"] == again["items_new"] == 0
+    assert again["items_given_up"] == len(malformed)
+    assert again["index_pages"] == 1
