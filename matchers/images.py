@@ -156,7 +156,7 @@ class ImageInput:
     def _load(self, img: Image.Image, mode: str = "RGB") -> Image.Image:
         try:
             img.load()
-            out = img if img.mode == mode else img.convert(mode)
+            out = img if img.mode == mode else _to_8bit(img).convert(mode)
         except Image.DecompressionBombError as e:
             raise ImageError(f"decompression bomb: {e}") from e
         except (OSError, SyntaxError, ValueError, EOFError) as e:
@@ -246,6 +246,15 @@ class ImageInput:
 
     def __repr__(self) -> str:
         return f"ImageInput({self.name or self._format or '?'})"
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit and float greyscale scaled to 8 bits (Pillow's convert would clip at 255)."""
+    if img.mode not in ("I", "F") and not img.mode.startswith("I;16"):
+        return img
+    arr = np.asarray(img, dtype=np.float64)
+    top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
+    return Image.fromarray(np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8), "L")
 
 
 _MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG", "PNG"), (b"GIF8", "GIF"),

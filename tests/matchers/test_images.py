@@ -122,3 +122,11 @@ def test_memo_computes_once() -> None:
     assert img.memo("k", lambda: calls.append(1) or 42) == 42
     assert img.memo("k", lambda: calls.append(1) or 43) == 42
     assert calls == [1]
+
+
+def test_16_bit_png_is_scaled_not_clipped() -> None:
+    grey = np.asarray(load(face("A000370_1")).convert("L"))
+    buf = io.BytesIO()
+    Image.fromarray(grey.astype(np.uint16) * 257).save(buf, "PNG")
+    img = ImageInput.from_bytes(buf.getvalue())
+    assert np.abs(np.asarray(img.full().convert("L")).astype(int) - grey).max() <= 1
