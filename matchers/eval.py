@@ -264,7 +264,7 @@ def _report(out: Path, samples: list[Sample], n_persons: int, chosen: list[Trans
 
 
 FACE_SWEEP = (0.48, 0.50, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.58, 0.60)
-FACE_SWEEP_NOTE = "the face signal's THRESHOLD unless a client overrides it"
+FACE_SWEEP_NOTE = "matchers.match.FACE_POLICY_THRESHOLD unless a client overrides it"
 
 
 def face_sweep(samples: list[Sample], chosen: list[Transform]) -> list[dict[str, Any]]:

@@ -149,3 +149,17 @@ def test_weak_signal_needs_corroboration() -> None:
     both = alone + [SignalValue("fbits", flip(a256, 5, rng))]
     assert sorted(m.signal for m in bs.match_values(both)) == ["fbits", "fbits64"]
     assert bs.search_values(alone)  # found by the index; only the policy drops it
+
+
+def test_policy_face_threshold_is_the_policy_constant() -> None:
+    from matchers.match import FACE_POLICY_THRESHOLD, MatchPolicy
+    from matchers.signals import all_signal_types
+
+    types = all_signal_types()
+    policy = MatchPolicy.from_signal_types(types, {"strict": {"face": 0.4}})
+    assert policy.threshold("any", "face") == FACE_POLICY_THRESHOLD <= types["face"].THRESHOLD
+    assert policy.threshold("any", "pdq") == types["pdq"].THRESHOLD
+    assert policy.threshold("strict", "face") == 0.4
+    assert policy.search_radius("face") == FACE_POLICY_THRESHOLD
+    assert policy.corroborated({"phash"}) == set()
+    assert policy.corroborated({"phash", "pdq"}) == {"phash", "pdq"}
