@@ -81,7 +81,7 @@ def _rate(fn: Callable[[bytes], object], items: list[bytes]) -> tuple[float, flo
     return len(items) / c.cpu, len(items) / c.wall
 
 
-def bench_thumbnails(rounds: int) -> None:
+def bench_thumbnails(rounds: int) -> float:
     signals = all_signal_types()
     pdq, phash = signals["pdq"], signals["phash"]
     thumbs = [_jpeg(_scene(i, (1280, 720))) for i in range(40)]
@@ -108,9 +108,10 @@ def bench_thumbnails(rounds: int) -> None:
           f" ({1000 / n:.2f} ms CPU each; wall {nw:.0f} /s)")
     print(f"    ratio: {f / n:.1f}x CPU, {fw / nw:.1f}x wall   "
           f"(targets: >= 400 /s per core, >= 5x naive)")
+    return f
 
 
-def bench_faces(reps: int) -> None:
+def bench_faces(reps: int) -> float:
     signals = all_signal_types()
     face, face_pdq = signals["face"], signals["face_pdq"]
     frames = [np.asarray(_scene(i, (640, 360))) for i in range(8)]
@@ -131,9 +132,10 @@ def bench_faces(reps: int) -> None:
           f" ms CPU (p90 {np.percentile(cpu, 90):.1f}; wall median {statistics.median(wall):.1f})"
           f" over {len(cpu)} frames; faces per frame {sorted(set(x // 2 for x in found))};"
           f" target <= 80 ms")
+    return statistics.median(cpu)
 
 
-def bench_video(seconds: float, reps: int) -> None:
+def bench_video(seconds: float, reps: int) -> float:
     from matchers.keyframes import extract_keyframes
     from matchers.testing import make_video
 
@@ -157,9 +159,10 @@ def bench_video(seconds: float, reps: int) -> None:
           f"signals at {statistics.median(rates):.1f}x real time per core (CPU; wall "
           f"{statistics.median(walls):.1f}x); {counts[0][0]} frames kept, {counts[0][1]} values, "
           f"errors: {counts[0][2] or 'none'}; target >= 20x")
+    return statistics.median(rates)
 
 
-def calibrate() -> None:
+def calibrate() -> tuple[float, float]:
     """This machine against the reference machine of ../shared/MEASURED.md (same library calls)."""
     from matchers import faces
 
@@ -178,16 +181,20 @@ def calibrate() -> None:
     print(f"calibration: Pillow full 720p decode {decode:.2f} ms CPU (MEASURED.md: 1.65), dlib "
           f"embedding {embed:.1f} ms CPU (MEASURED.md: 53): this machine is now "
           f"{decode / 1.65:.1f}x / {embed / 53:.1f}x slower than the reference one")
+    return decode / 1.65, embed / 53
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args()
-    bench_thumbnails(3 if args.quick else 7)
-    bench_faces(1 if args.quick else 3)
-    bench_video(30.0, 1 if args.quick else 3)
-    calibrate()
+    thumbs = bench_thumbnails(3 if args.quick else 7)
+    face_ms = bench_faces(1 if args.quick else 3)
+    video = bench_video(30.0, 1 if args.quick else 3)
+    decode_factor, embed_factor = calibrate()
+    print(f"estimates for the reference machine (this run scaled by the calibration; not "
+          f"measured there): (a) {thumbs * decode_factor:.0f} /s per core, "
+          f"(b) {face_ms / embed_factor:.0f} ms, (c) {video * embed_factor:.0f}x real time")
 
 
 if __name__ == "__main__":
