@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,16 @@ def timed(fn: Callable[[np.ndarray, int], list[tuple[str, int]]], qs: list[np.nd
     return lat, answers
 
 
+def jvm_cpu(node: str | None) -> float:
+    """CPU seconds used so far by the node's JVM (0 when the node is not ours)."""
+    if not node:
+        return 0.0
+    pid = (REPO / "deploy/es/nodes" / node / "pid").read_text().strip()
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(lat: list[float], p: float) -> float:
     return float(np.percentile(lat, p))
 
@@ -126,15 +137,23 @@ def main() -> int:
         # Bulk-load practice: no periodic refresh during the load, one at the end.
         es.es.indices.put_settings(index=cand, settings={"refresh_interval": "-1"})
         t = time.perf_counter()
+        c0, j0 = time.process_time(), jvm_cpu(node)
         for b in batches(pdq, phash, 5000):
             es.add_now(b)
+        client_us, server_us = ((time.process_time() - c0) / n * 1e6,
+                                (jvm_cpu(node) - j0) / n * 1e6)
         es.es.indices.put_settings(index=cand, settings={"refresh_interval": "1s"})
         es.refresh()
         secs = time.perf_counter() - t
         report(f"ES bulk ingest (parallel_bulk, 2 threads, 1000/request, refresh off during "
                f"the load): {n / secs:,.0f} candidates/s ({secs:.1f} s); count={es.count():,}")
         with open("/proc/loadavg", encoding="ascii") as fh:
-            report(f"load average after ingest: {fh.read().split()[:3]} (2 shared cores)")
+            report(f"load average after ingest: {fh.read().split()[:3]} (2 cores shared with "
+                   "other engineers' work)")
+        if server_us:
+            report(f"CPU per candidate: client {client_us:.0f} us (generating the candidates "
+                   f"included) + node {server_us:.0f} us = {client_us + server_us:.0f} us; on 2 "
+                   f"idle cores that is {2e6 / (client_us + server_us):,.0f} candidates/s")
         qn = min(20_000, n)
         t = time.perf_counter()
         es.add(docs(pdq, phash, 0, qn))  # re-adds by id: same count, through the queue
