@@ -37,6 +37,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     out.add_argument("--table", dest="fmt", action="store_const", const="table")
     p.set_defaults(func=cmd_search, fmt="table")
 
+    ix = sub.add_parser("index", help="the candidate index searched by `likewatch search`")
+    ixsub = ix.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    sync = ixsub.add_parser("sync", help="send catalog candidates (new ones, or --full) to the index")
+    sync.add_argument("--full", action="store_true", help="re-send every candidate")
+    sync.set_defaults(func=cmd_index_sync)
+    st = ixsub.add_parser("status", help="backend, documents, queued writes")
+    st.set_defaults(func=cmd_index_status)
+
     s = sub.add_parser("serve", help="run the web application (API and pages)")
     s.add_argument("--port", type=int, default=8080)
     s.add_argument("--host", default="127.0.0.1")
@@ -111,6 +119,38 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"-- next page: --after {result['next']}")
     for name, buckets in result.get("aggs", {}).items():
         print(f"-- by {name}: " + ", ".join(f"{b['key']} {b['count']}" for b in buckets))
+
+
+def cmd_index_sync(args: argparse.Namespace) -> int:
+    from likewatch.catalog import Catalog
+    from likewatch.cli import DependencyError
+    from matchers.index import IndexUnavailable, open_index
+    from matchers.index.sync import sync_catalog
+
+    with Catalog.open() as catalog, open_index() as index:
+        try:
+            sent = sync_catalog(catalog, index, full=args.full)
+        except IndexUnavailable as exc:
+            raise DependencyError(str(exc)) from exc
+        pending = getattr(index, "pending", lambda: 0)()
+        print(f"sent {sent} candidates to the {index.backend} index"
+              + (f"; {pending} queued until Elasticsearch is back" if pending else ""))
+    return 0
+
+
+def cmd_index_status(args: argparse.Namespace) -> int:
+    from likewatch.cli import DependencyError
+    from matchers.index import IndexUnavailable, open_index
+
+    with open_index() as index:
+        try:
+            count = index.count()
+        except IndexUnavailable as exc:
+            raise DependencyError(str(exc)) from exc
+        version = getattr(index, "server_version", lambda: "")()
+        print(f"backend {index.backend}{' ' + version if version else ''}: {count} candidates, "
+              f"{getattr(index, 'pending', lambda: 0)()} queued writes")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

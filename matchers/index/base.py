@@ -281,7 +281,9 @@ def hex_to_bits(signal: str, hex_value: str) -> npt.NDArray[np.uint8]:
 
 def hamming(query: npt.NDArray[np.uint8], rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
     """Hamming distances from ``query`` (packed bytes) to each row of ``rows``."""
-    return np.bitwise_count(np.bitwise_xor(rows, query)).sum(axis=1, dtype=np.int64)
+    dist: npt.NDArray[np.int64] = np.bitwise_count(np.bitwise_xor(rows, query)).sum(
+        axis=1, dtype=np.int64)
+    return dist
 
 
 def decode_vector(value: str) -> npt.NDArray[np.float32]:

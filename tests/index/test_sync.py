@@ -1,0 +1,54 @@
+"""Catalog -> index: `likewatch index sync` makes collected candidates searchable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from likewatch import cli
+from likewatch.catalog import Catalog
+from likewatch.catalog.models import Candidate, CandidateSignal, Client, MatchRow, Person
+from matchers.index import open_index
+
+PDQ = "f" * 64
+
+
+def fill_catalog() -> None:
+    with Catalog.open() as catalog, catalog.session() as s:
+        client = Client(name="studio-a")
+        person = Person(client=client, key="p1", display_name="Star")
+        s.add_all([client, person])
+        s.flush()
+        found = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+        for i in range(3):
+            c = Candidate(platform="sandbox", item_id=f"v{i}", url=f"http://x.invalid/{i}",
+                          title=f"霸道总裁 episode {i}", uploader="星河影视", tags=["短剧"],
+                          found_at=found + dt.timedelta(hours=i))
+            s.add(c)
+            s.flush()
+            s.add(CandidateSignal(candidate_id=c.id, media_sha256="0" * 64, signal="pdq",
+                                  value=PDQ if i == 0 else f"{i:064x}"))
+            if i == 0:
+                s.add(MatchRow(candidate_id=c.id, person_id=person.id, signal="pdq",
+                               distance=0, threshold=31))
+
+
+def test_index_sync_then_search(capsys: pytest.CaptureFixture[str]) -> None:
+    fill_catalog()
+    assert cli.main(["index", "sync"]) == 0
+    assert "sent 3 candidates to the embedded index" in capsys.readouterr().out
+    assert cli.main(["index", "sync"]) == 0  # nothing new since the last sync
+    assert "sent 0 candidates" in capsys.readouterr().out
+    assert cli.main(["search", "--person", "p1", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [h["doc_id"] for h in body["hits"]] == ["sandbox:v0"]
+    assert body["hits"][0]["clients"] == ["studio-a"] and body["hits"][0]["matched"]
+    with open_index() as index:
+        assert index.radius_search("pdq", PDQ, 0) == [("sandbox:v0", 0)]
+        assert index.search("总裁 短剧", size=10).total == 3
+    assert cli.main(["index", "sync", "--full"]) == 0
+    assert "sent 3" in capsys.readouterr().out
+    assert cli.main(["index", "status"]) == 0
+    assert "3 candidates" in capsys.readouterr().out
