@@ -63,9 +63,9 @@ def enqueue(session: Session, queue: str, key: str, payload: dict[str, Any] | No
     }
     dialect = session.get_bind().dialect.name
     ins = pg_insert(QueueJob) if dialect == "postgresql" else sqlite_insert(QueueJob)
-    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["key"])
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    stmt = (ins.values(**values).on_conflict_do_nothing(index_elements=["key"])
+            .returning(QueueJob.id))
+    return session.execute(stmt).first() is not None
 
 
 def claim(cat: Catalog, queue: str, owner: str, *, lease_seconds: float | None = None,
