@@ -39,5 +39,11 @@ lock: venv
 bench: venv
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+es-start:
+	deploy/es-node start
+
+es-stop:
+	deploy/es-node stop
+
 clean:
 	rm -rf $(VENV) .likewatch .pytest_cache
