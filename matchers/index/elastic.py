@@ -329,6 +329,11 @@ class ElasticsearchIndex(CandidateIndex):
                 docvalue_fields=["cid", "value"])
             hits = res["hits"]["hits"]
             values = [(h["fields"]["cid"][0], h["fields"]["value"][0]) for h in hits]
+            # A candidate re-added with fewer faces leaves stale face documents behind
+            # (no delete-by-query here): keep only values the candidate still has.
+            current = {d.doc_id: set(d.signals.get("face", []))
+                       for d in self.get(list(dict.fromkeys(c for c, _ in values)))}
+            values = [(c, v) for c, v in values if v in current.get(c, ())]
             rows = (np.stack([decode_vector(v) for _, v in values]) if values
                     else np.zeros((0, query.size), dtype=np.float32))
             dist = face_distances(query, rows)

@@ -235,6 +235,9 @@ def test_replace_by_doc_id(index: CandidateIndex) -> None:
     assert loaded.search("", SearchFilters(person=["p1"], doc_ids=[doc.doc_id])).total == 0
     assert loaded.get([doc.doc_id])[0].title == "Renamed 改名"
     assert loaded.radius_search("pdq", doc.signals["pdq"][0], 0)[0] == (doc.doc_id, 0)
+    old_face = BY_ID["douyin:item000"].signals["face"][0]
+    assert doc.doc_id not in [d for d, _ in loaded.knn_face(old_face, 100, 10.0)]
+    assert all(d != doc.doc_id for d, _ in loaded.radius_search("phash", QUERY["phash"], 64))
 
 
 def test_bad_documents_are_refused(index: CandidateIndex) -> None:
