@@ -118,7 +118,9 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
          every: float = 10.0, tick: float = 2.0) -> int:
     """The full demo: sandbox publishing over time, enrolment, signed webhook, daemon."""
     import logging
+    import os
     import secrets
+    import shutil
     import threading
     import time
 
@@ -126,11 +128,21 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
     from likewatch.catalog import Catalog
     from sandbox.server import SandboxServer
     from scheduler import daemon, jobs
+    from scheduler.db import reset_catalog
 
+    data = sandbox_dir()
+    use_data_dir(data)
+    # Each run starts from a fresh catalog of its own (so every run shows its alerts
+    # again), beside the cached sandbox data; the crawl subprocesses inherit it.
+    run_home = settings.home() / "demo"
+    shutil.rmtree(run_home, ignore_errors=True)
+    run_home.mkdir(parents=True)
+    os.environ["LIKEWATCH_HOME"] = str(run_home)
+    reset_catalog()
     allow_loopback()
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger().setLevel(logging.WARNING)  # the demo prints what matters itself
-    print(f"likewatch demo: data in {settings.home()}; preparing the sandbox "
+    print(f"likewatch demo: catalog in {run_home}, sandbox data in {data} "
           "(generated on the first run, cached after)", flush=True)
     secret = secrets.token_hex(16)
     jobs.crawl_listeners.append(lambda _wid, summary: print(format_summary(summary), flush=True))
@@ -164,4 +176,5 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
     when = f"; first after {first[0]:.1f} s" if first else ""
     print(f"demo stopped: {n} alert(s) received, {ok} with a verified signature{when}",
           flush=True)
+    print(f"see them with: LIKEWATCH_HOME={run_home} likewatch alerts", flush=True)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -29,8 +30,10 @@ def test_demo_prints_a_verified_alert(sandbox_data, likewatch_home):
     first = re.search(r"first after ([\d.]+) s", out)
     print("demo: first alert after", first.group(1) if first else "?", "s")
     # The alert is in the catalog, delivered.
+    env = dict(os.environ, LIKEWATCH_HOME=str(likewatch_home / "demo"))
+    assert f"LIKEWATCH_HOME={likewatch_home / 'demo'} likewatch alerts" in out
     listed = subprocess.run([LIKEWATCH, "alerts", "--json"], capture_output=True, text=True,
-                            timeout=60)
+                            timeout=60, env=env)
     assert m.group(1) in listed.stdout and '"state": "sent"' in listed.stdout
 
 
