@@ -197,6 +197,8 @@ class HammingIndex:
             # np.take is several times faster than fancy indexing for row gathers.
             d = popcount_rows(np.take(self.words, cand, axis=0) ^ qw)
             keep = np.flatnonzero(d <= r)
+            if keep.size == 0:  # the usual case: nothing near
+                return np.zeros(0, np.int64), np.zeros(0, np.int64)
             hits, first = np.unique(cand[keep], return_index=True)
             return hits.astype(np.int64), d[keep[first]]
         out_rows, out_d = [], []
@@ -264,12 +266,16 @@ class EuclideanIndex:
         if self.mode == "grouped":
             dc = np.sqrt(np.maximum(self.csq + qsq - 2.0 * _matvec(self.centres, q), 0.0))
             live = np.flatnonzero(dc - self.gradius <= r + self.SLACK)
+            if live.size == 0:  # the usual case: no person's ball within reach
+                return np.zeros(0, np.int64), np.zeros(0, np.float64)
             rows = _ranges(self.first[live], self.first[live] + self.counts[live])
             d2 = self.sq[rows] + qsq - 2.0 * _matvec(np.take(self.vecs, rows, axis=0), q)
         else:
             rows = np.arange(self.n, dtype=np.int64)
             d2 = self.sq + qsq - 2.0 * _matvec(self.vecs, q)
         near = rows[d2 <= (r + self.SLACK) ** 2]
+        if near.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
         exact = np.linalg.norm(self.vecs[near].astype(np.float64) - q.astype(np.float64),
                                axis=1)
         keep = exact <= r
