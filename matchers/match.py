@@ -85,9 +85,12 @@ CORROBORATE: frozenset[str] = frozenset({"phash"})
 # ``likewatch eval`` adds transformed copies (video frames, watermarks...), and on them
 # impostors came as close as 0.534 while the farthest true match (another photo of the
 # hardest pair, or its face swap) stayed at 0.528: 0.53 splits those, by the same
-# midpoint rule. The margin is thin on these look-alike studio headshots, which is why
-# several references per person matter more than the threshold (module docstring), and
-# why clients can set their own (``likewatch set-threshold``).
+# midpoint rule. The margin is thin on these look-alike studio headshots: with other
+# random transform parameters (``likewatch eval --seed 1``) a re-encoded video frame of
+# one man came to 0.516 of a look-alike's reference (0.546 as untouched photos) while
+# that look-alike's own second photo sat at 0.508-0.525 - no single threshold separates
+# those two. That is why several references per person matter more than the threshold
+# (module docstring), and why clients can set their own (``likewatch set-threshold``).
 FACE_POLICY_THRESHOLD = 0.53
 POLICY_THRESHOLDS: dict[str, float] = {"face": FACE_POLICY_THRESHOLD}
 
