@@ -258,7 +258,7 @@ def _report(out: Path, samples: list[Sample], n_persons: int, chosen: list[Trans
                       if s.person is not None and not s.images],
          "false": [(s.transform, s.source, sorted(s.false)) for s in samples if s.false]},
         indent=1), encoding="utf-8")
-    _chart(rows, chart_path)
+    _chart(rows, chart_path, f"false matches: {false_pairs} over {pairs} unrelated pairs")
     return EvalReport(rows, pairs, false_pairs, by_signal, margins, passed, markdown,
                       md_path, chart_path, seconds)
 
@@ -299,7 +299,7 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
-def _chart(rows: list[dict[str, Any]], path: Path) -> None:
+def _chart(rows: list[dict[str, Any]], path: Path, note: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -320,7 +320,7 @@ def _chart(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_xticks(x, names, rotation=35, ha="right")
     ax.set_ylabel("recall %")
     ax.set_ylim(0, 105)
-    ax.set_title("likewatch eval: recall per transform and signal (black: target)")
+    ax.set_title("likewatch eval: recall per transform and signal (black: target); " + note)
     ax.legend(ncol=5, loc="lower left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
