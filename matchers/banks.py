@@ -105,15 +105,19 @@ def decode_values(stype: SignalType, values: list[str]) -> npt.NDArray[Any]:
 
 
 class _SignalIndex:
-    """One signal's index over all banks: rows -> (bank index, reference id, variant)."""
+    """One signal's index over all banks: row -> (bank index, reference id, position).
 
-    def __init__(self, stype: SignalType, radius: float,
-                 rows: list[tuple[int, int | None, str, str]]) -> None:
+    ``position`` is the value's place in ``Reference.signals[name]``: 0 for the
+    original, 1.. for reference-side variants (PDQ's dihedral copies come after it).
+    """
+
+    def __init__(self, stype: SignalType, radius: float, banks: list[int],
+                 refs: list[int | None], positions: list[int], values: list[str]) -> None:
         self.stype = stype
-        self.banks = np.array([r[0] for r in rows], dtype=np.int32)
-        self.refs = [r[1] for r in rows]
-        self.variants = [r[2] for r in rows]
-        arr = decode_values(stype, [r[3] for r in rows])
+        self.banks = np.array(banks, dtype=np.int32)
+        self.refs = refs
+        self.positions = np.array(positions, dtype=np.int32)
+        arr = decode_values(stype, values)
         self.index: HammingIndex | EuclideanIndex
         if stype.kind == "hamming":
             self.index = HammingIndex(stype.nbits, arr.astype(np.uint8), int(radius))
@@ -123,12 +127,8 @@ class _SignalIndex:
     def search(self, value: str) -> list[Hit]:
         rows, dists = self.index.search(self.stype.to_array(value))  # type: ignore[arg-type]
         return [Hit(int(self.banks[r]), self.stype.name, float(d), self.refs[r],
-                    self.variants[r]) for r, d in zip(rows.tolist(), dists.tolist(), strict=True)]
-
-
-def _variant_of(stype: SignalType, i: int, n: int) -> str:
-    # Reference.signals keeps values only; PDQ's hash_reference puts the original first.
-    return "" if i == 0 or n == 1 else f"variant{i}"
+                    f"variant{self.positions[r]}" if self.positions[r] else "")
+                for r, d in zip(rows.tolist(), dists.tolist(), strict=True)]
 
 
 class BankSet:
@@ -147,14 +147,21 @@ class BankSet:
         self.generation = generation
         self.indexes: dict[str, _SignalIndex] = {}
         for name, stype in self.types.items():
-            rows: list[tuple[int, int | None, str, str]] = []
+            b_idx: list[int] = []
+            refs: list[int | None] = []
+            pos: list[int] = []
+            vals: list[str] = []
             for b, bank in enumerate(self.banks):
                 for ref in bank.references:
-                    values = ref.signals.get(name, [])
-                    for i, v in enumerate(values):
-                        rows.append((b, ref.reference_id, _variant_of(stype, i, len(values)),
-                                     v))
-            self.indexes[name] = _SignalIndex(stype, self.policy.search_radius(name), rows)
+                    values = ref.signals.get(name)
+                    if values:
+                        k = len(values)
+                        b_idx += [b] * k
+                        refs += [ref.reference_id] * k
+                        pos += range(k)
+                        vals += values
+            self.indexes[name] = _SignalIndex(stype, self.policy.search_radius(name),
+                                              b_idx, refs, pos, vals)
 
     def __len__(self) -> int:
         return len(self.banks)
