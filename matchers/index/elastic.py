@@ -91,6 +91,7 @@ class ElasticsearchIndex(CandidateIndex):
         self._ready = False
         self._flush_lock = threading.Lock()
         self._retry_at, self._backoff = 0.0, 0.0
+        self.page = PAGE  # hits per request of a radius lookup (smaller in tests)
 
     # --- setup ---------------------------------------------------------------------
     def server_version(self) -> str:
@@ -278,19 +279,29 @@ class ElasticsearchIndex(CandidateIndex):
                 found[doc.doc_id] = doc
         return [found[i] for i in doc_ids if i in found]
 
-    def _scan(self, query: dict[str, Any], fields: list[str]) -> Iterator[dict[str, Any]]:
-        """Every candidate matching ``query`` (by doc id, paged with search_after), fields only."""
+    def _scan(self, query: dict[str, Any], fields: list[str]) -> list[dict[str, Any]]:
+        """The fields of every candidate matching ``query``.
+
+        One unsorted request first (most lookups match far fewer than PAGE documents, and
+        skipping the sort saves a fifth of the time); only a full page is redone sorted by
+        doc id and paged with search_after, so no hit is missed."""
+        common: dict[str, Any] = {
+            "index": self.alias["candidates"], "query": query, "size": self.page,
+            # No stored fields (_id, _source): a 5x faster fetch phase.
+            "stored_fields": "_none_", "docvalue_fields": fields, "track_total_hits": False,
+            "filter_path": "hits.hits.fields,hits.hits.sort"}
+        hits = self._call(self.es.search, **common).get("hits", {}).get("hits", [])
+        if len(hits) < self.page:
+            return [h["fields"] for h in hits]
+        out: list[dict[str, Any]] = []
         after: list[Any] | None = None
         while True:
-            res = self._call(self.es.search, index=self.alias["candidates"], query=query,
-                             # No stored fields (_id, _source): 5x faster fetch phase.
-                             size=PAGE, stored_fields="_none_", docvalue_fields=fields,
-                             sort=[{"doc_id": "asc"}], search_after=after, track_total_hits=False,
-                             filter_path="hits.hits.fields,hits.hits.sort")
+            res = self._call(self.es.search, **common, sort=[{"doc_id": "asc"}],
+                             search_after=after)
             hits = res.get("hits", {}).get("hits", [])
-            yield from (h["fields"] for h in hits)
-            if len(hits) < PAGE:
-                return
+            out += [h["fields"] for h in hits]
+            if len(hits) < self.page:
+                return out
             after = hits[-1]["sort"]
 
     def radius_search(self, signal: str, hex_value: str, radius: int) -> list[tuple[str, int]]:

@@ -116,6 +116,16 @@ def test_radius_search_is_exact(loaded: CandidateIndex, signal: str, radius: int
         assert got, "the data has near duplicates within this radius"
 
 
+def test_radius_search_pages_through_many_hits(es_index) -> None:
+    es_index.add(DOCS)
+    es_index.refresh()
+    es_index.page = 7  # force the sorted, search_after path
+    for signal, radius in (("pdq", 47), ("pdq", 200), ("phash", 12)):
+        query = QUERY[signal]
+        assert es_index.radius_search(signal, query, radius) == expected_radius(signal, query,
+                                                                                radius)
+
+
 def test_radius_search_finds_stored_value_at_zero(loaded: CandidateIndex) -> None:
     doc = DOCS[1]
     value = doc.signals["pdq"][0].upper()
