@@ -108,6 +108,10 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--url", default="")
     ap.add_argument("--skip-embedded", action="store_true")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave the node running and the index in place (for --reuse)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="skip the ingest when the node already holds the N candidates")
     args = ap.parse_args()
     n = args.n
     pdq, phash = make_hashes(n, 1)
@@ -117,7 +121,7 @@ def main() -> int:
     if not url:
         node = "bench"
         subprocess.run([str(REPO / "deploy/es-node"), "start", "--name", node, "--port", "auto",
-                        "--fresh"], check=True)
+                        *([] if args.reuse else ["--fresh"])], check=True)
         url = subprocess.run([str(REPO / "deploy/es-node"), "url", "--name", node], check=True,
                              capture_output=True, text=True).stdout.strip()
     tmp = Path(tempfile.mkdtemp(prefix="lw-bench-index-"))
@@ -129,83 +133,109 @@ def main() -> int:
         results.append(line)
 
     try:
-        es.drop()
-        es.ensure_setup()
+        reuse = False
+        if args.reuse:
+            es.ensure_setup()
+            reuse = es.count() == n
+        if not reuse:
+            es.drop()
+            es.ensure_setup()
         report(f"Elasticsearch {es.server_version()} at {url}; {n:,} candidates "
                f"(1 PDQ + 1 pHash each, random); {args.queries} queries")
         cand = es.alias["candidates"]
-        # Bulk-load practice: no periodic refresh during the load, one at the end.
-        es.es.indices.put_settings(index=cand, settings={"refresh_interval": "-1"})
-        t = time.perf_counter()
-        c0, j0 = time.process_time(), jvm_cpu(node)
-        for b in batches(pdq, phash, 5000):
-            es.add_now(b)
-        client_us, server_us = ((time.process_time() - c0) / n * 1e6,
-                                (jvm_cpu(node) - j0) / n * 1e6)
-        es.es.indices.put_settings(index=cand, settings={"refresh_interval": "1s"})
-        es.refresh()
-        secs = time.perf_counter() - t
-        report(f"ES bulk ingest (parallel_bulk, 2 threads, 1000/request, refresh off during "
-               f"the load): {n / secs:,.0f} candidates/s ({secs:.1f} s); count={es.count():,}")
-        with open("/proc/loadavg", encoding="ascii") as fh:
-            report(f"load average after ingest: {fh.read().split()[:3]} (2 cores shared with "
-                   "other engineers' work)")
-        if server_us:
-            report(f"CPU per candidate: client {client_us:.0f} us (generating the candidates "
-                   f"included) + node {server_us:.0f} us = {client_us + server_us:.0f} us; on 2 "
-                   f"idle cores that is {2e6 / (client_us + server_us):,.0f} candidates/s")
-        qn = min(20_000, n)
-        t = time.perf_counter()
-        es.add(docs(pdq, phash, 0, qn))  # re-adds by id: same count, through the queue
-        secs = time.perf_counter() - t
-        report(f"ES ingest through the durable queue: {qn / secs:,.0f} candidates/s "
-               f"({qn:,} docs, {secs:.1f} s)")
-        es.flush()
-        es.refresh()
-        for signal, rows, radius in (("pdq", pdq, 31), ("pdq", pdq, 15), ("phash", phash, 7)):
-            qs = queries(rows, args.queries, 2)
-            scan = brute(rows, ids)
-            es_fn = lambda q, r, s=signal: es.radius_search(s, q.tobytes().hex(), r)  # noqa: E731
-            timed(es_fn, qs[:10], radius)  # warm up caches
-            bl, truth = timed(scan, qs, radius)
-            el, got = timed(es_fn, qs, radius)
-            wrong = sum(a != b for a, b in zip(got, truth, strict=True))
-            hits = sum(len(a) for a in truth)
-            report(f"{signal} radius {radius}: ES p50 {pct(el, 50):.1f} ms p95 {pct(el, 95):.1f}"
-                   f" ms | numpy brute-force scan p50 {pct(bl, 50):.1f} ms p95 {pct(bl, 95):.1f}"
-                   f" ms | ES/scan p50 {pct(el, 50) / pct(bl, 50):.1f}x | {hits} hits, "
-                   f"{wrong} answers differing from the scan")
+        if reuse:
+            report("reusing the index loaded by an earlier --keep run (no ingest figures)")
+        else:
+            ingest(es, cand, pdq, phash, node, report)
+        run_queries(es, pdq, phash, ids, args, report)
         if not args.skip_embedded:
-            emb = EmbeddedIndex(tmp / "embedded.sqlite3")
-            t = time.perf_counter()
-            for b in batches(pdq, phash, 20_000):
-                emb.add(b)
-            secs = time.perf_counter() - t
-            report(f"embedded ingest: {n / secs:,.0f} candidates/s ({secs:.1f} s)")
-            t = time.perf_counter()
-            emb.radius_search("pdq", pdq[0].tobytes().hex(), 0)
-            report(f"embedded first query (loads arrays from SQLite): "
-                   f"{time.perf_counter() - t:.2f} s")
-            for signal, rows, radius in (("pdq", pdq, 31), ("phash", phash, 7)):
-                qs = queries(rows, args.queries, 2)
-                scan = brute(rows, ids)
-                em_fn = lambda q, r, s=signal: emb.radius_search(s, q.tobytes().hex(), r)  # noqa: E731
-                bl, truth = timed(scan, qs, radius)
-                ml, got = timed(em_fn, qs, radius)
-                wrong = sum(a != b for a, b in zip(got, truth, strict=True))
-                report(f"embedded {signal} radius {radius}: p50 {pct(ml, 50):.1f} ms p95 "
-                       f"{pct(ml, 95):.1f} ms | scan p50 {pct(bl, 50):.1f} ms | "
-                       f"{wrong} answers differing")
-            emb.close()
+            run_embedded(tmp, pdq, phash, ids, args, report)
     finally:
-        es.drop()
+        if not args.keep:
+            es.drop()
         es.close()
-        if node:
+        if node and not args.keep:
             subprocess.run([str(REPO / "deploy/es-node"), "stop", "--name", node], check=False)
     out = REPO / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "index.txt").write_text("\n".join(results) + "\n", encoding="utf-8")
     return 0
+
+
+def ingest(es: ElasticsearchIndex, cand: str, pdq: np.ndarray, phash: np.ndarray,
+           node: str | None, report: Callable[[str], None]) -> None:
+    n = len(pdq)
+    # Bulk-load practice: no periodic refresh during the load, one at the end.
+    es.es.indices.put_settings(index=cand, settings={"refresh_interval": "-1"})
+    t = time.perf_counter()
+    c0, j0 = time.process_time(), jvm_cpu(node)
+    for b in batches(pdq, phash, 5000):
+        es.add_now(b)
+    client_us, server_us = ((time.process_time() - c0) / n * 1e6,
+                            (jvm_cpu(node) - j0) / n * 1e6)
+    es.es.indices.put_settings(index=cand, settings={"refresh_interval": "1s"})
+    es.refresh()
+    secs = time.perf_counter() - t
+    report(f"ES bulk ingest (parallel_bulk, 2 threads, 1000/request, refresh off during "
+           f"the load): {n / secs:,.0f} candidates/s ({secs:.1f} s); count={es.count():,}")
+    with open("/proc/loadavg", encoding="ascii") as fh:
+        report(f"load average after ingest: {fh.read().split()[:3]} (2 cores shared with "
+               "other engineers' work)")
+    if server_us:
+        report(f"CPU per candidate: client {client_us:.0f} us (generating the candidates "
+               f"included) + node {server_us:.0f} us = {client_us + server_us:.0f} us; on 2 "
+               f"idle cores that is {2e6 / (client_us + server_us):,.0f} candidates/s")
+    qn = min(20_000, n)
+    t = time.perf_counter()
+    es.add(docs(pdq, phash, 0, qn))  # re-adds by id: same count, through the queue
+    secs = time.perf_counter() - t
+    report(f"ES ingest through the durable queue: {qn / secs:,.0f} candidates/s "
+           f"({qn:,} docs, {secs:.1f} s)")
+    es.flush()
+    es.refresh()
+
+
+def run_queries(es: ElasticsearchIndex, pdq: np.ndarray, phash: np.ndarray, ids: list[str],
+                args: argparse.Namespace, report: Callable[[str], None]) -> None:
+    for signal, rows, radius in (("pdq", pdq, 31), ("pdq", pdq, 15), ("phash", phash, 7)):
+        qs = queries(rows, args.queries, 2)
+        scan = brute(rows, ids)
+        es_fn = lambda q, r, s=signal: es.radius_search(s, q.tobytes().hex(), r)  # noqa: E731
+        timed(es_fn, qs[:10], radius)  # warm up caches
+        bl, truth = timed(scan, qs, radius)
+        el, got = timed(es_fn, qs, radius)
+        wrong = sum(a != b for a, b in zip(got, truth, strict=True))
+        hits = sum(len(a) for a in truth)
+        report(f"{signal} radius {radius}: ES p50 {pct(el, 50):.1f} ms p95 {pct(el, 95):.1f}"
+               f" ms | numpy brute-force scan p50 {pct(bl, 50):.1f} ms p95 {pct(bl, 95):.1f}"
+               f" ms | ES/scan p50 {pct(el, 50) / pct(bl, 50):.1f}x | {hits} hits, "
+               f"{wrong} answers differing from the scan")
+
+
+def run_embedded(tmp: Path, pdq: np.ndarray, phash: np.ndarray, ids: list[str],
+                 args: argparse.Namespace, report: Callable[[str], None]) -> None:
+    n = len(pdq)
+    emb = EmbeddedIndex(tmp / "embedded.sqlite3")
+    t = time.perf_counter()
+    for b in batches(pdq, phash, 20_000):
+        emb.add(b)
+    secs = time.perf_counter() - t
+    report(f"embedded ingest: {n / secs:,.0f} candidates/s ({secs:.1f} s)")
+    t = time.perf_counter()
+    emb.radius_search("pdq", pdq[0].tobytes().hex(), 0)
+    report(f"embedded first query (loads arrays from SQLite): "
+           f"{time.perf_counter() - t:.2f} s")
+    for signal, rows, radius in (("pdq", pdq, 31), ("phash", phash, 7)):
+        qs = queries(rows, args.queries, 2)
+        scan = brute(rows, ids)
+        em_fn = lambda q, r, s=signal: emb.radius_search(s, q.tobytes().hex(), r)  # noqa: E731
+        bl, truth = timed(scan, qs, radius)
+        ml, got = timed(em_fn, qs, radius)
+        wrong = sum(a != b for a, b in zip(got, truth, strict=True))
+        report(f"embedded {signal} radius {radius}: p50 {pct(ml, 50):.1f} ms p95 "
+               f"{pct(ml, 95):.1f} ms | scan p50 {pct(bl, 50):.1f} ms | "
+               f"{wrong} answers differing")
+    emb.close()
 
 
 if __name__ == "__main__":

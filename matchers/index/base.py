@@ -242,6 +242,14 @@ def to_millis(value: dt.datetime | None) -> int | None:
 MISSING_LAST = {"asc": 2**63 - 1, "desc": -(2**63)}
 
 
+MAX_PAGE = 10_000  # Elasticsearch's default max_result_window
+
+
+def check_size(size: int) -> None:
+    if not 1 <= size <= MAX_PAGE:
+        raise BadQuery(f"page size must be between 1 and {MAX_PAGE}")
+
+
 def parse_sort(sort: str) -> tuple[str, str]:
     """``"-found_at"`` -> ``("found_at", "desc")``; raises BadQuery for unknown fields."""
     name, order = (sort[1:], "desc") if sort.startswith("-") else (sort.lstrip("+"), "asc")

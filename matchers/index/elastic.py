@@ -45,6 +45,7 @@ from matchers.index.base import (
     IndexUnavailable,
     SearchFilters,
     SearchPage,
+    check_size,
     chunk_terms,
     decode_token,
     decode_vector,
@@ -380,6 +381,7 @@ class ElasticsearchIndex(CandidateIndex):
                aggs: Sequence[str] = ()) -> SearchPage:
         f = filters or SearchFilters()
         name, order = parse_sort(sort)
+        check_size(size)
         for a in aggs:
             if a not in AGG_NAMES:
                 raise BadQuery(f"unknown aggregation {a!r}; choose from {', '.join(AGG_NAMES)}")

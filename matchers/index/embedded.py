@@ -30,6 +30,7 @@ from matchers.index.base import (
     SearchFilters,
     SearchPage,
     as_utc,
+    check_size,
     decode_token,
     decode_vector,
     doc_terms,
@@ -203,6 +204,7 @@ class EmbeddedIndex(CandidateIndex):
                aggs: Sequence[str] = ()) -> SearchPage:
         f = filters or SearchFilters()
         name, order = parse_sort(sort)
+        check_size(size)
         where, params = self._where(text, f)
         column = _SORT_COLUMNS[name]
         key = (f"COALESCE({column}, {MISSING_LAST[order]})" if name.endswith("_at")

@@ -213,6 +213,10 @@ def test_bad_sort_and_token(loaded: CandidateIndex) -> None:
         loaded.search(after="not a token")
     with pytest.raises(BadQuery):
         loaded.search(aggs=["colour"])
+    with pytest.raises(BadQuery):
+        loaded.search(size=0)
+    with pytest.raises(BadQuery):
+        loaded.search(size=10_001)
 
 
 @pytest.mark.parametrize("text", ["", "drama"])
