@@ -218,7 +218,10 @@ class ElasticsearchIndex(CandidateIndex):
         """Bulk-send now, retrying refused items; returns {doc_id: error} of documents
         refused for good. Raises IndexUnavailable if the cluster cannot be reached."""
         self.ensure_setup()
-        pending = list(self._actions(docs))
+        # parallel_bulk sends chunks concurrently: keep only the last version of a document
+        # so an older one cannot land after it.
+        latest = list({d.doc_id: d for d in docs}.values())
+        pending = list(self._actions(latest))
         rejected: dict[str, str] = {}
         for attempt in range(self.retries + 1):
             by_id = {(a["_index"], a["_id"]): a for a in pending}
