@@ -287,11 +287,26 @@ def hex_to_bits(signal: str, hex_value: str) -> npt.NDArray[np.uint8]:
     return np.frombuffer(raw, dtype=np.uint8)
 
 
-def hamming(query: npt.NDArray[np.uint8], rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
-    """Hamming distances from ``query`` (packed bytes) to each row of ``rows``."""
-    dist: npt.NDArray[np.int64] = np.bitwise_count(np.bitwise_xor(rows, query)).sum(
-        axis=1, dtype=np.int64)
-    return dist
+def hamming(query: npt.NDArray[np.uint8], rows: npt.NDArray[np.uint8],
+            block: int = 16_384) -> npt.NDArray[np.int64]:
+    """Hamming distances from ``query`` (packed bytes) to each row of ``rows``.
+
+    Compares 64 bits at a time, in blocks that stay in the CPU cache: about 3x faster than
+    one whole-array pass over bytes (the scan is bound by memory, see MEASURED.md)."""
+    n, width = rows.shape
+    out: npt.NDArray[np.int64] = np.empty(n, dtype=np.int64)
+    if width % 8:
+        out[:] = np.bitwise_count(np.bitwise_xor(rows, query)).sum(axis=1, dtype=np.int64)
+        return out
+    r64 = np.ascontiguousarray(rows).view(np.uint64)
+    q64 = np.ascontiguousarray(query).view(np.uint64)
+    for start in range(0, n, block):
+        counts = np.bitwise_count(np.bitwise_xor(r64[start:start + block], q64))
+        acc = counts[:, 0].astype(np.int16)
+        for j in range(1, r64.shape[1]):
+            acc += counts[:, j]
+        out[start:start + block] = acc
+    return out
 
 
 def decode_vector(value: str) -> npt.NDArray[np.float32]:

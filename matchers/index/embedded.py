@@ -144,7 +144,7 @@ class EmbeddedIndex(CandidateIndex):
         if signal in HAMMING_SIGNALS:
             nbytes = HAMMING_SIGNALS[signal] // 8
             matrix = np.frombuffer(bytes.fromhex("".join(r[1] for r in rows)),
-                                   dtype=np.uint8).reshape(len(rows), nbytes)
+                                   dtype=np.uint8).reshape(len(rows), nbytes).copy()
         else:
             matrix = (np.stack([decode_vector(r[1]) for r in rows]) if rows
                       else np.zeros((0, EUCLIDEAN_SIGNALS[signal]), dtype=np.float32))
