@@ -156,26 +156,30 @@ def setup(cat: Catalog, data_dir: Path, base_url: str, receiver_url: str, secret
         enroll(cat, key, [Path(p) for p in info["reference_files"]], client="Chaos Agency",
                display_name=info["label"])
     registry.add_subscription(cat, "Chaos Agency", "webhook", receiver_url, secret=secret)
-    add_watch(cat, "Chaos Agency", "sandbox", f"{base_url}/browse?page=1", every=every,
-              max_pages=WINDOW_PAGES)
+    add_watch(cat, "Chaos Agency", "sandbox", f"{base_url}/browse?page=1", every=every)
     return persons
 
 
-WINDOW_PAGES = 3  # listing pages each crawl looks at: slack for crawls killed in a row
-
-
-def preload(cat: Catalog, base_url: str, max_pages: int = WINDOW_PAGES) -> int:
-    """Crawl what was published before the run once, and take it as already processed.
+def preload(cat: Catalog, base_url: str, max_pages: int = 1, complete: bool = True) -> int:
+    """Crawl the newest of what was published before the run, and take it as processed.
 
     The run's time then goes to kill cycles over newly published items (which are the
-    ones checked), instead of to matching the first page of old content.
+    ones checked), instead of to matching old content. With ``complete`` the watch's
+    checkpoint says the listing was crawled to its end, as after a first full crawl: later
+    crawls then follow pagination until a page holds nothing new, so however many items
+    appear while crawls keep being killed, none falls off the window.
     """
     from sqlalchemy import update
 
     from crawler.run import crawl
+    from crawler.state import default_watch_key, load_checkpoint, save_checkpoint
     from scheduler.db import write_session
 
-    crawl(f"{base_url}/browse?page=1", platform="sandbox", mode="listing", max_pages=max_pages)
+    url = f"{base_url}/browse?page=1"
+    crawl(url, platform="sandbox", mode="listing", max_pages=max_pages)
+    if complete:
+        key = default_watch_key("sandbox", "listing", url)
+        save_checkpoint(cat, key, {**load_checkpoint(cat, key), "complete": True})
     with write_session(cat) as s:
         res = s.execute(update(Candidate).where(Candidate.match_status == "pending")
                         .values(match_status="matched"))
