@@ -85,6 +85,8 @@ def crawl_due(cat: Catalog | None = None, *, max_jobs: int = 10) -> dict[str, in
     """The crawler role's tick: schedule due watches, then run claimed crawl jobs."""
     cat = cat or catalog()
     out: dict[str, int] = {"scheduled": len(watches.schedule_due(cat))}
+    if queue.prune(cat):
+        log.debug("pruned old done jobs")
     for _ in range(max_jobs):
         if stopping.is_set():
             break

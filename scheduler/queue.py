@@ -185,3 +185,13 @@ def counts(cat: Catalog) -> dict[str, dict[str, int]]:
                     QueueJob.queue, QueueJob.state)):
             out.setdefault(queue, {})[state] = int(n)
     return out
+
+
+def prune(cat: Catalog, older_than: float = 7 * 86400.0) -> int:
+    """Delete done jobs finished more than ``older_than`` seconds ago (dead ones are kept)."""
+    from sqlalchemy import delete
+
+    with write_session(cat) as s:
+        res = s.execute(delete(QueueJob).where(QueueJob.state == "done",
+                                               QueueJob.finished_at < time.time() - older_than))
+        return int(getattr(res, "rowcount", 0) or 0)

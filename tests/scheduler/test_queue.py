@@ -138,3 +138,15 @@ def test_kill_9_of_a_worker_loses_nothing(likewatch_home):
     job = queue.claim(cat, "work", "survivor")
     assert job is not None and job.key == "work:0" and job.attempts == 2
     assert queue.complete(cat, job)
+
+
+def test_prune_drops_old_done_jobs_only():
+    cat = Catalog.open()
+    _enqueue(cat, 3)
+    done = queue.claim(cat, "work", "w")
+    queue.complete(cat, done)
+    dead = queue.claim(cat, "work", "w")
+    queue.fail(cat, dead, "x", retry=False)
+    assert queue.prune(cat, older_than=3600) == 0
+    assert queue.prune(cat, older_than=0) == 1
+    assert queue.counts(cat) == {"work": {"dead": 1, "ready": 1}}
