@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                           "(default: setting scheduler_tick_seconds)")
     run.add_argument("--duration", type=float, default=None,
                      help="stop after this many seconds (default: run until Ctrl-C)")
+    run.add_argument("--api-host", default="127.0.0.1", help="api role: address to serve on")
+    run.add_argument("--api-port", type=int, default=8080, help="api role: port to serve on")
     run.set_defaults(func=_cmd_run)
 
     watch = sub.add_parser("watch", help="manage watches (what to crawl, how often)")
@@ -64,7 +66,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         roles = daemon.parse_roles(args.roles)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    return daemon.run(roles, tick=args.tick, duration=args.duration)
+    return daemon.run(roles, tick=args.tick, duration=args.duration, api_host=args.api_host,
+                      api_port=args.api_port)
 
 
 def _cmd_watch_add(args: argparse.Namespace) -> int:

@@ -116,36 +116,38 @@ def build_scheduler(roles: Sequence[str], tick: float | None = None) -> Backgrou
     return sched
 
 
-def _start_api(stop: threading.Event) -> threading.Thread | None:
+def _start_api(stop: threading.Event, host: str = "127.0.0.1", port: int = 8080
+               ) -> threading.Thread | None:
+    """Serve ``webapp.app.create_app(catalog, index)`` (aiohttp) in a thread until ``stop``."""
     try:
-        from webapp.app import create_app  # type: ignore[import-not-found]
+        from webapp.app import create_app
     except ImportError:
         log.warning("api role: webapp.app.create_app not available; not serving")
         return None
     from aiohttp import web
 
-    host, port = "127.0.0.1", 8080
-    try:
-        host = settings.get("webapp_host")
-        port = int(settings.get("webapp_port"))
-    except settings.SettingsError:
-        pass
+    from matchers.index import open_index
 
     def serve() -> None:
         import asyncio
 
         async def main() -> None:
-            app = create_app()
-            runner = web.AppRunner(app)
+            cat, index = catalog(), open_index()
+            runner = web.AppRunner(create_app(cat, index))
             await runner.setup()
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            log.info("api listening", url=f"http://{host}:{port}")
-            while not stop.is_set():
-                await asyncio.sleep(0.2)
-            await runner.cleanup()
+            try:
+                await web.TCPSite(runner, host, port).start()
+                log.info("api listening", url=f"http://{host}:{port}")
+                while not stop.is_set():
+                    await asyncio.sleep(0.2)
+            finally:
+                await runner.cleanup()
+                index.close()
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        except Exception as exc:  # noqa: BLE001 - the other roles keep running
+            log.error("api role failed", error=repr(exc))
 
     thread = threading.Thread(target=serve, name="api", daemon=True)
     thread.start()
@@ -153,7 +155,8 @@ def _start_api(stop: threading.Event) -> threading.Thread | None:
 
 
 def run(roles: Sequence[str], *, tick: float | None = None, duration: float | None = None,
-        stop: threading.Event | None = None, install_signals: bool = True) -> int:
+        stop: threading.Event | None = None, install_signals: bool = True,
+        api_host: str = "127.0.0.1", api_port: int = 8080) -> int:
     """Run the given roles until SIGINT/SIGTERM, ``stop`` is set, or ``duration`` passes."""
     stop = stop or threading.Event()
     # One line per tick from APScheduler is noise; its warnings and errors still show.
@@ -164,7 +167,7 @@ def run(roles: Sequence[str], *, tick: float | None = None, duration: float | No
             signal.signal(sig, lambda *_: stop.set())
     jobs.stopping.clear()
     sched = build_scheduler(roles, tick)
-    api = _start_api(stop) if "api" in roles else None
+    api = _start_api(stop, api_host, api_port) if "api" in roles else None
     log.info("daemon running", roles=",".join(roles), tick_s=tick or settings.get(
         "scheduler_tick_seconds"))
     deadline = time.monotonic() + duration if duration else None
