@@ -262,13 +262,33 @@ class EuclideanIndex:
     def search(self, query: npt.ArrayLike,
                radius: float | None = None) -> tuple[IntArray, FloatArray]:
         """Original row numbers within ``radius`` of ``query``, with exact distances."""
-        r = self.radius if radius is None else float(radius)
         if self.n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float64)
         q = np.asarray(query, dtype=np.float32).reshape(-1)
+        first = self.centres if self.mode == "grouped" else self.vecs
+        return self._finish(q, _matvec(first, q), radius)
+
+    def search_many(self, queries: npt.ArrayLike, radius: float | None = None
+                    ) -> list[tuple[IntArray, FloatArray]]:
+        """``search`` for several queries, the first product done as one matrix product.
+
+        Scoring the centres is the bulk of a query (20,000 persons: 10 MB read); for a
+        batch it is read once (a GEMM) instead of once per query.
+        """
+        qs = np.asarray(queries, dtype=np.float32).reshape(-1, self.vecs.shape[1])
+        if self.n == 0 or len(qs) == 0:
+            return [(np.zeros(0, np.int64), np.zeros(0, np.float64)) for _ in qs]
+        first = self.centres if self.mode == "grouped" else self.vecs
+        prods = first @ qs.T  # (groups or rows, batch)
+        return [self._finish(qs[i], np.ascontiguousarray(prods[:, i]), radius)
+                for i in range(len(qs))]
+
+    def _finish(self, q: npt.NDArray[np.float32], prod: npt.NDArray[np.float32],
+                radius: float | None) -> tuple[IntArray, FloatArray]:
+        r = self.radius if radius is None else float(radius)
         qsq = float(q @ q)
         if self.mode == "grouped":
-            dc = np.sqrt(np.maximum(self.csq + qsq - 2.0 * _matvec(self.centres, q), 0.0))
+            dc = np.sqrt(np.maximum(self.csq + qsq - 2.0 * prod, 0.0))
             live = np.flatnonzero(dc - self.gradius <= r + self.SLACK)
             if live.size == 0:  # the usual case: no person's ball within reach
                 return np.zeros(0, np.int64), np.zeros(0, np.float64)
@@ -276,7 +296,7 @@ class EuclideanIndex:
             d2 = self.sq[rows] + qsq - 2.0 * _matvec(np.take(self.vecs, rows, axis=0), q)
         else:
             rows = np.arange(self.n, dtype=np.int64)
-            d2 = self.sq + qsq - 2.0 * _matvec(self.vecs, q)
+            d2 = self.sq + qsq - 2.0 * prod
         near = rows[d2 <= (r + self.SLACK) ** 2]
         if near.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float64)

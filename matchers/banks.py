@@ -125,7 +125,15 @@ class _SignalIndex:
             self.index = EuclideanIndex(arr.astype(np.float32), self.banks, float(radius))
 
     def search(self, value: str) -> list[Hit]:
-        rows, dists = self.index.search(self.stype.to_array(value))  # type: ignore[arg-type]
+        return self._hits(*self.index.search(self.stype.to_array(value)))  # type: ignore[arg-type]
+
+    def search_many(self, values: list[str]) -> list[list[Hit]]:
+        if isinstance(self.index, EuclideanIndex):
+            found = self.index.search_many(decode_values(self.stype, values))
+            return [self._hits(rows, dists) for rows, dists in found]
+        return [self.search(v) for v in values]
+
+    def _hits(self, rows: npt.NDArray[Any], dists: npt.NDArray[Any]) -> list[Hit]:
         return [Hit(int(self.banks[r]), self.stype.name, float(d), self.refs[r],
                     f"variant{self.positions[r]}" if self.positions[r] else "")
                 for r, d in zip(rows.tolist(), dists.tolist(), strict=True)]
@@ -197,7 +205,30 @@ class BankSet:
     def match_values(self, values: Iterable[SignalValue], *, platform: str = "",
                      uploader: str = "", uploader_id: str = "", frame: str = "") -> list[Match]:
         """Matches of precomputed values of ONE image (or frame), after the policy."""
-        accepted = [h for h in self.search_values(values)
+        return self._apply_policy(self.search_values(values), platform, uploader, uploader_id,
+                                  frame)
+
+    def match_many(self, items: Sequence[Sequence[SignalValue]], *, platform: str = "",
+                   uploader: str = "", uploader_id: str = "",
+                   frames: Sequence[str] | None = None) -> list[list[Match]]:
+        """``match_values`` for several images (e.g. a video's keyframes, or a batch of
+        thumbnails): the same results, with the embedding searches done as one matrix
+        product (the face index reads its person centres once for the whole batch)."""
+        hits: list[list[Hit]] = [[] for _ in items]
+        for name, ix in self.indexes.items():
+            pairs = [(i, v.value) for i, vals in enumerate(items) for v in vals
+                     if v.signal == name]
+            if not pairs or not len(ix.refs):
+                continue
+            found = ix.search_many([v for _, v in pairs])
+            for (i, _), hs in zip(pairs, found, strict=True):
+                hits[i].extend(hs)
+        return [self._apply_policy(best_hits(h), platform, uploader, uploader_id,
+                                   frames[i] if frames else "") for i, h in enumerate(hits)]
+
+    def _apply_policy(self, hits: list[Hit], platform: str, uploader: str, uploader_id: str,
+                      frame: str) -> list[Match]:
+        accepted = [h for h in hits
                     if self.policy.accepts(self.banks[h.person].client, h.signal, h.distance)]
         by_person: dict[int, set[str]] = {}
         for h in accepted:

@@ -5,8 +5,8 @@ Rules (one place, used by the banks, the pipeline, ``likewatch scan`` and backse
 - A candidate image matches a person when **any** signal is within its threshold:
   ``distance <= threshold`` (inclusive). The threshold is the signal type's named
   constant (``THRESHOLD``, with the measurement it comes from in its module) or the
-  policy's own where it is stricter (``POLICY_THRESHOLDS``: the face), unless the
-  person's client overrides it (``ClientThreshold`` rows, ``likewatch set-threshold``).
+  policy's own where it is stricter (``POLICY_THRESHOLDS``), unless the person's
+  client overrides it (``ClientThreshold`` rows, ``likewatch set-threshold``).
 - The result says which signal, how close, against which threshold and which reference:
   a ``Match`` (``matchers/signals/base.py``). Only the best (smallest) distance per
   (person, signal) per image is kept.
@@ -21,14 +21,14 @@ Rules (one place, used by the banks, the pipeline, ``likewatch scan`` and backse
 Look-alikes and several references per person. On uniform studio headshots different
 people come as close as 0.55 in dlib's embedding space (``../shared/data/faces``), so
 the customary 0.6 is too loose. The face rule is therefore plain and strict -
-``distance <= FACE_POLICY_THRESHOLD`` (0.53), calibrated on that data with transformed
-copies (``likewatch eval`` prints the recall / false-match trade-off around it) - and
+``distance <= face.THRESHOLD`` (0.505, calibrated on that data with transformed copies;
+``likewatch eval`` prints the recall / false-match trade-off around it) - and
 recall on new photos should come from enrolling several references per person rather
 than from loosening the threshold: the bank keeps every reference and a candidate face
 is compared with all of them, so its distance to the person is the minimum over the
 references. A new photo (older or younger, other light, other pose) is usually close to
-at least one reference taken in similar conditions; in the eval the only true matches
-near the threshold are the one person whose two photos are 0.53 apart. Each reference
+at least one reference taken in similar conditions; in the eval the true matches near
+the threshold all come from the one person whose two photos are 0.53 apart. Each reference
 also gives impostors one more chance, so enrol references that differ from each other,
 not near-copies.
 """
@@ -80,19 +80,13 @@ def is_official(accounts: Iterable[OfficialAccount], platform: str, *uploaders: 
 # Signals that never match alone (see the module docstring).
 CORROBORATE: frozenset[str] = frozenset({"phash"})
 
-# The policy's own face threshold, stricter than the face signal's 0.54. The signal's
-# constant splits *untouched* photos (same person 0.20-0.53, different people >= 0.55).
-# ``likewatch eval`` adds transformed copies (video frames, watermarks...), and on them
-# impostors came as close as 0.534 while the farthest true match (another photo of the
-# hardest pair, or its face swap) stayed at 0.528: 0.53 splits those, by the same
-# midpoint rule. The margin is thin on these look-alike studio headshots: with other
-# random transform parameters (``likewatch eval --seed 1``) a re-encoded video frame of
-# one man came to 0.516 of a look-alike's reference (0.546 as untouched photos) while
-# that look-alike's own second photo sat at 0.508-0.525 - no single threshold separates
-# those two. That is why several references per person matter more than the threshold
-# (module docstring), and why clients can set their own (``likewatch set-threshold``).
-FACE_POLICY_THRESHOLD = 0.53
-POLICY_THRESHOLDS: dict[str, float] = {"face": FACE_POLICY_THRESHOLD}
+# The policy's own thresholds, applied only where stricter than the signal's constant.
+# Empty today. It held face 0.53 while references were single views: ``likewatch eval``
+# then put transformed impostors at 0.534 (and, with ``--seed 1``, a re-encoded video
+# frame of a look-alike at 0.516) against true matches up to 0.528 - no threshold
+# separated them. The face signal now stores a 10-view mean embedding per reference and
+# its own FACE_THRESHOLD (0.505) comes from that measurement, so it applies as is.
+POLICY_THRESHOLDS: dict[str, float] = {}
 
 
 @dataclass
@@ -112,7 +106,7 @@ class MatchPolicy:
     def from_signal_types(cls, types: Mapping[str, SignalType],
                           overrides: Mapping[str, Mapping[str, float]] | None = None
                           ) -> MatchPolicy:
-        defaults = {name: float(POLICY_THRESHOLDS.get(name, t.THRESHOLD))
+        defaults = {name: min(float(t.THRESHOLD), POLICY_THRESHOLDS.get(name, float("inf")))
                     for name, t in types.items()}
         return cls(defaults, {c: dict(v) for c, v in (overrides or {}).items()})
 

@@ -151,15 +151,30 @@ def test_weak_signal_needs_corroboration() -> None:
     assert bs.search_values(alone)  # found by the index; only the policy drops it
 
 
-def test_policy_face_threshold_is_the_policy_constant() -> None:
-    from matchers.match import FACE_POLICY_THRESHOLD, MatchPolicy
+def test_policy_thresholds_never_looser_than_the_signal(monkeypatch) -> None:
+    import matchers.match as mm
     from matchers.signals import all_signal_types
 
     types = all_signal_types()
-    policy = MatchPolicy.from_signal_types(types, {"strict": {"face": 0.4}})
-    assert policy.threshold("any", "face") == FACE_POLICY_THRESHOLD <= types["face"].THRESHOLD
-    assert policy.threshold("any", "pdq") == types["pdq"].THRESHOLD
-    assert policy.threshold("strict", "face") == 0.4
-    assert policy.search_radius("face") == FACE_POLICY_THRESHOLD
+    monkeypatch.setattr(mm, "POLICY_THRESHOLDS", {"face": 0.3, "pdq": 999.0})
+    policy = mm.MatchPolicy.from_signal_types(types, {"strict": {"face": 0.2}})
+    assert policy.threshold("any", "face") == 0.3  # stricter: the policy's
+    assert policy.threshold("any", "pdq") == types["pdq"].THRESHOLD  # looser: ignored
+    assert policy.threshold("strict", "face") == 0.2
+    assert policy.search_radius("face") == 0.3
     assert policy.corroborated({"phash"}) == set()
     assert policy.corroborated({"phash", "pdq"}) == {"phash", "pdq"}
+
+
+def test_match_many_equals_match_values() -> None:
+    rng = np.random.default_rng(11)
+    bs, h = _banks(rng)
+    items = [[SignalValue("fbits", flip(h["a"], 12, rng)),
+              SignalValue("fvec", vec_b64([0.9, 0, 0, 0]))],
+             [SignalValue("fvec", vec_b64([0, 2.8, 0, 0]))],
+             [],
+             [SignalValue("fbits", bits_hex(rng))]]
+    many = bs.match_many(items, frames=["a", "b", "c", "d"])
+    assert [len(m) for m in many] == [2, 1, 0, 0]
+    for item, got, frame in zip(items, many, "abcd", strict=True):
+        assert got == bs.match_values(item, frame=frame)

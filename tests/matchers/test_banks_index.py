@@ -118,3 +118,18 @@ def test_euclidean_boundary_is_inclusive() -> None:
     ix = EuclideanIndex(vecs, [0, 1, 2], 0.5)
     rows, _ = ix.search(np.zeros(2, np.float32))
     assert sorted(rows.tolist()) == [0, 1]
+
+
+@pytest.mark.parametrize("per_group", [1, 6])
+def test_euclidean_search_many_equals_search(per_group: int) -> None:
+    rng = np.random.default_rng(10 + per_group)
+    centres = rng.normal(0, 0.09, (300, 128)).astype(np.float32)
+    vecs = np.repeat(centres, per_group, axis=0) + rng.normal(
+        0, 0.02, (300 * per_group, 128)).astype(np.float32)
+    ix = EuclideanIndex(vecs, np.repeat(np.arange(300), per_group), 0.5)
+    qs = vecs[[0, 5, 17]] + rng.normal(0, 0.03, (3, 128)).astype(np.float32)
+    for (r1, d1), q in zip(ix.search_many(qs), qs, strict=True):
+        r2, d2 = ix.search(q)
+        assert r1.tolist() == r2.tolist() and len(r1) >= 1
+        np.testing.assert_allclose(d1, d2, rtol=1e-6)
+    assert ix.search_many(np.zeros((0, 128), np.float32)) == []
