@@ -158,10 +158,13 @@ def process_pending(catalog: Catalog, *, limit: int | None = None,
         summary.candidates += 1
         images, errors = hash_media(catalog, cand, banks, summary)
         best: dict[tuple[int, str, str], Match] = {}
-        for img in images:
-            for m in banks.match_values(img.values, platform=cand.platform,
-                                        uploader=cand.uploader,
-                                        uploader_id=cand.uploader_id, frame=img.frame):
+        # A thumbnail and its video's keyframes in one batch: the same results as
+        # match_values per image, the embedding search done as one matrix product.
+        per_image = banks.match_many([img.values for img in images], platform=cand.platform,
+                                     uploader=cand.uploader, uploader_id=cand.uploader_id,
+                                     frames=[img.frame for img in images])
+        for ms in per_image:
+            for m in ms:
                 k = (_person_id(m), m.signal, m.frame)
                 if k not in best or m.distance < best[k].distance:
                     best[k] = m
