@@ -99,7 +99,7 @@ def main() -> int:
         t0 = time.monotonic()
         persons = enroll_roster(cat, server.data_dir, reserve, truth)
         registry.add_subscription(cat, "Bench Agency", "webhook", rx.url + "/hook", secret=secret)
-        preload(cat, server.base_url, max_pages=2, complete=False)
+        preload(cat, server.base_url, max_pages=2)
         add_watch(cat, "Bench Agency", "sandbox", f"{server.base_url}/browse?page=1",
                   every=args.interval, max_pages=2)
         expected = [i for i in reserve if truth["items"][i]["person"] is not None

@@ -160,26 +160,21 @@ def setup(cat: Catalog, data_dir: Path, base_url: str, receiver_url: str, secret
     return persons
 
 
-def preload(cat: Catalog, base_url: str, max_pages: int = 1, complete: bool = True) -> int:
-    """Crawl the newest of what was published before the run, and take it as processed.
+def preload(cat: Catalog, base_url: str, max_pages: int | None = None) -> int:
+    """Crawl what was published before the run, and take it as already processed.
 
     The run's time then goes to kill cycles over newly published items (which are the
-    ones checked), instead of to matching old content. With ``complete`` the watch's
-    checkpoint says the listing was crawled to its end, as after a first full crawl: later
-    crawls then follow pagination until a page holds nothing new, so however many items
-    appear while crawls keep being killed, none falls off the window.
+    ones checked), instead of to matching old content. A full crawl (``max_pages`` None)
+    also marks the watch's listing as crawled to its end: later crawls follow pagination
+    until a page holds nothing new, so however many items appear while crawls keep being
+    killed, none falls out of reach.
     """
     from sqlalchemy import update
 
     from crawler.run import crawl
-    from crawler.state import default_watch_key, load_checkpoint, save_checkpoint
     from scheduler.db import write_session
 
-    url = f"{base_url}/browse?page=1"
-    crawl(url, platform="sandbox", mode="listing", max_pages=max_pages)
-    if complete:
-        key = default_watch_key("sandbox", "listing", url)
-        save_checkpoint(cat, key, {**load_checkpoint(cat, key), "complete": True})
+    crawl(f"{base_url}/browse?page=1", platform="sandbox", mode="listing", max_pages=max_pages)
     with write_session(cat) as s:
         res = s.execute(update(Candidate).where(Candidate.match_status == "pending")
                         .values(match_status="matched"))
