@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -156,6 +157,7 @@ def main() -> int:
         es.close()
         if node and not args.keep:
             subprocess.run([str(REPO / "deploy/es-node"), "stop", "--name", node], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
     out = REPO / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "index.txt").write_text("\n".join(results) + "\n", encoding="utf-8")
