@@ -142,6 +142,8 @@ class ElasticsearchIndex(CandidateIndex):
         if self.queue is None:
             self.add_now(docs)
             return len(docs)
+        if time.monotonic() >= self._retry_at and self._send_direct(docs):
+            return len(docs)
         self.queue.put(docs)
         if time.monotonic() < self._retry_at:
             return len(docs)  # the cluster was down a moment ago: just queue
@@ -154,6 +156,24 @@ class ElasticsearchIndex(CandidateIndex):
             log.warning("index unavailable, %d candidates queued, next try in %.0fs: %s",
                         len(self.queue), self._backoff, exc)
         return len(docs)
+
+    def _send_direct(self, docs: Sequence[CandidateDoc]) -> bool:
+        """With nothing queued, send straight away (half the work of queue-then-send) and
+        return True once the cluster acknowledged every document. False (nothing sent, or
+        not all of it) means: queue them. Either way add() returns only after each document
+        is acknowledged or queued, so none is lost; the queue keeps the order when in use."""
+        assert self.queue is not None
+        with self._flush_lock:
+            if len(self.queue):
+                return False
+            try:
+                rejected = self.add_now(docs)
+            except IndexUnavailable:
+                return False
+            for d in docs:
+                if d.doc_id in rejected:
+                    self.queue.dead_letter(None, d, rejected.pop(d.doc_id))
+            return True
 
     def replay(self, timeout: float = 120.0) -> int:
         """Flush the queue, retrying while the cluster comes back, until empty or

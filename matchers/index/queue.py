@@ -19,8 +19,8 @@ from matchers.index.base import CandidateDoc
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS dead (seq INTEGER PRIMARY KEY, doc TEXT NOT NULL,
-    error TEXT NOT NULL, at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE IF NOT EXISTS dead (id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER,
+    doc TEXT NOT NULL, error TEXT NOT NULL, at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
 """
 
 
@@ -57,12 +57,14 @@ class IngestQueue:
             self._db.executemany("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
             self._db.execute("COMMIT")
 
-    def dead_letter(self, seq: int, doc: CandidateDoc, error: str) -> None:
+    def dead_letter(self, seq: int | None, doc: CandidateDoc, error: str) -> None:
+        """Set aside a document the cluster refused for good (``seq`` None: never queued)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("INSERT OR REPLACE INTO dead (seq, doc, error) VALUES (?, ?, ?)",
+            self._db.execute("INSERT INTO dead (seq, doc, error) VALUES (?, ?, ?)",
                              (seq, json.dumps(doc.to_json(), ensure_ascii=False), error[:2000]))
-            self._db.execute("DELETE FROM queue WHERE seq = ?", (seq,))
+            if seq is not None:
+                self._db.execute("DELETE FROM queue WHERE seq = ?", (seq,))
             self._db.execute("COMMIT")
 
     def __len__(self) -> int:
