@@ -33,11 +33,12 @@ from scheduler.db import catalog
 
 log = get_logger("likewatch.daemon")
 
-ROLES = ("crawler", "matcher", "alerter", "api")
+ROLES = ("crawler", "matcher", "alerter", "evidence", "api")
 JOB_FUNCS = {
     "crawler": "scheduler.jobs:crawler_job",
     "matcher": "scheduler.jobs:matcher_job",
     "alerter": "scheduler.jobs:alerter_job",
+    "evidence": "scheduler.jobs:evidence_job",
 }
 
 

@@ -170,11 +170,14 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
         print("waiting for alerts (first crawl, then matching: usually well within a minute)",
               flush=True)
         started = time.monotonic()
-        daemon.run(["crawler", "matcher", "alerter"], tick=tick, duration=duration, stop=stop)
+        daemon.run(["crawler", "matcher", "alerter", "evidence"], tick=tick, duration=duration, stop=stop)
     n = len(receiver.received)
     ok = sum(r.verified for r in receiver.received)
     when = f"; first after {first[0]:.1f} s" if first else ""
     print(f"demo stopped: {n} alert(s) received, {ok} with a verified signature{when}",
           flush=True)
     print(f"see them with: LIKEWATCH_HOME={run_home} likewatch alerts", flush=True)
+    print(f"sealed evidence: LIKEWATCH_HOME={run_home} likewatch evidence list "
+          "(then `likewatch evidence export ALERT` and `likewatch notice ALERT --lang zh`)",
+          flush=True)
     return 0

@@ -182,6 +182,21 @@ def deliver(cat: Catalog | None = None) -> dict[str, int]:
     return deliver_due(cat or catalog(), owner("alerter"))
 
 
+# --- evidence ----------------------------------------------------------------------------
+EVIDENCE_BATCH = 5  # alerts captured per tick; the rest wait for the next tick
+
+
+def capture_evidence(cat: Catalog | None = None) -> dict[str, int]:
+    """The evidence role's tick: capture and seal evidence for alerts that have none yet.
+
+    Runs in its own role (its own thread or process) so that a slow page never delays
+    alert delivery; a page that fails is logged, counted and tried again next tick.
+    """
+    from alerts.evidence.adapter import capture_missing
+
+    return capture_missing(cat or catalog(), limit=EVIDENCE_BATCH)
+
+
 # --- the APScheduler entry points (referenced by name from the job store) ----------------
 def crawler_job() -> None:
     _logged("crawler", crawl_due)
@@ -193,6 +208,10 @@ def matcher_job() -> None:
 
 def alerter_job() -> None:
     _logged("alerter", deliver)
+
+
+def evidence_job() -> None:
+    _logged("evidence", capture_evidence)
 
 
 _running: dict[str, int] = {}

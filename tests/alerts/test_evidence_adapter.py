@@ -76,3 +76,18 @@ def test_alert_row_to_evidence_and_notice(page_server: PageServer, browser,  # n
     assert cap.manifest_sha256 in out and url in out and "测试平台（沙盒）" in out
     assert main(["evidence", "export", str(alert_id), "--out", str(tmp_path / "e.zip")]) == 0
     assert main(["evidence", "verify", str(tmp_path / "e.zip")]) == 0
+
+
+@pytest.mark.browser
+def test_the_daemons_evidence_role_seals_new_alerts(page_server: PageServer,  # noqa: F811
+                                                   likewatch_home: Path) -> None:
+    from scheduler import daemon, jobs
+
+    assert "evidence" in daemon.parse_roles("crawler,matcher,alerter,evidence")
+    with Catalog.open() as catalog:
+        make_alert(catalog, likewatch_home, f"{page_server.base}/video/v00001")
+        # The role's tick uses the process's shared browser, as the daemon does.
+        assert jobs.capture_evidence(catalog) == {"captured": 1, "failed": 0}
+        assert jobs.capture_evidence(catalog) == {"captured": 0, "failed": 0}
+        with catalog.session() as s:
+            assert s.query(EvidenceCapture).count() == 1
