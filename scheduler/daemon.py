@@ -163,9 +163,10 @@ def run(roles: Sequence[str], *, tick: float | None = None, duration: float | No
     # One line per tick from APScheduler is noise; its warnings and errors still show.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.scheduler").addFilter(_SkipFilter())
+    previous_handlers = {}
     if install_signals and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+            previous_handlers[sig] = signal.signal(sig, lambda *_: stop.set())
     jobs.stopping.clear()
     sched = build_scheduler(roles, tick)
     api = _start_api(stop, api_host, api_port) if "api" in roles else None
@@ -188,5 +189,10 @@ def run(roles: Sequence[str], *, tick: float | None = None, duration: float | No
         sched.shutdown(wait=True)
         if api:
             api.join(timeout=10)
+        # The daemon is gone; the role functions stay usable in this process (tests, demo).
+        jobs.stopping.clear()
+        _SkipFilter.stopping = False
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
         log.info("daemon stopped")
     return 0
