@@ -10,6 +10,8 @@ BIN=.venv/bin
 export LIKEWATCH_HOME="${LIKEWATCH_TEST_HOME:-$(mktemp -d -t likewatch-test-XXXXXX)}"
 echo "== ruff"
 $BIN/ruff check .
+echo "== mypy (strict on likewatch/ and matchers/)"
+$BIN/mypy likewatch matchers
 
 echo "== elasticsearch"
 export LIKEWATCH_TEST_ES_NODE="test-$$"
