@@ -206,11 +206,31 @@ def _unalerted(cat: Catalog) -> int:
 def run(kills: int, data_dir: Path, *, publish_per_cycle: int = 2, rng_seed: int = 0,
         log_path: Path | None = None, phase_timeout: float = 40.0,
         quiet_timeout: float = 180.0, progress: Any = None) -> KillReport:
-    """Run ``kills`` kill cycles against a fresh LIKEWATCH_HOME; return the report."""
+    """Run ``kills`` kill cycles against a fresh LIKEWATCH_HOME; return the report.
+
+    The fast settings apply to this process too while it runs, and are put back after, so a
+    caller (a test session) does not inherit the loopback allow-list or short leases.
+    """
+    saved = {k: os.environ.get(k) for k in FAST_ENV}
+    os.environ.update(FAST_ENV)
+    try:
+        return _run(kills, data_dir, publish_per_cycle=publish_per_cycle, rng_seed=rng_seed,
+                    log_path=log_path, phase_timeout=phase_timeout,
+                    quiet_timeout=quiet_timeout, progress=progress)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run(kills: int, data_dir: Path, *, publish_per_cycle: int, rng_seed: int,
+         log_path: Path | None, phase_timeout: float, quiet_timeout: float,
+         progress: Any) -> KillReport:
     import secrets
 
     rng = random.Random(rng_seed)
-    os.environ.update(FAST_ENV)
     log_path = log_path or settings.home() / "daemon.log"
     report = KillReport()
     secret = secrets.token_hex(8)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,18 @@ pytest_plugins = ["tests.sandbox_plugin"]
 
 
 @pytest.fixture(autouse=True)
-def likewatch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def likewatch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "likewatch-home"
     home.mkdir()
+    before = {k: v for k, v in os.environ.items() if k.startswith("LIKEWATCH_")}
     monkeypatch.setenv("LIKEWATCH_HOME", str(home))
-    return home
+    yield home
+    # Settings are read from the environment: one test changing it by hand must not change
+    # what the next one sees (that made results depend on test order once).
+    for key in [k for k in os.environ if k.startswith("LIKEWATCH_")]:
+        if key not in before:
+            del os.environ[key]
+    os.environ.update(before)
 
 
 @pytest.fixture(scope="session")
