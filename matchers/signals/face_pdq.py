@@ -13,16 +13,15 @@ mirrored copies of our 40 headshots), so a flipped re-upload is caught.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image
 
 from matchers.faces import FaceResult, detect_faces, mirrored_face_crops
 from matchers.images import ImageInput
-from matchers.signals.base import SignalType, SignalValue
-from matchers.signals.hamming import hamming, hex_to_array, validate_hex
+from matchers.signals.base import SignalValue
+from matchers.signals.hamming import HammingSignal
 from matchers.signals.pdq import pdq_of_array
 
 # Centre of the 150 px chip that is hashed (the face from brows to chin).
@@ -45,11 +44,10 @@ def face_crop(chip: Image.Image) -> Image.Image:
     return chip.crop((m, m, m + FACE_PDQ_CROP, m + FACE_PDQ_CROP))
 
 
-class FacePdqSignal(SignalType):
+class FacePdqSignal(HammingSignal):
     """One 256-bit PDQ per face, of its aligned crop."""
 
     name: ClassVar[str] = "face_pdq"
-    kind: ClassVar[Literal["hamming", "euclidean"]] = "hamming"
     nbits: ClassVar[int] = 256
     THRESHOLD: ClassVar[float] = FACE_PDQ_THRESHOLD
     EXAMPLES: ClassVar[list[str]] = ["0" * 64, "f" * 64, "5a" * 32]
@@ -72,12 +70,3 @@ class FacePdqSignal(SignalType):
         flipped = [v for v in self._values(mirrored_face_crops(image), "flipx")
                    if v.value not in seen]
         return plain + flipped
-
-    def distance(self, a: str, b: str) -> float:
-        return float(hamming(self.validate(a), self.validate(b)))
-
-    def validate(self, value: str) -> str:
-        return validate_hex(value, self.nbits, self.name)
-
-    def to_array(self, value: str) -> npt.NDArray[np.uint8]:
-        return hex_to_array(self.validate(value))

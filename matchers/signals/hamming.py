@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from matchers.signals.base import SignalType
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 
@@ -34,3 +37,22 @@ def hamming(a: str, b: str) -> int:
     if len(a) != len(b):
         raise ValueError(f"cannot compare hashes of {len(a) * 4} and {len(b) * 4} bits")
     return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+class HammingSignal(SignalType):
+    """A signal whose values are hex bit strings compared by Hamming distance.
+
+    pdq, phash and face_pdq share this: distance, validation and the packed-bit array.
+    """
+
+    kind: ClassVar[Literal["hamming", "euclidean"]] = "hamming"
+
+    def distance(self, a: str, b: str) -> float:
+        return float(hamming(self.validate(a), self.validate(b)))
+
+    def validate(self, value: str) -> str:
+        return validate_hex(value, self.nbits, self.name)
+
+    def to_array(self, value: str) -> npt.NDArray[np.uint8]:
+        return hex_to_array(self.validate(value))
+

@@ -14,16 +14,16 @@ the published order (no 16-bit word reversal); see there for the agreement measu
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 import pdqhash
 
 from matchers.images import ImageInput
-from matchers.signals.base import SignalType, SignalValue
+from matchers.signals.base import SignalValue
 from matchers.signals.grid import GRID, luma_grid
-from matchers.signals.hamming import bits_to_hex, hamming, hex_to_array, validate_hex
+from matchers.signals.hamming import HammingSignal, bits_to_hex
 
 # Below this quality PDQ's hash is noise (flat or nearly uniform images): no signal.
 # 50 is the cut-off Meta recommends and hasher-matcher-actioner applies.
@@ -86,10 +86,9 @@ def pdq_of_array(rgb: npt.NDArray[np.uint8]) -> tuple[str, int]:
     return bits_to_hex(bits), int(quality)
 
 
-class PdqSignal(SignalType):
+class PdqSignal(HammingSignal):
     """Whole-image PDQ; the reference side also stores the 7 rotations and mirrors."""
 
-    kind: ClassVar[Literal["hamming", "euclidean"]] = "hamming"
     nbits: ClassVar[int] = 256
     THRESHOLD: ClassVar[float] = PDQ_THRESHOLD
     MIN_QUALITY: ClassVar[int] = PDQ_MIN_QUALITY
@@ -121,12 +120,3 @@ class PdqSignal(SignalType):
             seen.add(hx)
             out.append(SignalValue(self.name, hx, quality=float(quality), variant=variant))
         return out
-
-    def distance(self, a: str, b: str) -> float:
-        return float(hamming(self.validate(a), self.validate(b)))
-
-    def validate(self, value: str) -> str:
-        return validate_hex(value, self.nbits, self.name)
-
-    def to_array(self, value: str) -> npt.NDArray[np.uint8]:
-        return hex_to_array(self.validate(value))

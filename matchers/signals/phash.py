@@ -12,16 +12,16 @@ The DCT is a precomputed 8x32 matrix product instead of two full scipy DCTs.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
 from matchers.images import ImageInput
-from matchers.signals.base import SignalType, SignalValue
+from matchers.signals.base import SignalValue
 from matchers.signals.grid import luma_grid
-from matchers.signals.hamming import bits_to_hex, hamming, hex_to_array, validate_hex
+from matchers.signals.hamming import HammingSignal, bits_to_hex
 
 # 8 bits of 64. Measured (../shared/MEASURED.md, pHash on reduced decodes): JPEG q30 and
 # resize 50% at most 2 bits, brightness +30% median 2, max 8; unrelated images never
@@ -70,10 +70,9 @@ def phash_of_pil(img: Image.Image) -> tuple[str, float]:
     return phash_of_thumbnail(np.asarray(grey, dtype=np.float64))
 
 
-class PhashSignal(SignalType):
+class PhashSignal(HammingSignal):
     """64-bit pHash of the whole image."""
 
-    kind: ClassVar[Literal["hamming", "euclidean"]] = "hamming"
     nbits: ClassVar[int] = 64
     THRESHOLD: ClassVar[float] = PHASH_THRESHOLD
     EXAMPLES: ClassVar[list[str]] = ["0" * 16, "f" * 16, "c3a1b2f00f5a6e91"]
@@ -86,12 +85,3 @@ class PhashSignal(SignalType):
             return [SignalValue(self.name, hx, quality=round(std, 3))]
 
         return image.memo("signal:phash", compute)
-
-    def distance(self, a: str, b: str) -> float:
-        return float(hamming(self.validate(a), self.validate(b)))
-
-    def validate(self, value: str) -> str:
-        return validate_hex(value, self.nbits, self.name)
-
-    def to_array(self, value: str) -> npt.NDArray[np.uint8]:
-        return hex_to_array(self.validate(value))
