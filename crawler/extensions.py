@@ -41,6 +41,8 @@ def counts(stats: dict[str, Any]) -> dict[str, Any]:
         "detail_pages": int(stats.get("likewatch/pages/detail", 0)),
         "requests": int(stats.get("downloader/request_count", 0)),
         "retry_wait_s": round(float(stats.get("likewatch/retry/wait_seconds", 0.0)), 2),
+        "pacing_wait_s": round(float(stats.get("likewatch/pacing/wait_seconds", 0.0)), 2),
+        "host_paused": int(stats.get("likewatch/pacing/host_paused", 0)),
         "errors": errors,
     }
 

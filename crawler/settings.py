@@ -37,6 +37,10 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 408, 522, 524]
 LIKEWATCH_RETRY_BACKOFF_BASE = 0.5  # seconds; doubled on each retry of one request
 LIKEWATCH_RETRY_BACKOFF_MAX = 30.0
 LIKEWATCH_RETRY_AFTER_MAX = 120.0  # a longer Retry-After is capped (and the wait counted)
+# robots.txt Crawl-delay is honoured per host, up to this many seconds.
+LIKEWATCH_CRAWL_DELAY_MAX = 60.0
+# A 429/503 with Retry-After pauses every request to that host, not only the retried one.
+LIKEWATCH_PAUSE_HOST_ON_429 = True
 # A page that took longer than this is counted as a `slow_response` (it still succeeds).
 LIKEWATCH_SLOW_RESPONSE_SECONDS = 1.0
 LIKEWATCH_PROGRESS_INTERVAL = 1.0  # seconds between progress lines (0: none)
@@ -50,6 +54,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.URLGuardMiddleware": 50,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.SlowResponseMiddleware": 560,
+    # Nearest the downloader: Crawl-delay spacing, and a host-wide pause after a 429.
+    "crawler.middlewares.HostPacingMiddleware": 870,
 }
 
 ITEM_PIPELINES = {

@@ -67,6 +67,7 @@ class SandboxServer:
         self.seed = seed
         self.host, self.port = host, port
         self.publish_every = publish_every
+        self.robots_txt = ROBOTS_TXT  # tests may set another (e.g. with a Crawl-delay)
         self.faults = FaultPlan(faults if faults is not None else FaultConfig(), seed)
         self.catalogue = ensure_generated(self.data_dir, seed, progress)
         self.items: list[dict[str, Any]] = self.catalogue.items
@@ -263,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(target)
         path, query = url.path, parse_qs(url.query)
         if path == "/robots.txt":
-            self._send(200, ROBOTS_TXT.encode(), "text/plain; charset=utf-8", head)
+            self._send(200, self.sb.robots_txt.encode(), "text/plain; charset=utf-8", head)
             return
         fault, delay = self.sb.faults.transient(self.path)
         if delay:
