@@ -11,6 +11,9 @@ scheduler and the health report:
 - ``blocked_url``: refused by likewatch.netguard (private / loopback and not allow-listed).
 - ``robots_disallowed``: refused by robots.txt.
 - ``parse_error``, ``missing_field``: the adapter could not parse a page / an item.
+- ``challenged``: a page that answered 200 but is a captcha or verify page (the adapter's
+  ``CHALLENGE_MARKERS`` or generic ones, ``crawler.health.detect_challenge``): not
+  parsed, asked for again by the next crawl.
 - ``bad_thumbnail``: thumbnail bytes that are not a decodable image (the candidate is kept).
 - ``truncated_media``: a video shorter than announced (kept: the matchers decode what is there).
 - ``bad_content_type``, ``media_too_large``, ``media_http_error``, ``media_error``: a media

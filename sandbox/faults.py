@@ -28,6 +28,9 @@ class FaultConfig:
     rate_broken_thumbnail: float = 0.02
     rate_truncated_video: float = 0.05
     rate_malformed_state: float = 0.02
+    # Detail pages answered 200 with a "security check" page instead of the video (how
+    # platforms challenge a crawler without an error status). Off unless asked for.
+    rate_challenge: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -93,3 +96,7 @@ class FaultPlan:
     def malformed_state(self, item_id: str) -> bool:
         """Whether this item's detail page carries malformed `__NEXT_DATA__` JSON."""
         return unit(self.seed, "state", item_id) < self.config.rate_malformed_state
+
+    def challenged(self, item_id: str, attempt: int) -> bool:
+        """Whether this request of the item's detail page gets a 200 verify page."""
+        return unit(self.seed, "challenge", item_id, attempt) < self.config.rate_challenge

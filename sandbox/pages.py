@@ -130,6 +130,12 @@ def search_shell(query: str) -> str:
     return _layout("搜索", body)
 
 
+def verify_page() -> str:
+    """A 200 "security check" page, as platforms serve a suspected crawler: no content."""
+    return _layout("安全验证", '<h1>安全验证</h1><p>请完成下方验证后继续访问</p>'
+                   '<div id="captcha_container" class="captcha-slider"></div>')
+
+
 def not_found(message: str = "页面不存在") -> str:
     """A plain 404 page."""
     return _layout("404", f"<h1>404</h1><p>{escape(message)}</p>")

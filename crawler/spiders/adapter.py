@@ -24,6 +24,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.errors import count_error
+from crawler.health import detect_challenge
 from crawler.items import CrawlResult
 from crawler.platforms import get_adapter
 from crawler.platforms.base import Adapter, AdapterError
@@ -123,11 +124,16 @@ class AdapterSpider(scrapy.Spider):
         try:
             page = self.adapter.parse(response.url, body)
         except AdapterError as exc:
+            if self._challenged(response, body):
+                return
             count_error(stats, exc.kind)
             self.logger.warning("%s: %s", exc.kind, exc)
             item_id = None if response.meta.get("lw_index") else self._item_id(response.url)
             if item_id:
                 self.failed_ids.add(item_id)
+            return
+        if not (page.items or page.detail_urls or page.next_url or page.next_cursor or page.errors) \
+                and self._challenged(response, body):
             return
         for err in page.errors:
             count_error(stats, err.kind)
@@ -171,6 +177,20 @@ class AdapterSpider(scrapy.Spider):
             self.cursor = page.next_cursor
             if self._may_follow():
                 yield self._index_request(self.adapter.cursor_url(response.url, page.next_cursor))
+
+    def _challenged(self, response: Response, body: str) -> bool:
+        """A page that gave nothing, answered 200 but is a captcha or verify page: counted
+        as ``challenged`` (adapter health reads it as "the site refused us"), not as a
+        parse error, so the item is asked for again by the next crawl without counting
+        towards giving up on it."""
+        why = detect_challenge(self.adapter, response.status, body)
+        if why is None:
+            return False
+        stats = self.crawler.stats
+        assert stats is not None
+        count_error(stats, "challenged")
+        self.logger.warning("challenged (%s): %s", why, response.url)
+        return True
 
     def _item_id(self, url: str) -> str | None:
         if not self.adapter.suitable(url):
