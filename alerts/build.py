@@ -4,13 +4,15 @@
 (person, candidate) has no alert yet, which covers rows committed out of id order on
 PostgreSQL), creates or updates the alert, and in the same transaction adds one outbox row
 per subscription that covers the person. Running it twice changes nothing: it is the
-idempotent hand-off from the matcher role to the alerter role.
+idempotent hand-off from the matcher role to the alerter role. An update that raises the
+alert's severity ("escalated") sends it again to subscriptions that already had it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -103,12 +105,31 @@ def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow]) -
     if signals == list(alert.signals or []):
         return "unchanged"
     best = signals[0]
+    before = alert.severity
     alert.signals = signals
     alert.severity = severity(signals)
     alert.signal, alert.distance, alert.threshold = best["signal"], best["distance"], best["threshold"]
     alert.frame, alert.reference_id = best["frame"], best["reference_id"]
     alert.updated_at = now
+    if alert.status != "suppressed" and _RANK[alert.severity] > _RANK[before]:
+        _resend(s, alert.id)
+        return "escalated"
     return "updated"
+
+
+_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def _resend(s: Session, alert_id: int) -> None:
+    """An alert whose severity rose is sent again to every subscription that already had
+    it, under the same id (receivers keep the copy with the latest ``updated_at``). Rows
+    still pending send the new state anyway; dead letters stay dead. Smaller changes (one
+    more frame, a closer distance at the same severity) are kept for ``likewatch alerts``
+    and the next delivery, not pushed."""
+    for row in s.scalars(select(OutboxMessage).where(OutboxMessage.alert_id == alert_id,
+                                                      OutboxMessage.state == "sent")):
+        row.state, row.attempts, row.batch_key, row.last_error = "pending", 0, "", ""
+        row.next_attempt_at, row.lease_owner, row.lease_until = time.time(), "", 0.0
 
 
 def sync_alerts(cat: Catalog, *, batch: int = 2000) -> dict[str, int]:

@@ -194,3 +194,31 @@ def test_digest_sends_one_message_for_several_alerts():
     assert got.verified and got.body["type"] == "likewatch.digest"
     assert got.alert_id == got.body["id"] and len(got.body["alerts"]) == 3
     assert all(r["deliveries"][0]["state"] == "sent" for r in list_alerts(cat))
+
+
+def test_an_escalated_alert_is_sent_again_a_small_update_is_not():
+    cat = Catalog.open()
+    with WebhookReceiver("k") as rx:
+        ids = world(cat)
+        registry.add_subscription(cat, "acme", "webhook", rx.url, secret="k")
+        c1 = candidate(cat, "v1")
+        match(cat, c1, ids["alice"], "face", 0.58, 0.6, "t=1.00s")  # near the threshold
+        assert sync_alerts(cat) == {"created": 1}
+        assert outbox.deliver_due(cat, "w1") == {"sent": 1}
+        # one more frame at the same severity: recorded, not pushed
+        match(cat, c1, ids["alice"], "face", 0.57, 0.6, "t=2.00s")
+        assert sync_alerts(cat) == {"updated": 1}
+        assert outbox.deliver_due(cat, "w1") == {}
+        # a much closer frame: the alert is now high and goes out again under its id
+        match(cat, c1, ids["alice"], "face", 0.20, 0.6, "t=3.00s")
+        assert sync_alerts(cat) == {"escalated": 1}
+        assert outbox.deliver_due(cat, "w1") == {"sent": 1}
+        got = rx.wait_for(2, 5)
+    assert [g.body["severity"] for g in got] == ["low", "high"]
+    assert got[0].alert_id == got[1].alert_id
+    assert got[1].body["updated_at"] > got[0].body["updated_at"]
+    assert got[1].body["match"]["frame"] == "t=3.00s"
+    with cat.session() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+        assert row.state == "sent"
+        assert len(list(s.scalars(select(Delivery).where(Delivery.outbox_id == row.id)))) == 2
