@@ -108,6 +108,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--url", default="")
+    ap.add_argument("--node", default="",
+                    help="use this running deploy/es-node node (its JVM CPU time is reported)")
     ap.add_argument("--skip-embedded", action="store_true")
     ap.add_argument("--keep", action="store_true",
                     help="leave the node running and the index in place (for --reuse)")
@@ -117,8 +119,12 @@ def main() -> int:
     n = args.n
     pdq, phash = make_hashes(n, 1)
     ids = [f"{PLATFORMS[i % 5]}:b{i:07d}" for i in range(n)]
-    node = None
+    node = args.node or None
     url = args.url
+    if node and not url:
+        url = subprocess.run([str(REPO / "deploy/es-node"), "url", "--name", node], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    own_node = not url
     if not url:
         node = "bench"
         subprocess.run([str(REPO / "deploy/es-node"), "start", "--name", node, "--port", "auto",
@@ -155,7 +161,7 @@ def main() -> int:
         if not args.keep:
             es.drop()
         es.close()
-        if node and not args.keep:
+        if own_node and not args.keep:
             subprocess.run([str(REPO / "deploy/es-node"), "stop", "--name", node], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
     out = REPO / "bench" / "out"
@@ -178,7 +184,7 @@ def ingest(es: ElasticsearchIndex, cand: str, pdq: np.ndarray, phash: np.ndarray
     es.es.indices.put_settings(index=cand, settings={"refresh_interval": "1s"})
     es.refresh()
     secs = time.perf_counter() - t
-    report(f"ES bulk ingest (parallel_bulk, 2 threads, 1000/request, refresh off during "
+    report(f"ES bulk ingest (add_now: 2 threads, {es.chunk_size}/request, refresh off during "
            f"the load): {n / secs:,.0f} candidates/s ({secs:.1f} s); count={es.count():,}")
     with open("/proc/loadavg", encoding="ascii") as fh:
         report(f"load average after ingest: {fh.read().split()[:3]} (2 cores shared with "

@@ -1,18 +1,20 @@
 """The Elasticsearch candidate index (the scale-out backend).
 
-Writes: :meth:`ElasticsearchIndex.add` puts documents in the durable queue
-(:mod:`matchers.index.queue`) and drains it with ``helpers.parallel_bulk``: bounded
-in-flight work (``threads`` workers, ``threads`` chunks queued, ``chunk_size`` actions a
-request), items refused with 429/5xx retried with exponential backoff, connection
-failures leave the rest queued for the next :meth:`flush`.
+Writes: :meth:`ElasticsearchIndex.add` sends documents straight away while nothing is
+queued, else puts them in the durable queue (:mod:`matchers.index.queue`) and drains it,
+through :mod:`matchers.index.es_bulk`: bounded in-flight work (``threads`` requests of
+``chunk_size`` actions), items refused with 429/5xx retried with exponential backoff,
+connection failures leave the rest queued for the next :meth:`flush`. Face documents a
+re-added candidate no longer has are deleted in the same bulk requests.
 
 What each query guarantees:
 
 - ``radius_search``: exact. Multi-index hashing over position-prefixed 16-bit chunk
-  terms (:func:`matchers.index.base.query_chunk_terms` proves no hash within the radius
-  is missed), every hit's stored values verified client-side, so none beyond it. A
-  radius needing more than MAX_QUERY_TERMS terms (PDQ > 63, pHash > 19) falls back to
-  verifying every stored value: still exact, as slow as a scan.
+  terms, requiring as many near chunks as a hash within the radius must have
+  (:mod:`matchers.index.es_query` proves none is missed), every hit's stored values
+  verified client-side, so none beyond it. A radius needing more than MAX_QUERY_TERMS
+  terms (PDQ > 63, pHash > 19) falls back to verifying every stored value: still exact,
+  as slow as a scan.
 - ``knn_face``: exact. The ``dense_vector`` uses a flat (brute-force) index, so every
   vector is compared; distances are recomputed client-side from the stored value.
   At most 10,000 face vectors are considered per query (``num_candidates`` limit).
@@ -22,22 +24,22 @@ What each query guarantees:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import elasticsearch
 import numpy as np
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 from elasticsearch import serializer as es_serializer
 
-from matchers.index import es_mappings
+from matchers.index import es_bulk, es_mappings, es_query
 from matchers.index.base import (
     AGG_NAMES,
-    HAMMING_SIGNALS,
     MISSING_LAST,
     BadQuery,
     CandidateDoc,
@@ -46,17 +48,14 @@ from matchers.index.base import (
     SearchFilters,
     SearchPage,
     check_size,
-    chunk_terms,
     decode_token,
     decode_vector,
-    doc_terms,
     encode_token,
     face_distances,
     hamming,
     hex_to_bits,
     min_by_doc,
     parse_sort,
-    query_chunk_terms,
     sorted_hits,
     to_millis,
     tokenize,
@@ -93,6 +92,7 @@ class ElasticsearchIndex(CandidateIndex):
         self._flush_lock = threading.Lock()
         self._retry_at, self._backoff = 0.0, 0.0
         self.page = PAGE  # hits per request of a radius lookup (smaller in tests)
+        self._size, self._size_at = 0, 0.0
 
     # --- setup ---------------------------------------------------------------------
     def server_version(self) -> str:
@@ -214,63 +214,59 @@ class ElasticsearchIndex(CandidateIndex):
     def pending(self) -> int:
         return len(self.queue) if self.queue else 0
 
-    def _actions(self, docs: Sequence[CandidateDoc]) -> Iterator[dict[str, Any]]:
-        cand, sigs = self.alias["candidates"], self.alias["signals"]
-        for d in docs:
-            source = d.to_json()
-            hashes: dict[str, list[str]] = {}
-            chunks: list[str] = []
-            for s, values in d.signals.items():
-                if s in HAMMING_SIGNALS and values:
-                    hashes[s] = list(dict.fromkeys(v.lower() for v in values))
-                    for v in hashes[s]:
-                        chunks += chunk_terms(s, v)
-            source.update(doc_id=d.doc_id, terms=doc_terms(d), hashes=hashes,
-                          hash_chunks=list(dict.fromkeys(chunks)))
-            yield {"_op_type": "index", "_index": cand, "_id": d.doc_id, "_source": source}
-            for i, value in enumerate(dict.fromkeys(d.signals.get("face", []))):
-                yield {"_op_type": "index", "_index": sigs, "_id": f"{d.doc_id}|face|{i}",
-                       "_source": {"cid": d.doc_id, "signal": "face", "value": value,
-                                   "found_at": source["found_at"],
-                                   "embedding": decode_vector(value).tolist()}}
-
     def add_now(self, docs: Sequence[CandidateDoc]) -> dict[str, str]:
         """Bulk-send now, retrying refused items; returns {doc_id: error} of documents
         refused for good. Raises IndexUnavailable if the cluster cannot be reached."""
         self.ensure_setup()
-        # parallel_bulk sends chunks concurrently: keep only the last version of a document
-        # so an older one cannot land after it.
+        # Chunks are sent concurrently: keep only the last version of a document so an
+        # older one cannot land after it.
         latest = list({d.doc_id: d for d in docs}.values())
-        pending = list(self._actions(latest))
+        pending: Iterable[es_bulk.Item] = itertools.chain(
+            self._stale_faces(latest),
+            es_bulk.doc_items(latest, self.alias["candidates"], self.alias["signals"]))
         rejected: dict[str, str] = {}
         for attempt in range(self.retries + 1):
-            by_id = {(a["_index"], a["_id"]): a for a in pending}
-            retry: list[dict[str, Any]] = []
-            try:
-                results = helpers.parallel_bulk(
-                    self.es, pending, thread_count=self.threads, chunk_size=self.chunk_size,
-                    queue_size=self.threads, raise_on_error=False, raise_on_exception=True)
-                for ok, item in results:
-                    if ok:
-                        continue
-                    info = next(iter(item.values()))
-                    action = by_id[(self.alias_of(info["_index"]), info["_id"])]
-                    if info.get("status") in _RETRY_STATUS:
-                        retry.append(action)
-                    else:
-                        doc_id = action["_source"].get("doc_id") or action["_source"]["cid"]
-                        rejected[doc_id] = str(info.get("error"))
-            except _UNAVAILABLE as exc:
-                raise IndexUnavailable(f"Elasticsearch at {self.url} unreachable: {exc}") from exc
-            except elasticsearch.ApiError as exc:
-                if exc.meta.status not in _RETRY_STATUS:
-                    raise
-                retry = pending
+            retry, refused = es_bulk.send(self.es, pending, threads=self.threads,
+                                          chunk_size=self.chunk_size,
+                                          on_error=self._bulk_error)
+            rejected.update(refused)
             if not retry:
                 return rejected
             pending = retry
             time.sleep(min(0.2 * 2 ** attempt, 5.0))
-        raise IndexUnavailable(f"{len(pending)} actions still refused after {self.retries} retries")
+        raise IndexUnavailable(f"{len(retry)} actions still refused after {self.retries} retries")
+
+    def _stale_faces(self, docs: Sequence[CandidateDoc]) -> list[es_bulk.Item]:
+        """Deletes of the face documents of ``docs`` that their new versions no longer have
+        (a candidate re-added with fewer faces; there is no delete-by-query here)."""
+        sigs = self.alias["signals"]
+        faces = {d.doc_id: len(dict.fromkeys(d.signals.get("face", []))) for d in docs}
+        out: list[es_bulk.Item] = []
+        parts = [list(faces)]
+        while parts:
+            part = parts.pop()
+            hits = self._call(self.es.search, index=sigs, size=PAGE, source=False,
+                              query={"terms": {"cid": part}}, docvalue_fields=["cid"],
+                              track_total_hits=False,
+                              filter_path="hits.hits._id,hits.hits.fields"
+                              ).get("hits", {}).get("hits", [])
+            if len(hits) == PAGE and len(part) > 1:  # maybe more: ask in halves
+                parts += [part[:len(part) // 2], part[len(part) // 2:]]
+                continue
+            for h in hits:
+                cid = h["fields"]["cid"][0]
+                keep = {es_bulk.face_id(cid, i) for i in range(faces[cid])}
+                if h["_id"] not in keep:
+                    out.append(es_bulk.delete_item(sigs, cid, h["_id"]))
+        return out
+
+    def _bulk_error(self, exc: BaseException) -> BaseException | None:
+        """What a failed bulk request means: None (send it again) for 429/5xx."""
+        if isinstance(exc, _UNAVAILABLE):
+            return IndexUnavailable(f"Elasticsearch at {self.url} unreachable: {exc}")
+        if isinstance(exc, elasticsearch.ApiError) and exc.meta.status in _RETRY_STATUS:
+            return None
+        return exc
 
     def alias_of(self, index: str) -> str:
         """``likewatch-candidates-000001`` -> ``likewatch-candidates``."""
@@ -297,7 +293,7 @@ class ElasticsearchIndex(CandidateIndex):
             part = list(doc_ids[i:i + PAGE])
             res = self._call(self.es.search, index=self.alias["candidates"], size=len(part),
                              query={"terms": {"doc_id": part}},
-                             source_excludes=["doc_id"])
+                             source_excludes=es_mappings.SOURCE_EXCLUDES)
             for hit in res["hits"]["hits"]:
                 doc = CandidateDoc.from_json(hit["_source"])
                 found[doc.doc_id] = doc
@@ -332,24 +328,33 @@ class ElasticsearchIndex(CandidateIndex):
         query = hex_to_bits(signal, hex_value)
         if radius < 0:
             raise BadQuery("radius must be >= 0")
-        field = f"hashes.{signal}"
-        lookup: dict[str, Any]
-        try:
-            lookup = {"terms": {"hash_chunks": query_chunk_terms(signal, hex_value, radius)}}
-        except BadQuery:
-            # A radius too wide for chunk terms: verify every stored value (still exact).
-            lookup = {"exists": {"field": field}}
         self.ensure_setup()
-        pairs: list[tuple[str, str]] = []
+        field = f"hashes.{signal}"
+        # A radius too wide for chunk terms: verify every stored value (still exact).
+        lookup = (es_query.radius_query(signal, hex_value, radius, self._size_estimate())
+                  or {"exists": {"field": field}})
+        ids: list[str] = []
+        values: list[bytes] = []
         for fields in self._scan(lookup, ["doc_id", field]):
             doc_id = fields["doc_id"][0]
-            pairs += [(doc_id, v) for v in fields.get(field, [])]
-        if not pairs:
+            for v in fields.get(field, []):
+                ids.append(doc_id)
+                values.append(es_query.decode_hash(signal, v))
+        if not ids:
             return []
-        rows = np.frombuffer(bytes.fromhex("".join(v for _, v in pairs)), dtype=np.uint8)
-        dist = hamming(query, rows.reshape(len(pairs), query.size))
-        return sorted_hits(min_by_doc((pairs[i][0], int(d)) for i, d in enumerate(dist)
+        rows = np.frombuffer(b"".join(values), dtype=np.uint8).reshape(len(ids), query.size)
+        dist = hamming(query, rows)
+        return sorted_hits(min_by_doc((ids[i], int(d)) for i, d in enumerate(dist)
                                       if d <= radius))
+
+    def _size_estimate(self) -> int:
+        """About how many candidates the index holds (to plan radius lookups): counted
+        at most once a minute."""
+        now = time.monotonic()
+        if now >= self._size_at:
+            self._size = int(self._call(self.es.count, index=self.alias["candidates"])["count"])
+            self._size_at = now + 60.0
+        return self._size
 
     def knn_face(self, embedding: str, k: int, max_distance: float) -> list[tuple[str, float]]:
         query = decode_vector(embedding)
@@ -364,8 +369,9 @@ class ElasticsearchIndex(CandidateIndex):
                 docvalue_fields=["cid", "value"])
             hits = res["hits"]["hits"]
             values = [(h["fields"]["cid"][0], h["fields"]["value"][0]) for h in hits]
-            # A candidate re-added with fewer faces leaves stale face documents behind
-            # (no delete-by-query here): keep only values the candidate still has.
+            # Face documents a re-added candidate no longer has are deleted with its new
+            # version; until that write is done (or if it was refused) keep only values
+            # the candidate has now.
             current = {d.doc_id: set(d.signals.get("face", []))
                        for d in self.get(list(dict.fromkeys(c for c, _ in values)))}
             values = [(c, v) for c, v in values if v in current.get(c, ())]
@@ -418,7 +424,8 @@ class ElasticsearchIndex(CandidateIndex):
         }
         if after:
             body["search_after"] = decode_token(after)
-        res = self._call(self.es.search, index=self.alias["candidates"], **body)
+        res = self._call(self.es.search, index=self.alias["candidates"],
+                         source_excludes=es_mappings.SOURCE_EXCLUDES, **body)
         hits = res["hits"]["hits"]
         docs = [CandidateDoc.from_json(h["_source"]) for h in hits]
         token = None

@@ -19,29 +19,36 @@ from typing import Any
 
 from matchers.index.base import EUCLIDEAN_SIGNALS, HAMMING_SIGNALS
 
-TEMPLATE_VERSION = 1
+#: Version 2 (ingest 1.5-2x cheaper for the node, measured in deploy/elasticsearch/README.md):
+#: hashes as binary doc values (were high-cardinality keywords), the text fields kept in
+#: _source only (text search uses ``terms``), no _source excludes (filtering the source of
+#: every document on the way in cost more than storing the lookup fields). Readers handle
+#: both versions (:func:`matchers.index.es_query.decode_hash`), so an index created from
+#: version 1 keeps working; a rebuild (drop it, ``likewatch index sync --full``) gives it
+#: the cheaper mapping. The version is also in each index's mapping ``_meta``.
+TEMPLATE_VERSION = 2
 FAMILIES = ("candidates", "signals")
 
 _KEYWORD = {"type": "keyword"}
 _STORED_ONLY = {"type": "keyword", "index": False, "doc_values": True}
+# Kept in _source for display; not indexed (text search goes through ``terms``).
+_TEXT_SOURCE_ONLY = {"type": "text", "index": False}
 
 CANDIDATES_MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
-    # Search tokens, hashes and chunk terms are for lookups only (the hashes are also in
-    # ``signals``): keep them out of _source.
-    "_source": {"excludes": ["terms", "hashes", "hash_chunks"]},
+    "_meta": {"version": TEMPLATE_VERSION},
+    # No _source excludes: terms, hashes and hash_chunks are stored in _source too, and
+    # left out when reading (``SOURCE_EXCLUDES``).
     "properties": {
         "doc_id": _KEYWORD,
         "platform": _KEYWORD,
         "item_id": _KEYWORD,
         "url": {"type": "keyword", "index": False, "doc_values": False},
-        "title": {"type": "text", "norms": False,
-                  "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}},
-        "description": {"type": "text", "norms": False},
+        "title": _TEXT_SOURCE_ONLY,
+        "description": _TEXT_SOURCE_ONLY,
         # No ignore_above: uploader.keyword is a sort key and must exist on every doc.
-        "uploader": {"type": "text", "fields": {"keyword": _KEYWORD}},
-        "tags": {"type": "text", "norms": False,
-                 "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+        "uploader": {"type": "text", "index": False, "fields": {"keyword": _KEYWORD}},
+        "tags": _TEXT_SOURCE_ONLY,
         "published_at": {"type": "date"},
         "found_at": {"type": "date"},
         "clients": _KEYWORD,
@@ -49,16 +56,22 @@ CANDIDATES_MAPPINGS: dict[str, Any] = {
         "matched": {"type": "boolean"},
         # Tokens of matchers.index.base.tokenize: the text match shared with the embedded store.
         "terms": {"type": "keyword", "doc_values": False},
-        # Hamming signals: exact values (read back to verify) and their chunk terms.
-        "hashes": {"properties": {name: _STORED_ONLY for name in HAMMING_SIGNALS}},
+        # Hamming signals: exact values (base64, read back from doc values to verify) and
+        # their chunk terms. Binary doc values: direct lookups, no terms dictionary.
+        "hashes": {"properties": {name: {"type": "binary", "doc_values": True}
+                                  for name in HAMMING_SIGNALS}},
         "hash_chunks": {"type": "keyword", "doc_values": False},
         # Every signal value as given (faces too), kept in _source only.
         "signals": {"type": "object", "enabled": False},
     },
 }
 
+#: Fields of the candidates' _source that are for lookups only.
+SOURCE_EXCLUDES = ["doc_id", "terms", "hashes", "hash_chunks"]
+
 SIGNALS_MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
+    "_meta": {"version": TEMPLATE_VERSION},
     "_source": {"excludes": ["embedding"]},
     "properties": {
         "cid": _KEYWORD,

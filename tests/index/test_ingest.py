@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import threading
 import time
 from pathlib import Path
+
+import numpy as np
 
 from matchers.index.base import CandidateDoc, SearchFilters
 from matchers.index.elastic import ElasticsearchIndex
@@ -93,3 +96,28 @@ def test_node_stopped_during_ingest_loses_nothing(es_node_info: Node, tmp_path: 
     finally:
         index.drop()
         index.close()
+
+
+def test_readding_with_fewer_faces_deletes_the_stale_face_documents(es_index) -> None:
+    def face(n: float) -> str:
+        return base64.b64encode(np.full(128, n, dtype="<f4").tobytes()).decode()
+
+    def face_docs() -> list[str]:
+        es_index.refresh()
+        res = es_index.es.search(index=es_index.alias["signals"], source=False, size=100,
+                                 query={"term": {"cid": "sandbox:f1"}})
+        return sorted(h["_id"] for h in res["hits"]["hits"])
+
+    doc = CandidateDoc(platform="sandbox", item_id="f1",
+                       signals={"face": [face(0.1), face(0.2), face(0.3)]})
+    other = CandidateDoc(platform="sandbox", item_id="f2", signals={"face": [face(0.2)]})
+    es_index.add([doc, other])
+    assert face_docs() == [f"sandbox:f1|face|{i}" for i in range(3)]
+    doc.signals["face"] = [face(0.3)]
+    es_index.add([doc])
+    assert face_docs() == ["sandbox:f1|face|0"]
+    assert [c for c, _ in es_index.knn_face(face(0.2), 10, 0.01)] == ["sandbox:f2"]
+    doc.signals = {}
+    es_index.add([doc])
+    assert face_docs() == []
+    assert [c for c, _ in es_index.knn_face(face(0.3), 10, 0.01)] == []

@@ -1,0 +1,115 @@
+"""Exact Hamming-radius lookups on Elasticsearch: which chunk terms to ask for, and how
+many of a candidate's chunk positions must match before it is worth fetching.
+
+A hash of ``n`` chunks (16 bits each, position-prefixed terms ``pdq:3:ab12``) at Hamming
+distance ``d <= r`` from the query splits ``d`` over its chunks. For any ``s >= 0``, let
+``k`` be the number of its chunks that differ from the query's chunk at the same position
+in more than ``s`` bits: then ``k * (s + 1) <= d <= r``, so ``k <= r // (s + 1)`` and at
+least ``m = n - r // (s + 1)`` of its chunks are within ``s`` bits of the query's. The
+lookup is one ``terms`` clause per position (every 16-bit value within ``s`` bits of the
+query's chunk there) in a ``bool`` that requires ``m`` of the ``n`` clauses: no hash within
+``r`` is missed. Each candidate found is then checked exactly on the client, so nothing
+beyond ``r`` is returned.
+
+``s = r // n`` (the smallest, where ``m`` may be 1) sends the fewest terms but lets through
+every candidate sharing one near chunk: ~4,100 random candidates out of 1,000,000 for PDQ
+at r = 31, whose values must all be fetched. ``s + 1`` sends more terms (2,192 instead of
+272) but requires 6 of 16 positions, which random candidates essentially never meet, so
+only the near duplicates are fetched. :func:`plan` picks ``s`` by the estimated cost of
+both parts for the index size.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import math
+from functools import cache
+from typing import Any
+
+from matchers.index.base import CHUNK_BITS, HAMMING_SIGNALS, MAX_QUERY_TERMS, BadQuery, hex_to_bits
+
+# Relative costs in the node, measured at 1,000,000 candidates (README figures): looking
+# up one term versus fetching the doc values of one candidate.
+TERM_COST = 1.0
+HIT_COST = 2.0
+
+
+@cache
+def _flips(s: int) -> tuple[int, ...]:
+    """Every 16-bit mask with at most ``s`` bits set."""
+    out = [0]
+    for k in range(1, s + 1):
+        out += [sum(1 << b for b in combo) for combo in itertools.combinations(range(CHUNK_BITS), k)]
+    return tuple(out)
+
+
+def _variants(s: int) -> int:
+    return sum(math.comb(CHUNK_BITS, k) for k in range(s + 1))
+
+
+def required(nchunks: int, radius: int, s: int) -> int:
+    """How many of ``nchunks`` positions a hash within ``radius`` has within ``s`` bits."""
+    return nchunks - radius // (s + 1)
+
+
+def expected_hits(nchunks: int, radius: int, s: int, docs: int) -> float:
+    """Random candidates (of ``docs``) expected to pass the chunk lookup."""
+    p = _variants(s) / 2 ** CHUNK_BITS
+    m = required(nchunks, radius, s)
+    tail = sum(math.comb(nchunks, j) * p ** j * (1 - p) ** (nchunks - j)
+               for j in range(m, nchunks + 1))
+    return float(docs * tail)
+
+
+def plan(signal: str, radius: int, docs: int) -> tuple[int, int] | None:
+    """``(s, m)`` for a lookup at ``radius`` in an index of about ``docs`` candidates, or
+    None when even the smallest ``s`` needs more than MAX_QUERY_TERMS terms."""
+    if radius < 0:
+        raise BadQuery("radius must be >= 0")
+    nchunks = HAMMING_SIGNALS[signal] // CHUNK_BITS
+    best: tuple[float, int] | None = None
+    smallest = radius // nchunks
+    for s in (smallest, smallest + 1):
+        terms = nchunks * _variants(s)
+        if s > CHUNK_BITS or terms > MAX_QUERY_TERMS:
+            continue
+        cost = TERM_COST * terms + HIT_COST * expected_hits(nchunks, radius, s, docs)
+        if best is None or cost < best[0]:
+            best = (cost, s)
+    if best is None:
+        return None
+    return best[1], required(nchunks, radius, best[1])
+
+
+def radius_query(signal: str, hex_value: str, radius: int, docs: int) -> dict[str, Any] | None:
+    """The ``bool`` query finding every candidate with a ``signal`` value within ``radius``
+    of ``hex_value`` (and a few more, to be verified); None when the radius is too wide for
+    chunk terms (then every stored value has to be verified)."""
+    hex_to_bits(signal, hex_value)
+    chosen = plan(signal, radius, docs)
+    if chosen is None:
+        return None
+    s, m = chosen
+    nchars = CHUNK_BITS // 4
+    hex_value = hex_value.lower()
+    clauses = []
+    for i in range(len(hex_value) // nchars):
+        value = int(hex_value[i * nchars:(i + 1) * nchars], 16)
+        clauses.append({"terms": {"hash_chunks": [f"{signal}:{i}:{value ^ f:04x}"
+                                                  for f in _flips(s)]}})
+    return {"bool": {"should": clauses, "minimum_should_match": m}}
+
+
+def decode_hash(signal: str, value: str) -> bytes:
+    """A stored hash as bytes: base64 (binary doc values, mapping version 2) or hex
+    (keyword doc values, version 1). The two lengths differ for every Hamming signal."""
+    nbytes = HAMMING_SIGNALS[signal] // 8
+    if len(value) == 2 * nbytes:
+        return bytes.fromhex(value)
+    return base64.b64decode(value)
+
+
+def encode_hash(hex_value: str) -> str:
+    """A hex hash as the base64 string its binary doc value is sent as."""
+    return base64.b64encode(bytes.fromhex(hex_value)).decode("ascii")
