@@ -86,6 +86,9 @@ register("evidence_page_timeout", 20.0, float,
          "Seconds allowed to load a content page for its evidence screenshot.")
 register("tsa_url", "", str,
          "RFC 3161 timestamp authority URL that countersigns evidence tree heads; empty: off.")
+register("tsa_ca_file", "", str,
+         "PEM file of the root certificates trusted for the timestamp authority; a token whose "
+         "certificate does not chain to one of them is refused. Empty: the chain is not checked.")
 register("notice_contact_name", "", str,
          "Contact person named in takedown notices (the rights holder's agent or lawyer).")
 register("notice_contact_email", "", str, "Contact e-mail printed in takedown notices.")

@@ -279,8 +279,10 @@ def _maybe_timestamp(tlog: TransparencyLog, head: TreeHead) -> None:
         return
     from alerts.evidence import tsa
 
+    ca_file = str(settings.get("tsa_ca_file"))
     try:
-        token = tsa.request_timestamp(url, head.signing_input())
+        roots = Path(ca_file).read_bytes() if ca_file else None
+        token = tsa.request_timestamp(url, head.signing_input(), roots_pem=roots)
     except (tsa.TimestampError, OSError, urllib.error.URLError) as exc:
         log.warning("timestamp authority failed; tree head stays unstamped", error=str(exc))
         return

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     ver.add_argument("bundle", metavar="BUNDLE", type=Path)
     ver.add_argument("--key", type=Path,
                      help="the deployment's published public key (PEM) to require")
+    ver.add_argument("--tsa-ca", type=Path,
+                     help="root certificates (PEM) trusted for the time-stamp authority: the "
+                          "time stamp must chain to one of them")
     ver.set_defaults(func=_cmd_verify)
 
     lst = esub.add_parser("list", help="list sealed captures (newest first)")
@@ -106,7 +109,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         if not args.key.is_file():
             raise UserError(f"no such key file: {args.key}")
         trusted = args.key.read_bytes()
-    report = verify_bundle(args.bundle, trusted)
+    roots = None
+    if args.tsa_ca:
+        if not args.tsa_ca.is_file():
+            raise UserError(f"no such certificate file: {args.tsa_ca}")
+        roots = args.tsa_ca.read_bytes()
+    report = verify_bundle(args.bundle, trusted, roots)
     for fact in report.facts:
         print(f"  {fact}")
     if report.ok:

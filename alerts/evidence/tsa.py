@@ -13,9 +13,12 @@ a third party vouches that the log (and every manifest in it) existed at that ti
   ``id-ct-TSTInfo``, and the signature over the signed attributes verifies with the
   certificate in the token (RSA PKCS#1 v1.5, ECDSA or Ed25519).
 
-Not checked here: that the TSA certificate chains to a root you trust. The token names the
-TSA (certificate subject and SHA-256 fingerprint) for the person verifying to compare with
-the TSA's published certificate.
+- :func:`check_chain`: that the TSA's certificate chains, through any intermediates the
+  token carries, to a root you trust (a PEM bundle: setting ``tsa_ca_file`` when stamping,
+  ``likewatch evidence verify --tsa-ca`` when verifying), was valid at the token's
+  ``genTime``, and has the critical ``id-kp-timeStamping`` extended key usage RFC 3161
+  requires. Without a bundle the chain is not checked; the token still names the TSA
+  (certificate subject and SHA-256 fingerprint) to compare with its published certificate.
 """
 
 from __future__ import annotations
@@ -98,15 +101,59 @@ def parse_response(der: bytes, data: bytes, nonce: int) -> bytes:
     return token
 
 
-def request_timestamp(url: str, data: bytes, timeout: float = 10.0) -> str:
-    """Get a token for ``data`` from the TSA at ``url``; returns it base64-encoded."""
+def request_timestamp(url: str, data: bytes, timeout: float = 10.0,
+                      roots_pem: bytes | None = None) -> str:
+    """Get a token for ``data`` from the TSA at ``url``; returns it base64-encoded. With
+    ``roots_pem``, a token whose certificate does not chain to one of them is refused."""
     body, nonce = build_request(data)
     req = urllib.request.Request(url, data=body, method="POST", headers={  # noqa: S310 - operator-configured TSA URL
         "Content-Type": "application/timestamp-query",
         "Accept": "application/timestamp-reply"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
         der = resp.read(1_000_000)
-    return base64.b64encode(parse_response(der, data, nonce)).decode("ascii")
+    token = parse_response(der, data, nonce)
+    if roots_pem is not None:
+        check_chain(token, roots_pem)
+    return base64.b64encode(token).decode("ascii")
+
+
+def check_chain(der: bytes, roots_pem: bytes) -> str:
+    """Check that the token's TSA certificate chains to one of ``roots_pem`` (see the
+    module docstring); returns the trusted root's subject, or raises TimestampError."""
+    from cryptography.x509 import verification as xv
+
+    try:
+        roots = x509.load_pem_x509_certificates(roots_pem)
+    except ValueError as exc:
+        raise TimestampError(f"cannot read the trusted TSA roots: {exc}") from exc
+    try:
+        sd = cms.ContentInfo.load(der)["content"]
+        signer = sd["signer_infos"][0]
+        certs = [c.chosen for c in sd["certificates"]] if sd["certificates"].native else []
+        tst = tsp.TSTInfo.load(sd["encap_content_info"]["content"].contents)
+        gen_time = tst["gen_time"].native
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise TimestampError(f"malformed token: {exc}") from exc
+    leaf_asn1 = _signer_cert(signer, certs)
+    leaf = x509.load_der_x509_certificate(leaf_asn1.dump())
+    others = [x509.load_der_x509_certificate(c.dump()) for c in certs if c is not leaf_asn1]
+
+    def time_stamping(_policy: Any, _cert: Any, ext: x509.ExtendedKeyUsage | None) -> None:
+        if ext is None or x509.oid.ExtendedKeyUsageOID.TIME_STAMPING not in ext:
+            raise ValueError("the TSA certificate lacks the timeStamping extended key usage")
+
+    ee_policy = xv.ExtensionPolicy.permit_all().require_present(
+        x509.ExtendedKeyUsage, xv.Criticality.CRITICAL, time_stamping)
+    verifier = (xv.PolicyBuilder().store(xv.Store(roots)).time(gen_time)
+                .extension_policies(ca_policy=xv.ExtensionPolicy.webpki_defaults_ca(),
+                                    ee_policy=ee_policy)
+                .build_client_verifier())
+    try:
+        chain = verifier.verify(leaf, others).chain
+    except xv.VerificationError as exc:
+        raise TimestampError(f"the TSA certificate {leaf.subject.rfc4514_string()} does not "
+                             f"chain to a trusted root: {exc}") from exc
+    return chain[-1].subject.rfc4514_string()
 
 
 def parse_token(der: bytes) -> TokenInfo:

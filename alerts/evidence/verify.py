@@ -55,10 +55,12 @@ def _hex_list(value: Any) -> list[bytes]:
     return [bytes.fromhex(v) for v in value]
 
 
-def verify_bundle(path: Path, trusted_key_pem: bytes | None = None) -> VerifyReport:
-    """Verify a bundle zip, or the folder it was unpacked into (then without check 7)."""
+def verify_bundle(path: Path, trusted_key_pem: bytes | None = None,
+                  tsa_roots_pem: bytes | None = None) -> VerifyReport:
+    """Verify a bundle zip, or the folder it was unpacked into (then without check 7).
+    With ``tsa_roots_pem``, a time stamp must also chain to one of those roots."""
     if path.is_dir():
-        return _verify_members(_read_folder(path), trusted_key_pem)
+        return _verify_members(_read_folder(path), trusted_key_pem, tsa_roots_pem=tsa_roots_pem)
     report = VerifyReport()
     raw = path.read_bytes()
     try:
@@ -75,7 +77,7 @@ def verify_bundle(path: Path, trusted_key_pem: bytes | None = None) -> VerifyRep
                 EOFError, RuntimeError) as exc:
             report.bad(info.filename, f"damaged inside the zip ({exc})")
     zf.close()
-    _verify_members(members, trusted_key_pem, report)
+    _verify_members(members, trusted_key_pem, report, tsa_roots_pem)
     _guarded("zip container", report, _check_container, raw, infos, members, report)
     return report
 
@@ -86,7 +88,8 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
 
 
 def _verify_members(members: dict[str, bytes], trusted_key_pem: bytes | None,
-                    report: VerifyReport | None = None) -> VerifyReport:
+                    report: VerifyReport | None = None,
+                    tsa_roots_pem: bytes | None = None) -> VerifyReport:
     report = report if report is not None else VerifyReport()
     for name in FIXED:
         if name not in members and not any(p.startswith(name + ":") for p in report.problems):
@@ -102,6 +105,7 @@ def _verify_members(members: dict[str, bytes], trusted_key_pem: bytes | None,
         public = None
     _guarded("SHA256SUMS", report, _check_sums, members, public, manifest, report)
     _guarded("proof.json", report, _check_log, members, manifest_bytes, public, report)
+    _guarded("timestamp.tsr", report, _check_tsa_chain, members, tsa_roots_pem, report)
     return report
 
 
@@ -298,6 +302,25 @@ def _check_timestamp(members: dict[str, bytes], capture_head: TreeHead,
         report.bad("timestamp.tsr", "the time-stamp authority's signature does not verify")
     else:
         report.facts.append(f"RFC 3161 time stamp {info.gen_time} by {info.tsa_name}")
+
+
+def _check_tsa_chain(members: dict[str, bytes], roots_pem: bytes | None,
+                     report: VerifyReport) -> None:
+    token = members.get("timestamp.tsr")
+    if token is None:
+        return
+    if roots_pem is None:
+        report.facts.append("the time-stamp authority's certificate chain was not checked "
+                            "(give its root certificates with --tsa-ca)")
+        return
+    from alerts.evidence import tsa
+
+    try:
+        root = tsa.check_chain(token, roots_pem)
+    except tsa.TimestampError as exc:
+        report.bad("timestamp.tsr", str(exc))
+        return
+    report.facts.append(f"the time-stamp authority's certificate chains to {root}")
 
 
 def _check_container(raw: bytes, infos: list[zipfile.ZipInfo], members: dict[str, bytes],

@@ -2,8 +2,8 @@
 
 No kept library provides a timestamp authority to run locally (``rfc3161-client`` on PyPI
 only builds requests and verifies responses), so this file holds a minimal TSA made from
-``cryptography`` (an ECDSA P-256 key and a self-signed certificate with the critical
-timeStamping extended key usage) and ``asn1crypto`` (TSTInfo, CMS SignedData with
+``cryptography`` (a local root CA, and an ECDSA P-256 key with a certificate it issues,
+with the critical timeStamping extended key usage) and ``asn1crypto`` (TSTInfo, CMS SignedData with
 content-type and message-digest signed attributes, TimeStampResp). What is tested:
 
 - request building (SHA-256 imprint, nonce, certReq) as parsed by the TSA side;
@@ -11,7 +11,8 @@ content-type and message-digest signed attributes, TimeStampResp). What is teste
   as ``timestamp.tsr`` and checked by ``verify_bundle`` (imprint = the capture tree head);
 - refusals (status rejection), a wrong imprint, a wrong nonce, a token whose signature or
   TSTInfo was altered, and a garbage response are all rejected with a named reason.
-Not tested: chain validation to a public TSA root (the code does not do it; see tsa.py).
+- the certificate chain: accepted with the local root as trust anchor, refused with another
+  root (when stamping, with ``tsa_ca_file``, and when verifying a bundle with roots).
 """
 
 from __future__ import annotations
@@ -41,20 +42,44 @@ from tests.alerts.test_evidence_bundle import members_of
 from tests.alerts.test_evidence_capture import PageServer
 
 
+def _ca_cert(key: ec.EllipticCurvePrivateKey, cn: str) -> x509.Certificate:
+    """A self-signed root CA certificate valid for a day either side of now."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = dt.datetime.now(dt.UTC)
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True,
+                                         False, False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
 class LocalTSA:
     """Answers TimeStampReq DER with a signed TimeStampResp (or a chosen failure)."""
 
     def __init__(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        self.root_key = ec.generate_private_key(ec.SECP256R1())
+        self.root = _ca_cert(self.root_key, "Likewatch Test TSA Root")
         self.key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Likewatch Test TSA")])
-        now = dt.datetime.now(dt.UTC)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(self.root.subject)
                 .public_key(self.key.public_key()).serial_number(4242)
                 .not_valid_before(now - dt.timedelta(days=1))
                 .not_valid_after(now + dt.timedelta(days=1))
                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
                                critical=True)
-                .sign(self.key, hashes.SHA256()))
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    self.root_key.public_key()), critical=False)
+                .sign(self.root_key, hashes.SHA256()))
         self.cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
         self.mode = "ok"
         self.serial = 0
@@ -205,3 +230,40 @@ def test_a_failing_tsa_leaves_the_tree_head_unstamped(monkeypatch: pytest.Monkey
         assert tlog.timestamp_token(size) is None
         assert tlog.tree_head(size).tree_size == size
 
+
+
+def test_the_chain_to_a_trusted_root_is_checked(local_tsa: tuple[LocalTSA, str],
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    authority, url = local_tsa
+    other_root = _pem(_ca_cert(ec.generate_private_key(ec.SECP256R1()), "Some Other Root"))
+    token = base64.b64decode(tsa.request_timestamp(url, b"data", roots_pem=_pem(authority.root)))
+    assert tsa.check_chain(token, _pem(authority.root)) == "CN=Likewatch Test TSA Root"
+    with pytest.raises(tsa.TimestampError, match="does not chain to a trusted root"):
+        tsa.check_chain(token, other_root)
+    with pytest.raises(tsa.TimestampError, match="does not chain to a trusted root"):
+        tsa.request_timestamp(url, b"data", roots_pem=other_root)
+
+    # stamping with tsa_ca_file: a TSA outside it leaves the head unstamped
+    (tmp_path / "other.pem").write_bytes(other_root)
+    (tmp_path / "ours.pem").write_bytes(_pem(authority.root))
+    monkeypatch.setenv("LIKEWATCH_TSA_URL", url)
+    monkeypatch.setenv("LIKEWATCH_TSA_CA_FILE", str(tmp_path / "other.pem"))
+    with Catalog.open() as catalog:
+        tlog, size = sealed_capture(catalog)
+        assert tlog.timestamp_token(size) is None
+    monkeypatch.setenv("LIKEWATCH_HOME", str(tmp_path / "home2"))
+    monkeypatch.setenv("LIKEWATCH_TSA_CA_FILE", str(tmp_path / "ours.pem"))
+    with Catalog.open() as catalog:
+        tlog, size = sealed_capture(catalog)
+        assert tlog.timestamp_token(size) is not None
+        bundle = export_bundle(catalog, "t-1", tmp_path / "b.zip")
+
+    # verifying the bundle: with our root it chains, with another it is a named problem,
+    # without roots the report says the chain was not checked
+    good = verify_bundle(bundle, tsa_roots_pem=_pem(authority.root))
+    assert good.ok and any("chains to CN=Likewatch Test TSA Root" in f for f in good.facts)
+    bad = verify_bundle(bundle, tsa_roots_pem=other_root)
+    assert [p for p in bad.problems if p.startswith("timestamp.tsr:")], bad.problems
+    unchecked = verify_bundle(bundle)
+    assert unchecked.ok and any("chain was not checked" in f for f in unchecked.facts)
