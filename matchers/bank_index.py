@@ -7,25 +7,59 @@
   (``../shared/MEASURED.md``), so past a few thousand codes fewer bytes scanned beats
   a faster popcount, hence:
 - Multi-index hashing (Norouzi et al., "Fast Search in Hamming Space with Multi-Index
-  Hashing", CVPR 2012): the ``nbits`` are cut into ``m`` chunks of at most 16 bits. By
-  the pigeonhole principle, if ``d(q, x) <= r`` then at least one chunk of ``x`` differs
-  from the same chunk of ``q`` in at most ``s = floor(r / m)`` bits. So we look up, in
-  each chunk's table, every key within ``s`` bits of the query's chunk (17 keys per
-  16-bit chunk for s = 1, 137 for s = 2) and verify each candidate found with its full
-  distance: the result is exact, never approximate. ``plan_mih`` picks ``m`` for the
-  radius and the bank size: PDQ (256 bits) at radius 31 -> 16 chunks of 16 bits, s = 1:
-  272 buckets of N / 65536 codes each (24 at 1.6 M codes = 200 k references x 8 dihedral
-  variants), about 6,600 codes verified instead of 1.6 M; face_pdq at 48 -> 17 chunks of
-  15-16 bits, s = 2 (16 chunks would need s = 3); pHash (64 bits) at 8 -> 4 chunks, s = 2.
-  When no chunking beats a scan (small banks), the linear scan is used.
+  Hashing", CVPR 2012): the ``nbits`` are cut into ``m`` chunks of at most 16 bits, and
+  chunk ``i`` is searched within ``s_i`` bits, where ``sum(s_i + 1) > radius``.
+  Pigeonhole: the chunk distances of a code within ``radius`` sum to at most ``radius``,
+  so they cannot all exceed their ``s_i``: at least one chunk of the code is within
+  ``s_i`` bits of the query's chunk, and is found by looking up, in that chunk's table,
+  every key within ``s_i`` bits (17 keys of 16 bits for 1 bit, 137 for 2, 697 for 3;
+  ``s_i = -1``: the chunk is not probed). Every code found is verified by its full
+  distance: the result is exact, never approximate. With ``s = radius // m``,
+  ``radius - m * s + 1`` chunks need ``s`` and the others only ``s - 1`` (the paper's
+  uniform ``s`` is looser). ``plan_mih`` picks ``m`` and the ``s_i`` for the radius and
+  the bank size: PDQ (256 bits) at 31 with 1.6 M codes (200 k references x 8 dihedral
+  variants) -> 16 chunks of 16 bits within 1 bit each: 272 buckets of ~24 codes, about
+  6,600 codes checked instead of 1.6 M; face_pdq at 48 with 200 k -> 16 chunks, one
+  within 3 bits and 15 within 2 (2,752 buckets, ~8,400 codes; 17 chunks within 2 bits
+  probe fewer buckets but check 30 % more codes); pHash (64 bits) at 8 -> 4 chunks, one
+  within 2 bits and three within 1 (188 buckets instead of 548). When no chunking beats
+  a scan (small banks), the linear scan is used.
+- The search is bound by cache misses (the tables of all signals together are far larger
+  than the CPU cache), so the layout is about touching few cache lines: one ``rows``
+  array holds every chunk's row numbers sorted by key, ``starts`` (int32) the bucket
+  bounds; a query computes every probed bucket, the bounds and the positions of their
+  codes each as one numpy operation over flat arrays. Candidates are first checked on
+  their first ``PREFIX_WORDS`` (128 bits, a lower bound on the distance: at radius 31 or
+  48 of 256 bits, nearly no random code passes), read from a half-size copy of the
+  codes; where it fits in ``INLINE_BYTES`` (face_pdq, pHash) the prefixes are also
+  stored in bucket order, so a probe reads one contiguous run instead of gathering
+  random rows. The few codes left get their full distance, de-duplicated first.
 
 ``EuclideanIndex``: exact Euclidean distances for embeddings. Rows are grouped by person;
 each group keeps its centre ``c`` and radius ``R`` (the largest distance of a member from
-``c``). By the triangle inequality ``|q - x| >= |q - c| - R``, so a group whose centre
-is farther than ``radius + R`` cannot hold a match and is skipped without reading its
-rows; the rows of the remaining groups get their exact distance. The centres are scored
-with one matrix-vector product. When there are not many fewer groups than rows, it is a
-plain matrix-vector product over all rows, then the exact check.
+``c``). By the triangle inequality ``|q - x| >= |q - c| - R``, so a group whose centre is
+farther than ``r + R`` cannot hold a match and its rows are never read. Lower bounds on
+``|q - c|`` that cost much less than the distance rule most groups out first (all are
+triangle inequalities, so nothing within the radius is lost):
+
+1. Radial: with ``mu`` the mean of the centres, ``|q - c| >= | |q - mu| - |c - mu| |``.
+   The groups are stored in order of ``|c - mu|``, so the groups that can be in reach
+   are one contiguous run, found by two binary searches.
+2. Principal head + tail norm: rotated onto the principal axes of the centres (an
+   orthonormal rotation about ``mu``, which preserves distances), with ``z`` split into
+   its first ``HEAD`` coordinates and the rest,
+   ``|q - c|^2 >= |zq_head - zc_head|^2 + (|zq_tail| - |zc_tail|)^2``: the distance
+   between (HEAD + 1)-vectors, one product over the run (17 floats per person instead
+   of 128). The leading axes carry most of the spread of anisotropic embeddings.
+3. The few groups left get the exact centre distance; if the bounds left more than an
+   eighth of the groups (isotropic embeddings), every centre's distance is computed
+   instead, as one product over blocks small enough for a single-threaded BLAS call.
+
+Float32 products carry rounding error: bounds are compared in squared form and widened
+(``SLACK`` and a relative tolerance), and every distance reported is recomputed in
+float64 from the stored float32 values, so the result is exact. When there are not
+many fewer groups than rows, it is a plain matrix-vector product over all rows, then the
+exact check.
 """
 
 from __future__ import annotations
@@ -46,22 +80,27 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def flip_masks(max_bits: int, width: int = CHUNK_BITS) -> npt.NDArray[np.uint16]:
-    """Every ``width``-bit mask with at most ``max_bits`` bits set (0 first)."""
-    masks = [0]
+    """Every ``width``-bit mask with at most ``max_bits`` bits set (0 first; none if < 0)."""
+    masks = [0] if max_bits >= 0 else []
     for k in range(1, max_bits + 1):
         for pos in combinations(range(width), k):
             masks.append(sum(1 << p for p in pos))
     return np.array(masks, dtype=np.uint16)
 
 
-def _ranges(lo: IntArray, hi: IntArray) -> IntArray:
-    """Concatenation of ``arange(lo[i], hi[i])`` for all i, vectorised."""
+def _ranges(lo: npt.NDArray[np.integer], hi: npt.NDArray[np.integer]) -> IntArray:
+    """Concatenation of ``arange(lo[i], hi[i])`` for all i, vectorised (int64)."""
     lens = hi - lo
-    total = int(lens.sum())
+    ends = np.cumsum(lens, dtype=np.int64)
+    total = int(ends[-1]) if len(ends) else 0
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    starts = np.cumsum(lens) - lens
-    return np.repeat(lo - starts, lens) + np.arange(total, dtype=np.int64)
+    return np.repeat(lo - (ends - lens), lens) + np.arange(total, dtype=np.int64)
+
+
+def _keys_within(width: int, s: int) -> int:
+    """How many ``width``-bit keys lie within ``s`` bits of one key (0 if s < 0)."""
+    return sum(comb(width, k) for k in range(s + 1))
 
 
 @dataclass(frozen=True)
@@ -69,35 +108,57 @@ class MihPlan:
     """How to cut ``nbits`` into chunks for multi-index hashing at one radius."""
 
     widths: tuple[int, ...]  # bits per chunk, each <= 16
-    s: int  # search radius within each chunk: floor(radius / chunks)
+    radii: tuple[int, ...]  # search radius within each chunk; -1: chunk never probed
     probes: int  # buckets looked up per query
     candidates: float  # codes expected to be verified per query (uniform codes)
 
     @property
+    def s(self) -> int:
+        """The largest radius within a chunk."""
+        return max(self.radii)
+
+    @property
     def cost(self) -> float:
-        # A verified candidate is a random gather plus a popcount, a few times the cost of
-        # one row of a sequential scan; a bucket lookup is about one such row too.
-        return self.probes + 4.0 * self.candidates
+        # Measured on 256-bit codes (bench/banks.py): a bucket lookup (offset, bounds, its
+        # share of the range expansion) costs about 20 ns, a verified candidate (row id,
+        # gather, XOR and popcount of 4 words) about 10 ns.
+        return self.probes * 2.0 + self.candidates
+
+
+def _plan_for(nbits: int, radius: int, n: int, m: int) -> MihPlan | None:
+    widths = tuple(nbits // m + (1 if i < nbits % m else 0) for i in range(m))
+    s = radius // m
+    if s > 3:
+        return None
+    # sum(s_i + 1) > radius with s_i in {s, s - 1}: a = radius - m * s + 1 chunks at s.
+    a = radius - m * s + 1
+
+    def chunk_cost(w: int, t: int) -> float:
+        k = _keys_within(w, t)
+        return 2.0 * k + k * n / (1 << w)
+
+    # Give the larger radius to the chunks where it costs least (widths differ by <= 1).
+    extra = sorted(range(m), key=lambda i: (chunk_cost(widths[i], s)
+                                            - chunk_cost(widths[i], s - 1), i))[:a]
+    radii = tuple(s if i in extra else s - 1 for i in range(m))
+    keys = [_keys_within(w, t) for w, t in zip(widths, radii, strict=True)]
+    return MihPlan(widths, radii, sum(keys),
+                   sum(k * n / (1 << w) for k, w in zip(keys, widths, strict=True)))
 
 
 def plan_mih(nbits: int, radius: int, n: int) -> MihPlan | None:
     """The cheapest chunking that keeps the search exact, or None if none beats a scan.
 
-    With m chunks, a code within ``radius`` has a chunk within ``radius // m`` bits
-    (pigeonhole). 16 chunks of 16 bits suit PDQ at 31 (s = 1); at 48, 16 chunks would
-    need s = 3 (697 keys per chunk) while 17 chunks of 15-16 bits need only s = 2.
+    PDQ at 31: 16 chunks of 16 bits, each searched within 1 bit. At 48: 16 chunks, one
+    within 3 bits and 15 within 2 (17 chunks of 15-16 bits, within 2 bits, probe fewer
+    buckets but the buckets of 15-bit chunks are twice as full).
     """
     best: MihPlan | None = None
     for m in range(-(-nbits // CHUNK_BITS), nbits // 8 + 1):
-        widths = tuple(nbits // m + (1 if i < nbits % m else 0) for i in range(m))
-        s = radius // m
-        if s > 3:
-            continue
-        keys = [sum(comb(w, k) for k in range(s + 1)) for w in widths]
-        plan = MihPlan(widths, s, sum(keys), sum(k * n / (1 << w)
-                                                 for k, w in zip(keys, widths, strict=True)))
-        if best is None or plan.cost < best.cost:
+        plan = _plan_for(nbits, radius, n, m)
+        if plan is not None and (best is None or plan.cost < best.cost):
             best = plan
+    # A scan costs about as much per code as a verified candidate, plus no lookups.
     return best if best is not None and best.cost * 2 < n else None
 
 
@@ -124,17 +185,32 @@ def chunk_keys(codes: npt.NDArray[np.uint8], widths: tuple[int, ...],
     return out
 
 
-def popcount_rows(words: npt.NDArray[np.uint64]) -> IntArray:
-    """Bits set per row of a (n, w) uint64 array (column adds: faster than sum(axis=1))."""
-    c = np.bitwise_count(words)
-    total = c[:, 0].astype(np.int64)
-    for j in range(1, c.shape[1]):
-        total += c[:, j]
+def hamming_rows(words: npt.NDArray[np.uint64], query: npt.NDArray[np.uint64]) -> IntArray:
+    """Hamming distance of each row of a (n, w) uint64 array to one (w,) query.
+
+    ``words ^ query`` broadcasts a w-word row: numpy runs its inner loop once per row,
+    w elements at a time. Here each word column is XORed with one scalar word into a
+    contiguous (w, n) array (long inner loops), then popcounts are added column-wise.
+    """
+    x = np.bitwise_xor(words.T, query[:, None], order="C")
+    c = np.bitwise_count(x)
+    total: IntArray = c[0].astype(np.int64)
+    for j in range(1, c.shape[0]):
+        total += c[j]
     return total
 
 
 class HammingIndex:
     """Exact search for all codes within ``radius`` bits of a query."""
+
+    # Candidates are first checked on their first PREFIX_WORDS words (a lower bound on
+    # the distance: at radius 31 or 48 of 256 bits, 128 random bits are farther than the
+    # radius all but 0.3 % of the time), so the first pass reads half of each code.
+    PREFIX_WORDS = 2
+    # Up to this many bytes, each chunk's table also stores the prefixes themselves in
+    # bucket order, so a probe reads a contiguous run instead of gathering random rows
+    # (face_pdq: 16 chunks x 200 k codes x 16 bytes = 51 MB; PDQ's 1.6 M would be 410 MB).
+    INLINE_BYTES = 64 << 20
 
     def __init__(self, nbits: int, codes: npt.NDArray[np.uint8], radius: int,
                  mode: Literal["auto", "linear", "mih"] = "auto") -> None:
@@ -157,7 +233,7 @@ class HammingIndex:
 
     def _build_mih(self, codes: npt.NDArray[np.uint8], plan: MihPlan) -> None:
         sizes = np.array([1 << w for w in plan.widths], dtype=np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         self.weights = chunk_weights(plan.widths)
         local = chunk_keys(codes, plan.widths, self.weights)  # (n, m), each < 2**16
         # Chunk by chunk, rows sorted by key: numpy's stable sort of 16-bit integers is a
@@ -167,16 +243,24 @@ class HammingIndex:
              for i in range(len(plan.widths))]) if self.n else np.zeros(0, np.int32)
         counts = np.concatenate([np.bincount(local[:, i], minlength=1 << w)
                                  for i, w in enumerate(plan.widths)])
-        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        # int32 (fewer than 2**31 codes per chunk): half the bytes, so more of the table
+        # stays in cache between queries (each probe reads two random entries).
+        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        self.ends = self.starts[1:]  # bucket k: starts[k] .. ends[k]
         # Every (chunk, flip mask) pair a query probes, flattened.
         chunks, masks = [], []
-        for i, w in enumerate(plan.widths):
-            mk = flip_masks(plan.s, w).astype(np.int64)
+        for i, (w, t) in enumerate(zip(plan.widths, plan.radii, strict=True)):
+            mk = flip_masks(t, w).astype(np.int64)
             chunks.append(np.full(len(mk), i, dtype=np.int64))
             masks.append(mk)
         self.probe_chunk = np.concatenate(chunks)
         self.probe_mask = np.concatenate(masks)
-        self.probe_offset = self.offsets[self.probe_chunk]
+        self.probe_offset = offsets[self.probe_chunk]
+        pw = min(self.PREFIX_WORDS, self.words.shape[1])
+        self.prefix = np.ascontiguousarray(self.words[:, :pw])  # (n, pw)
+        self.inline: npt.NDArray[np.uint64] | None = None
+        if self.rows.size * pw * 8 <= self.INLINE_BYTES:
+            self.inline = np.take(self.prefix, self.rows, axis=0)  # (n * m, pw)
 
     def _query_words(self, query: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
         q = np.ascontiguousarray(query, dtype=np.uint8).reshape(self.nbits // 8)
@@ -192,22 +276,10 @@ class HammingIndex:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         qw = self._query_words(query)
         if self.plan is not None:
-            qk = chunk_keys(qw.view(np.uint8).reshape(1, -1), self.plan.widths,
-                            self.weights)[0]
-            g = self.probe_offset + (qk[self.probe_chunk] ^ self.probe_mask)
-            # Duplicates (a code found through several chunks) are rare for unrelated
-            # codes: verify them all and de-duplicate only the few hits.
-            cand = self.rows[_ranges(self.starts[g], self.starts[g + 1])]
-            # np.take is several times faster than fancy indexing for row gathers.
-            d = popcount_rows(np.take(self.words, cand, axis=0) ^ qw)
-            keep = np.flatnonzero(d <= r)
-            if keep.size == 0:  # the usual case: nothing near
-                return np.zeros(0, np.int64), np.zeros(0, np.int64)
-            hits, first = np.unique(cand[keep], return_index=True)
-            return hits.astype(np.int64), d[keep[first]]
+            return self._search_mih(qw, r, self.plan)
         out_rows, out_d = [], []
         for b in range(0, self.n, _BLOCK):
-            d = popcount_rows(self.words[b:b + _BLOCK] ^ qw)
+            d = hamming_rows(self.words[b:b + _BLOCK], qw)
             hit = np.flatnonzero(d <= r)
             if hit.size:
                 out_rows.append(hit + b)
@@ -216,13 +288,57 @@ class HammingIndex:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         return np.concatenate(out_rows).astype(np.int64), np.concatenate(out_d)
 
+    def _search_mih(self, qw: npt.NDArray[np.uint64], r: int,
+                    plan: MihPlan) -> tuple[IntArray, IntArray]:
+        qk = chunk_keys(qw.view(np.uint8).reshape(1, -1), plan.widths, self.weights)[0]
+        g = self.probe_offset + (np.take(qk, self.probe_chunk) ^ self.probe_mask)
+        # Positions, in the chunk-sorted tables, of every code in every probed bucket.
+        pos = _ranges(np.take(self.starts, g), np.take(self.ends, g))
+        pw = self.prefix.shape[1]
+        # First pass on the prefixes (a lower bound). np.take is several times faster
+        # than fancy indexing for row gathers.
+        if self.inline is not None:
+            dp = hamming_rows(np.take(self.inline, pos, axis=0), qw[:pw])
+            sel = np.flatnonzero(dp <= r)
+            cand = self.rows[pos[sel]]
+        else:
+            cand = self.rows[pos]
+            dp = hamming_rows(np.take(self.prefix, cand, axis=0), qw[:pw])
+            sel = np.flatnonzero(dp <= r)
+            cand = cand[sel]
+        if cand.size == 0:  # the usual case: nothing near
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        # Duplicates (a code found through several chunks) are rare for unrelated codes:
+        # only the few left after the first pass are de-duplicated.
+        cand = np.unique(cand)
+        d = hamming_rows(np.take(self.words, cand, axis=0), qw)
+        keep = d <= r
+        return cand[keep].astype(np.int64), d[keep]
+
+
+# Rows per block in matrix-vector products: 64 x 128 floats stays under OpenBLAS's
+# threshold (9,216 elements) for using more than one thread.
+_GEMV_ROWS = 64
+
+
+def _blocks(a: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """(n, d) as (ceil(n / _GEMV_ROWS), _GEMV_ROWS, d), zero-padded, for ``_matvec``."""
+    nb = -(-a.shape[0] // _GEMV_ROWS)
+    out = np.zeros((nb * _GEMV_ROWS, a.shape[1]), dtype=np.float32)
+    out[:a.shape[0]] = a
+    return out.reshape(nb, _GEMV_ROWS, a.shape[1])
+
 
 def _matvec(a: npt.NDArray[np.float32], q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """``a @ q`` without BLAS: numpy's own single-threaded loop.
+    """``a @ q`` on one thread, for ``a`` (n, d) or stacked blocks from ``_blocks``.
 
     A multi-threaded BLAS sgemv spends more on waking its threads than on a product this
     small, and on a busy 2-core machine it was 5x slower (16 ms vs 3 ms at 20k x 128).
+    Stacked blocks small enough for one thread each run as one matmul (one BLAS call per
+    block from C): 2x faster than numpy's own loop (einsum), which 2-d input gets.
     """
+    if a.ndim == 3:
+        return (a @ q).reshape(-1)
     out: npt.NDArray[np.float32] = np.einsum("ij,j->i", a, q)
     return out
 
@@ -233,6 +349,8 @@ class EuclideanIndex:
     # Float32 dot products carry rounding error; bounds are widened by this much and
     # every survivor's distance is recomputed directly, so nothing within radius is lost.
     SLACK = 1e-3
+    # Leading principal coordinates of the person centres read for the groups in reach.
+    HEAD = 16
 
     def __init__(self, vecs: npt.NDArray[np.float32], groups: npt.ArrayLike,
                  radius: float) -> None:
@@ -242,22 +360,73 @@ class EuclideanIndex:
             raise ValueError("vecs must be (n, dims) with one group per row")
         self.radius = float(radius)
         self.n = vecs.shape[0]
-        order = np.argsort(g, kind="stable")  # rows of a group contiguous
-        self.order = order
-        self.vecs = vecs[order]
-        self.sq = np.einsum("ij,ij->i", self.vecs, self.vecs)
-        ug, first, counts = np.unique(g[order], return_index=True, return_counts=True)
-        self.first = first.astype(np.int64)
-        self.counts = counts.astype(np.int64)
+        ug, inverse = np.unique(g, return_inverse=True)
         self.mode = "grouped" if 0 < len(ug) * 2 <= self.n else "flat"
-        if self.mode == "grouped":
-            sums = np.add.reduceat(self.vecs.astype(np.float64), self.first, axis=0)
-            centres = sums / self.counts[:, None]
-            member_c = np.repeat(centres, self.counts, axis=0)
-            dist = np.linalg.norm(self.vecs - member_c, axis=1)
-            self.gradius = np.maximum.reduceat(dist, self.first)
-            self.centres = centres.astype(np.float32)
-            self.csq = np.einsum("ij,ij->i", self.centres, self.centres)
+        self._bounds: dict[float, npt.NDArray[np.float32]] = {}
+        if self.mode == "flat":
+            self.order = np.arange(self.n, dtype=np.int64)
+            self.vecs = vecs
+            self.sq = np.einsum("ij,ij->i", vecs, vecs)
+            return
+        counts = np.bincount(inverse, minlength=len(ug))
+        by_group = np.argsort(inverse, kind="stable")
+        sums = np.add.reduceat(vecs[by_group].astype(np.float64),
+                               np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0)
+        centres = sums / counts[:, None]
+        self.mu = centres.mean(axis=0)
+        zc = centres - self.mu
+        # Groups in order of their centre's distance from the mean of all centres, each
+        # group's rows contiguous.
+        rad = np.sqrt(np.einsum("ij,ij->i", zc, zc))
+        gorder = np.argsort(rad, kind="stable")
+        rank = np.empty(len(ug), dtype=np.int64)
+        rank[gorder] = np.arange(len(ug))
+        self.order = np.argsort(rank[inverse], kind="stable")  # position -> original row
+        self.vecs = vecs[self.order]
+        self.counts = counts[gorder].astype(np.int64)
+        self.first = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        centres, zc, self.rad = centres[gorder], zc[gorder], rad[gorder]
+        member_c = np.repeat(centres, self.counts, axis=0)
+        self.gradius = np.maximum.reduceat(np.linalg.norm(self.vecs - member_c, axis=1),
+                                           self.first)
+        self.gradius_max = float(self.gradius.max())
+        self.centres = centres.astype(np.float32)  # rows: gathered for a few groups
+        # For full scans: blocks of _GEMV_ROWS centres, one matmul over the stack.
+        self.centre_blocks = _blocks(self.centres)
+        self.csq = np.einsum("ij,ij->i", self.centres, self.centres)
+        # Principal axes of the centres, largest variance first (see the module doc).
+        _, axes = np.linalg.eigh(zc.T @ zc)
+        k = min(self.HEAD, zc.shape[1])
+        self.axes = np.ascontiguousarray(axes[:, ::-1][:, :k].T)  # (k, dims)
+        head = zc @ self.axes.T
+        tail = np.sqrt(np.maximum(self.rad ** 2 - np.einsum("ij,ij->i", head, head), 0.0))
+        # "Augmented" centres (head coordinates, tail norm), stored coordinate-major so
+        # the product with a query runs long inner loops: the lower bound above is
+        # |aug(q) - aug(c)|^2 = |aug(c)|^2 + |aug(q)|^2 - 2 aug(c) . aug(q).
+        aug = np.concatenate([head, tail[:, None]], axis=1)
+        self.aug_t = np.ascontiguousarray(aug.T, dtype=np.float32)  # (k + 1, groups)
+        self.aug_sq = np.einsum("ij,ij->i", aug, aug)
+        self.aug_max_sq = float(self.aug_sq.max())
+
+    def _bound(self, r: float) -> npt.NDArray[np.float32]:
+        """Per group, ``(|aug(c)|^2 - (r + R + SLACK)^2) / 2``: the group may hold a match
+        only if ``aug(c) . aug(q)`` reaches this plus ``|aug(q)|^2 / 2``."""
+        out = self._bounds.get(r)
+        if out is None:
+            out = ((self.aug_sq - (r + self.SLACK + self.gradius) ** 2) / 2).astype(np.float32)
+            self._bounds[r] = out
+        return out
+
+    def _augment(self, q: npt.NDArray[np.float32]
+                 ) -> tuple[npt.NDArray[np.float32], float, float]:
+        """The augmented query (head coordinates, tail norm), ``|q - mu|`` and ``|aug(q)|^2``."""
+        zq = q.astype(np.float64) - self.mu
+        head = self.axes @ zq  # only the head: the tail norm follows from |zq|
+        rho2, head2 = float(zq @ zq), float(head @ head)
+        qa = np.empty(len(head) + 1, dtype=np.float32)
+        qa[:-1] = head
+        qa[-1] = np.sqrt(max(rho2 - head2, 0.0))
+        return qa, float(np.sqrt(rho2)), max(rho2, head2)
 
     def search(self, query: npt.ArrayLike,
                radius: float | None = None) -> tuple[IntArray, FloatArray]:
@@ -265,38 +434,60 @@ class EuclideanIndex:
         if self.n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float64)
         q = np.asarray(query, dtype=np.float32).reshape(-1)
-        first = self.centres if self.mode == "grouped" else self.vecs
-        return self._finish(q, _matvec(first, q), radius)
+        r = self.radius if radius is None else float(radius)
+        if self.mode == "grouped":
+            return self._search_grouped(q, r)
+        return self._finish(q, np.arange(self.n, dtype=np.int64),
+                            self.sq + float(q @ q) - 2.0 * _matvec(self.vecs, q), r)
 
     def search_many(self, queries: npt.ArrayLike, radius: float | None = None
                     ) -> list[tuple[IntArray, FloatArray]]:
-        """``search`` for several queries, the first product done as one matrix product.
-
-        Scoring the centres is the bulk of a query (20,000 persons: 10 MB read); for a
-        batch it is read once (a GEMM) instead of once per query.
-        """
+        """``search`` for several queries (flat mode: the product as one matrix product)."""
         qs = np.asarray(queries, dtype=np.float32).reshape(-1, self.vecs.shape[1])
-        if self.n == 0 or len(qs) == 0:
-            return [(np.zeros(0, np.int64), np.zeros(0, np.float64)) for _ in qs]
-        first = self.centres if self.mode == "grouped" else self.vecs
-        prods = first @ qs.T  # (groups or rows, batch)
-        return [self._finish(qs[i], np.ascontiguousarray(prods[:, i]), radius)
-                for i in range(len(qs))]
-
-    def _finish(self, q: npt.NDArray[np.float32], prod: npt.NDArray[np.float32],
-                radius: float | None) -> tuple[IntArray, FloatArray]:
+        if self.n == 0 or len(qs) == 0 or self.mode == "grouped":
+            return [self.search(q, radius) for q in qs]
         r = self.radius if radius is None else float(radius)
-        qsq = float(q @ q)
-        if self.mode == "grouped":
-            dc = np.sqrt(np.maximum(self.csq + qsq - 2.0 * prod, 0.0))
+        prods = self.vecs @ qs.T  # (rows, batch)
+        rows = np.arange(self.n, dtype=np.int64)
+        return [self._finish(q, rows, self.sq + float(q @ q) - 2.0 * prods[:, i], r)
+                for i, q in enumerate(qs)]
+
+    def _search_grouped(self, q: npt.NDArray[np.float32],
+                        r: float) -> tuple[IntArray, FloatArray]:
+        none = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        qa, rho, qa_sq = self._augment(q)
+        # |q - c| >= | |q - mu| - |c - mu| |: only groups whose centre lies in a shell
+        # around the mean can be in reach, a contiguous run of the groups in this order.
+        reach = r + self.SLACK + self.gradius_max
+        lo = int(np.searchsorted(self.rad, rho - reach, "left"))
+        hi = int(np.searchsorted(self.rad, rho + reach, "right"))
+        if lo >= hi:
+            return none
+        prod = np.einsum("ji,j->i", self.aug_t[:, lo:hi], qa)
+        prod -= self._bound(r)[lo:hi]
+        # Float32 products of (k + 1)-vectors, and the float32 bound, err by well under
+        # 1e-5 of the squares involved: widen by that, so no group is wrongly skipped.
+        tol = 1e-5 * (self.aug_max_sq + qa_sq + reach ** 2)
+        maybe = lo + np.flatnonzero(prod >= (qa_sq - tol) / 2)
+        if maybe.size == 0:  # the usual case: no person's ball within reach
+            return none
+        if maybe.size * 8 <= len(self.gradius):  # a few: their exact centre distance
+            diff = np.take(self.centres, maybe, axis=0) - q
+            dc = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+            live = maybe[dc - self.gradius[maybe] <= r + self.SLACK]
+        else:  # the bound did not prune (isotropic embeddings): every centre, in full
+            cprod = _matvec(self.centre_blocks, q)[:len(self.gradius)]
+            dc = np.sqrt(np.maximum(self.csq + float(q @ q) - 2.0 * cprod, 0.0))
             live = np.flatnonzero(dc - self.gradius <= r + self.SLACK)
-            if live.size == 0:  # the usual case: no person's ball within reach
-                return np.zeros(0, np.int64), np.zeros(0, np.float64)
-            rows = _ranges(self.first[live], self.first[live] + self.counts[live])
-            d2 = self.sq[rows] + qsq - 2.0 * _matvec(np.take(self.vecs, rows, axis=0), q)
-        else:
-            rows = np.arange(self.n, dtype=np.int64)
-            d2 = self.sq + qsq - 2.0 * prod
+        if live.size == 0:
+            return none
+        rows = _ranges(self.first[live], self.first[live] + self.counts[live])
+        diff = np.take(self.vecs, rows, axis=0) - q
+        return self._finish(q, rows, np.einsum("ij,ij->i", diff, diff), r)
+
+    def _finish(self, q: npt.NDArray[np.float32], rows: IntArray, d2: npt.NDArray[np.float32],
+                r: float) -> tuple[IntArray, FloatArray]:
+        """Rows whose float32 squared distance ``d2`` is within reach, checked in float64."""
         near = rows[d2 <= (r + self.SLACK) ** 2]
         if near.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float64)

@@ -7,8 +7,12 @@ person's values:
 - hamming signals (pdq, phash, face_pdq): ``matchers.bank_index.HammingIndex`` - exact
   Hamming-radius search, multi-index hashing where it pays, every candidate verified by
   its full distance;
-- euclidean signals (face): ``matchers.bank_index.EuclideanIndex`` - exact distances
-  by a matrix-vector product, pruned per person with a ball bound.
+- euclidean signals (face): ``matchers.bank_index.EuclideanIndex`` - exact distances,
+  persons ruled out by lower bounds (radial, principal axes, a ball per person) before
+  any of their references is read.
+
+``match_values`` searches a corroborate-only signal (pHash, ``matchers.match``) only when
+another signal found something: alone it never makes a match.
 
 Banks are small (persons x references) and live in memory; ``BankCache`` rebuilds them
 when the catalog's bank generation (``bank_generation``) changes. The match policy
@@ -202,20 +206,37 @@ class BankSet:
                 hits.extend(ix.search(v.value))
         return best_hits(hits)
 
+    def _search_for_policy(self, values: Sequence[SignalValue]) -> list[Hit]:
+        """``search_values`` minus hits the policy would drop anyway.
+
+        A corroborate-only signal (pHash) counts only next to another signal's match for
+        the same person, so when no other signal found anything - nearly every candidate -
+        its index is not searched at all. The matches that come out are the same.
+        """
+        weak = self.policy.corroborate
+        hits = self.search_values([v for v in values if v.signal not in weak])
+        if hits:
+            hits = best_hits(hits + self.search_values([v for v in values
+                                                        if v.signal in weak]))
+        return hits
+
     def match_values(self, values: Iterable[SignalValue], *, platform: str = "",
                      uploader: str = "", uploader_id: str = "", frame: str = "") -> list[Match]:
         """Matches of precomputed values of ONE image (or frame), after the policy."""
-        return self._apply_policy(self.search_values(values), platform, uploader, uploader_id,
-                                  frame)
+        return self._apply_policy(self._search_for_policy(list(values)), platform, uploader,
+                                  uploader_id, frame)
 
     def match_many(self, items: Sequence[Sequence[SignalValue]], *, platform: str = "",
                    uploader: str = "", uploader_id: str = "",
                    frames: Sequence[str] | None = None) -> list[list[Match]]:
         """``match_values`` for several images (e.g. a video's keyframes, or a batch of
         thumbnails): the same results, with the embedding searches done as one matrix
-        product (the face index reads its person centres once for the whole batch)."""
+        product (the face index scores its person centres once for the whole batch)."""
+        weak = self.policy.corroborate
         hits: list[list[Hit]] = [[] for _ in items]
         for name, ix in self.indexes.items():
+            if name in weak:
+                continue
             pairs = [(i, v.value) for i, vals in enumerate(items) for v in vals
                      if v.signal == name]
             if not pairs or not len(ix.refs):
@@ -223,6 +244,9 @@ class BankSet:
             found = ix.search_many([v for _, v in pairs])
             for (i, _), hs in zip(pairs, found, strict=True):
                 hits[i].extend(hs)
+        for i, vals in enumerate(items):  # as in _search_for_policy
+            if hits[i]:
+                hits[i] += self.search_values([v for v in vals if v.signal in weak])
         return [self._apply_policy(best_hits(h), platform, uploader, uploader_id,
                                    frames[i] if frames else "") for i, h in enumerate(hits)]
 

@@ -178,3 +178,35 @@ def test_match_many_equals_match_values() -> None:
     assert [len(m) for m in many] == [2, 1, 0, 0]
     for item, got, frame in zip(items, many, "abcd", strict=True):
         assert got == bs.match_values(item, frame=frame)
+
+
+def test_weak_index_searched_only_next_to_a_strong_hit(monkeypatch) -> None:
+    """match_values skips the corroborate-only index when nothing else was found, and
+    gives what applying the policy to every index's hits gives."""
+    from matchers.match import MatchPolicy
+
+    rng = np.random.default_rng(12)
+    types = fake_types()
+    a64, a256 = bits_hex(rng, 64), bits_hex(rng)
+    bank = ReferenceBank("weak", references=[BankReference(1, {"fbits64": [a64],
+                                                               "fbits": [a256]})])
+    policy = MatchPolicy.from_signal_types(types)
+    policy.corroborate = frozenset({"fbits64"})
+    bs = BankSet([bank], signal_types=types, policy=policy)
+    weak_ix = bs.indexes["fbits64"]
+    calls = []
+    real_search = weak_ix.search
+    monkeypatch.setattr(weak_ix, "search", lambda v: calls.append(v) or real_search(v))
+    cases = [[SignalValue("fbits64", flip(a64, 3, rng))],
+             [SignalValue("fbits64", flip(a64, 3, rng)), SignalValue("fbits", flip(a256, 5, rng))],
+             [SignalValue("fbits64", flip(a64, 3, rng)), SignalValue("fbits", bits_hex(rng))],
+             [SignalValue("fbits", flip(a256, 5, rng))]]
+    searched = []
+    for values in cases:
+        calls.clear()
+        full = bs._apply_policy(bs.search_values(values), "", "", "", "")
+        calls.clear()
+        assert bs.match_values(values) == full
+        assert bs.match_many([values]) == [full]
+        searched.append(len(calls))
+    assert searched == [0, 2, 0, 0]  # match_values and match_many once each

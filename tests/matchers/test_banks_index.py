@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matchers.bank_index import EuclideanIndex, HammingIndex, flip_masks, plan_mih
+import matchers.bank_index as bank_index
+from matchers.bank_index import EuclideanIndex, HammingIndex, MihPlan, flip_masks, plan_mih
 
 
 def _brute(codes: np.ndarray, q: np.ndarray, r: int) -> dict[int, int]:
@@ -25,6 +26,7 @@ def test_flip_masks_counts() -> None:
     assert len(flip_masks(1)) == 17
     assert len(flip_masks(2)) == 137
     assert len(set(flip_masks(2).tolist())) == 137
+    assert len(flip_masks(-1)) == 0  # a chunk that is never probed
 
 
 @pytest.mark.parametrize(("nbits", "radius", "mode"), [
@@ -43,8 +45,6 @@ def test_hamming_exact_against_brute_force(nbits: int, radius: int, mode: str) -
         codes[100 + i] = _flip(base, dd, rng)
     ix = HammingIndex(nbits, codes, radius, mode=mode)  # type: ignore[arg-type]
     assert ix.mode == mode
-    if (nbits, radius) == (256, 48):
-        assert ix.plan is not None and len(ix.plan.widths) == 17 and ix.plan.s == 2
     for q in (base, _flip(base, 3, rng), rng.integers(0, 256, nbits // 8, dtype=np.uint8)):
         rows, d = ix.search(q)
         got = dict(zip(rows.tolist(), d.tolist(), strict=True))
@@ -72,10 +72,95 @@ def test_hamming_mih_worst_case_spread() -> None:
 
 
 def test_plan_mih_choices() -> None:
-    p = plan_mih(256, 31, 1_600_000)
-    assert p is not None and p.widths == (16,) * 16 and p.s == 1 and p.probes == 272
+    p = plan_mih(256, 31, 1_600_000)  # PDQ: 200 k references x 8 dihedral variants
+    assert p is not None and p.widths == (16,) * 16 and p.radii == (1,) * 16
+    assert p.s == 1 and p.probes == 272
+    p = plan_mih(256, 48, 200_000)  # face_pdq: one chunk within 3 bits, 15 within 2
+    assert p is not None and p.widths == (16,) * 16 and sorted(p.radii) == [2] * 15 + [3]
+    assert p.probes == 697 + 15 * 137
+    p = plan_mih(64, 8, 200_000)  # pHash: one chunk within 2 bits, three within 1
+    assert p is not None and p.widths == (16,) * 4 and sorted(p.radii) == [1, 1, 1, 2]
+    assert p.probes == 137 + 3 * 17
     assert plan_mih(256, 31, 100) is None  # a scan is cheaper
     assert plan_mih(256, 200, 10**7) is None  # nothing exact and cheap at that radius
+
+
+@pytest.mark.parametrize("nbits", [64, 128, 256])
+def test_plan_mih_always_exact(nbits: int) -> None:
+    """Pigeonhole: the chunk radii must satisfy sum(s_i + 1) > radius, whatever is picked."""
+    for radius in range(0, nbits // 4):
+        for n in (10, 3000, 50_000, 2_000_000):
+            for m in range(nbits // 16, nbits // 8 + 1):
+                p = bank_index._plan_for(nbits, radius, n, m)
+                if p is not None:
+                    assert sum(p.widths) == nbits and max(p.widths) <= 16
+                    assert sum(t + 1 for t in p.radii) > radius, (radius, n, m)
+                    assert min(p.radii) >= -1
+
+
+def _force_plan(monkeypatch: pytest.MonkeyPatch, plan: MihPlan) -> None:
+    monkeypatch.setattr(bank_index, "plan_mih", lambda *a: plan)
+
+
+def _chunk_flips(code: np.ndarray, widths: tuple[int, ...], per_chunk: list[int],
+                 rng: np.random.Generator) -> np.ndarray:
+    """``code`` with exactly per_chunk[i] bits flipped inside chunk i (bits MSB first)."""
+    bits = np.unpackbits(code)
+    pos = 0
+    for w, k in zip(widths, per_chunk, strict=True):
+        for b in rng.choice(w, k, replace=False):
+            bits[pos + b] ^= 1
+        pos += w
+    return np.packbits(bits)
+
+
+@pytest.mark.parametrize(("nbits", "radius", "n", "m"), [
+    (256, 31, 20_000, None), (256, 48, 200_000, None), (256, 48, 20_000, None),
+    (64, 8, 200_000, None), (64, 8, 5000, None),
+    (64, 8, 5000, 12),  # s = 0: 9 chunks probed exactly, 3 never probed
+    (128, 20, 5000, 9),  # widths 14 and 15, radii 2 and 1
+])
+@pytest.mark.parametrize("inline", [True, False])
+def test_hamming_mih_worst_cases(monkeypatch: pytest.MonkeyPatch, nbits: int, radius: int,
+                                 n: int, m: int | None, inline: bool) -> None:
+    """Codes at exactly ``radius`` that only one chunk can find (it differs by its s_i,
+    every other chunk by s_i + 1), for each chunk in turn; at radius + 1, none."""
+    rng = np.random.default_rng(nbits + radius + n)
+    if m is not None:
+        plan = bank_index._plan_for(nbits, radius, n, m)
+        assert plan is not None and min(plan.radii) < max(plan.radii)
+        _force_plan(monkeypatch, plan)
+    if not inline:
+        monkeypatch.setattr(HammingIndex, "INLINE_BYTES", 0)
+    codes = rng.integers(0, 256, (n, nbits // 8), dtype=np.uint8)
+    q = codes[0].copy()
+    plan0 = bank_index.plan_mih(nbits, radius, n)
+    assert plan0 is not None
+    widths, radii = plan0.widths, plan0.radii
+    planted = {}
+    for j, t in enumerate(radii):
+        if t < 0:
+            continue
+        per = [s + 1 for s in radii]
+        per[j] = t
+        assert sum(per) == radius
+        planted[1 + j] = _chunk_flips(q, widths, per, rng)
+        codes[1 + j] = planted[1 + j]
+    far = [s + 1 for s in radii]
+    far[0] += 1 if sum(far) == radius else 0
+    assert sum(far) == radius + 1
+    codes[len(radii) + 1] = _chunk_flips(q, widths, far, rng)
+    ix = HammingIndex(nbits, codes, radius, mode="mih")
+    assert ix.plan == plan0 and (ix.inline is not None) == inline
+    rows, d = ix.search(q)
+    got = dict(zip(rows.tolist(), d.tolist(), strict=True))
+    assert got == _brute(codes, q, radius)
+    assert all(got[i] == radius for i in planted) and len(radii) + 1 not in got
+    for r in (radius - 1, 0):  # a smaller radius than the index's
+        rows, d = ix.search(q, r)
+        assert dict(zip(rows.tolist(), d.tolist(), strict=True)) == _brute(codes, q, r)
+    with pytest.raises(ValueError):
+        ix.search(q, radius + 1)
 
 
 def test_hamming_auto_mode_and_empty() -> None:
@@ -113,11 +198,77 @@ def test_euclidean_exact_against_brute_force(per_group: int) -> None:
         np.testing.assert_allclose(d, full[rows], rtol=1e-6)
 
 
+def _embeddings(kind: str, rng: np.random.Generator, n_groups: int = 600, per_group: int = 6
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vecs, groups, queries) with different shapes of spread, for every search path."""
+    spread = np.full(128, 0.09)
+    if kind == "anisotropic":  # most of the spread in a few directions, like real embeddings
+        spread = 0.5 * 0.7 ** np.arange(128)
+    rot = np.linalg.qr(rng.normal(size=(128, 128)))[0]
+    centres = (rng.normal(size=(n_groups, 128)) * spread) @ rot
+    vecs = (np.repeat(centres, per_group, axis=0)
+            + rng.normal(0, 0.02, (n_groups * per_group, 128))).astype(np.float32)
+    groups = np.repeat(np.arange(n_groups), per_group)
+    queries = vecs[rng.choice(len(vecs), 6)] + rng.normal(0, 0.008, (6, 128)).astype(np.float32)
+    if kind == "far":  # queries far from the bank's mass: nothing within reach
+        queries = queries + 3.0 * rot[0].astype(np.float32)
+    perm = rng.permutation(len(groups))  # rows of a group need not be contiguous
+    return vecs[perm], groups[perm], queries
+
+
+@pytest.mark.parametrize("kind", ["isotropic", "anisotropic", "far"])
+@pytest.mark.parametrize("radius", [0.5, 0.15])
+def test_euclidean_grouped_exact_against_brute_force(kind: str, radius: float) -> None:
+    rng = np.random.default_rng(len(kind) + int(radius * 100))
+    vecs, groups, queries = _embeddings(kind, rng)
+    ix = EuclideanIndex(vecs, groups, radius)
+    assert ix.mode == "grouped"
+    full64 = vecs.astype(np.float64)
+    found = []
+    for q in queries:
+        full = np.linalg.norm(full64 - q.astype(np.float64), axis=1)
+        for r in (radius, radius / 2):
+            rows, d = ix.search(q, r)
+            assert set(rows.tolist()) == set(np.flatnonzero(full <= r).tolist())
+            np.testing.assert_allclose(d, full[rows], rtol=1e-12)
+            found.append(len(rows))
+    assert (sum(found) == 0) == (kind == "far")
+    # A row exactly at the radius (the float64 distance of the float32 values, summed as
+    # the index sums it) is found.
+    edge = (vecs[3] + radius / np.sqrt(128)).astype(np.float32)
+    r_edge = float(np.linalg.norm(full64[3:4] - edge.astype(np.float64), axis=1)[0])
+    assert 3 in ix.search(edge, r_edge)[0].tolist()
+    assert 3 not in ix.search(edge, float(np.nextafter(r_edge, 0)))[0].tolist()
+    many = ix.search_many(queries)
+    for (r1, d1), q in zip(many, queries, strict=True):
+        r2, d2 = ix.search(q)
+        assert r1.tolist() == r2.tolist()
+        np.testing.assert_array_equal(d1, d2)
+
+
 def test_euclidean_boundary_is_inclusive() -> None:
     vecs = np.array([[0.0, 0.0], [0.5, 0.0], [0.5001, 0.0]], np.float32)
     ix = EuclideanIndex(vecs, [0, 1, 2], 0.5)
     rows, _ = ix.search(np.zeros(2, np.float32))
     assert sorted(rows.tolist()) == [0, 1]
+    # Grouped: two rows per group, one group's far row exactly at the radius.
+    vecs = np.array([[0.25, 0.0], [0.5, 0.0], [0.5001, 0.0], [0.6, 0.0],
+                     [3.0, 0.0], [3.5, 0.0]], np.float32)
+    ix = EuclideanIndex(vecs, [0, 0, 1, 1, 2, 2], 0.5)
+    assert ix.mode == "grouped"
+    rows, d = ix.search(np.zeros(2, np.float32))
+    assert sorted(rows.tolist()) == [0, 1] and sorted(d.tolist()) == [0.25, 0.5]
+
+
+def test_euclidean_empty_and_small() -> None:
+    empty = EuclideanIndex(np.zeros((0, 128), np.float32), [], 0.5)
+    rows, d = empty.search(np.zeros(128, np.float32))
+    assert rows.size == 0 and d.size == 0
+    assert empty.search_many(np.zeros((2, 128), np.float32))[0][0].size == 0
+    one = EuclideanIndex(np.ones((2, 3), np.float32), [7, 7], 0.1)  # one group, dims < HEAD
+    assert one.mode == "grouped"
+    assert one.search(np.ones(3, np.float32))[0].tolist() == [0, 1]
+    assert one.search(np.zeros(3, np.float32))[0].size == 0
 
 
 @pytest.mark.parametrize("per_group", [1, 6])
