@@ -114,6 +114,13 @@ class ElasticsearchIndex(CandidateIndex):
                 except elasticsearch.BadRequestError as exc:
                     if exc.error != "resource_already_exists_exception":
                         raise
+            mappings = self._call(self.es.indices.get_mapping, index=alias)
+            for name, body in dict(mappings).items():
+                version = body["mappings"].get("_meta", {}).get("version", 1)
+                if version < es_mappings.TEMPLATE_VERSION:  # still answered (both read)
+                    log.warning("%s has mapping version %s (current %s): drop it and run "
+                                "`likewatch index sync --full` for the faster mapping",
+                                name, version, es_mappings.TEMPLATE_VERSION)
         self._ready = True
 
     def drop(self) -> None:

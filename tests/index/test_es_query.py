@@ -4,12 +4,14 @@ for small and large indices, and both plans' answers against a brute-force scan.
 from __future__ import annotations
 
 import base64
+import copy
+import logging
 import random
 
 import numpy as np
 import pytest
 
-from matchers.index import es_query
+from matchers.index import es_bulk, es_mappings, es_query
 from matchers.index.base import CHUNK_BITS, HAMMING_SIGNALS, BadQuery
 from tests.index.data import flip, make_docs
 from tests.index.test_contract import expected_radius
@@ -72,3 +74,28 @@ def test_both_plans_are_exact(es_index, size: int) -> None:
         query = QUERY["pdq" if signal == "face_pdq" else signal]
         assert es_index.radius_search(signal, query, radius) == expected_radius(
             signal, query, radius), (signal, radius)
+
+
+def test_an_index_of_mapping_version_1_still_answers(es_index, caplog) -> None:
+    """Hashes stored as hex keywords (version 1) and as base64 binary (version 2) are read
+    alike: an index created before the change keeps working until it is rebuilt."""
+    v1 = copy.deepcopy(es_mappings.CANDIDATES_MAPPINGS)
+    v1["_meta"] = {"version": 1}
+    v1["properties"]["hashes"] = {"properties": {
+        name: {"type": "keyword", "index": False, "doc_values": True} for name in HAMMING_SIGNALS}}
+    alias = es_index.alias["candidates"]
+    es_index.es.indices.create(index=f"{alias}-000001", mappings=v1,
+                               aliases={alias: {"is_write_index": True}})
+    old = DOCS[:20]  # written by version-1 code: hex values
+    for d in old:
+        source = es_bulk.candidate_source(d)
+        source["hashes"] = {k: [v.lower() for v in d.signals[k]] for k in source["hashes"]}
+        es_index.es.index(index=alias, id=d.doc_id, document=source)
+    with caplog.at_level(logging.WARNING):
+        es_index.add(DOCS[20:])  # written now: base64 into the same keyword fields
+    assert "mapping version 1" in caplog.text
+    es_index.refresh()
+    for signal, radius in (("pdq", 31), ("pdq", 63), ("phash", 7), ("phash", 30)):
+        query = QUERY[signal]
+        got = es_index.radius_search(signal, query, radius)
+        assert got == expected_radius(signal, query, radius), (signal, radius)
