@@ -8,6 +8,7 @@ environment, as a deployment would), never through a hole in the URL guard.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -44,18 +45,27 @@ class RequestLog(logging.Handler):
         self.lines.clear()
 
 
-@pytest.fixture(scope="session")
-def request_log() -> Iterator[RequestLog]:
+@contextlib.contextmanager
+def sandbox_log(handler: logging.Handler) -> Iterator[None]:
+    """``handler`` receives every request line the in-process sandbox logs, meanwhile."""
     logger = logging.getLogger("sandbox.http")
-    handler = RequestLog()
     old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
-    logger.propagate = old_propagate
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+
+
+@pytest.fixture(scope="session")
+def request_log() -> Iterator[RequestLog]:
+    handler = RequestLog()
+    with sandbox_log(handler):
+        yield handler
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 
 from sandbox.faults import FaultConfig
 from sandbox.server import SandboxServer
-from tests.crawler.conftest import run_crawl
+from tests.crawler.conftest import run_crawl, sandbox_log
 
 
 class TimedLog(logging.Handler):
@@ -34,16 +34,9 @@ class TimedLog(logging.Handler):
 
 @pytest.fixture
 def timed_log() -> Iterator[TimedLog]:
-    logger = logging.getLogger("sandbox.http")
     handler = TimedLog()
-    old_level, old_propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
-    logger.propagate = old_propagate
+    with sandbox_log(handler):
+        yield handler
 
 
 def test_robots_crawl_delay_spaces_every_request(
@@ -89,11 +82,12 @@ def test_a_429_pauses_the_whole_host(
     assert summary["errors"]["http_429"] >= 1
     assert summary["host_paused"] >= 1
     hits = timed_log.hits
-    # After a 429 the host is paused for 1 s: of the requests that reach the server in the
-    # next 0.8 s, only those already past the pacing when the 429 arrived can come (at most
-    # CONCURRENT_REQUESTS_PER_DOMAIN - 1 = 1 in flight besides the one refused).
+    # After a 429 the host is paused for 1 s. In the next 0.8 s the server can still see
+    # the other request in flight (CONCURRENT_REQUESTS_PER_DOMAIN is 2) and the one Scrapy's
+    # download slot sends as soon as the 429's download ends, before the response reaches
+    # the middleware that pauses the host: at most 2. Without the pause it saw up to 7.
     for i, (at, _, status) in enumerate(hits):
         if status != "429":
             continue
         soon = [h for h in hits[i + 1:] if h[0] < at + 0.8]
-        assert len(soon) <= 1, (hits[i], soon)
+        assert len(soon) <= 2, (hits[i], soon)
