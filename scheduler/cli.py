@@ -13,9 +13,9 @@ from typing import Any
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this package's subcommands to the `likewatch` parser."""
     run = sub.add_parser("run", help="run the monitoring daemon (crawl, match, alert, api)")
-    run.add_argument("--roles", default="crawler,matcher,alerter,evidence",
-                     help="comma-separated roles: crawler, matcher, alerter, evidence, api "
-                          "(default: crawler,matcher,alerter,evidence)")
+    run.add_argument("--roles", default="crawler,matcher,alerter,evidence,indexer",
+                     help="comma-separated roles: crawler, matcher, alerter, evidence, "
+                          "indexer, api (default: crawler,matcher,alerter,evidence,indexer)")
     run.add_argument("--tick", type=float, default=None,
                      help="seconds between each role's looks for work "
                           "(default: setting scheduler_tick_seconds)")

@@ -33,12 +33,13 @@ from scheduler.db import catalog
 
 log = get_logger("likewatch.daemon")
 
-ROLES = ("crawler", "matcher", "alerter", "evidence", "api")
+ROLES = ("crawler", "matcher", "alerter", "evidence", "indexer", "api")
 JOB_FUNCS = {
     "crawler": "scheduler.jobs:crawler_job",
     "matcher": "scheduler.jobs:matcher_job",
     "alerter": "scheduler.jobs:alerter_job",
     "evidence": "scheduler.jobs:evidence_job",
+    "indexer": "scheduler.jobs:indexer_job",
 }
 
 

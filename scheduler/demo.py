@@ -170,7 +170,7 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
         print("waiting for alerts (first crawl, then matching: usually well within a minute)",
               flush=True)
         started = time.monotonic()
-        daemon.run(["crawler", "matcher", "alerter", "evidence"], tick=tick, duration=duration, stop=stop)
+        daemon.run(["crawler", "matcher", "alerter", "evidence", "indexer"], tick=tick, duration=duration, stop=stop)
     n = len(receiver.received)
     ok = sum(r.verified for r in receiver.received)
     when = f"; first after {first[0]:.1f} s" if first else ""

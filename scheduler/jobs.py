@@ -6,6 +6,9 @@
   hashes and matches pending candidates, runs back-searches, and turns new matches into
   alerts (and outbox rows).
 - alerter: :func:`deliver` sends due outbox rows.
+- evidence: :func:`capture_evidence` captures and seals evidence for new alerts.
+- indexer: :func:`index_new` sends matched candidates (and old ones with new matches) to
+  the candidate index that ``likewatch search`` and the API read.
 
 Every step is idempotent and its work is claimed with a lease, so a process killed at any
 point loses nothing: what it held is retried when the lease expires.
@@ -197,6 +200,23 @@ def capture_evidence(cat: Catalog | None = None) -> dict[str, int]:
     return capture_missing(cat or catalog(), limit=EVIDENCE_BATCH)
 
 
+# --- indexer -----------------------------------------------------------------------------
+_index: dict[str, Any] = {}
+
+
+def index_new(cat: Catalog | None = None) -> dict[str, int]:
+    """The indexer role's tick: the candidate index catches up with the catalog."""
+    from likewatch import settings
+    from matchers.index import open_index
+    from matchers.index.sync import sync_new
+
+    key = f"{settings.get('index')}|{settings.get('elasticsearch_url')}|{settings.home()}"
+    if key not in _index:
+        _index.clear()
+        _index[key] = open_index()
+    return sync_new(cat or catalog(), _index[key])
+
+
 # --- the APScheduler entry points (referenced by name from the job store) ----------------
 def crawler_job() -> None:
     _logged("crawler", crawl_due)
@@ -212,6 +232,10 @@ def alerter_job() -> None:
 
 def evidence_job() -> None:
     _logged("evidence", capture_evidence)
+
+
+def indexer_job() -> None:
+    _logged("indexer", index_new)
 
 
 _running: dict[str, int] = {}

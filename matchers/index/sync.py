@@ -33,38 +33,45 @@ def catalog_docs(catalog: Catalog, *, after_id: int = 0,
     last = after_id
     while True:
         with catalog.session() as s:
-            rows = s.scalars(select(Candidate).where(Candidate.id > last)
-                             .order_by(Candidate.id).limit(batch)).all()
-            if not rows:
-                return
-            ids = [c.id for c in rows]
-            signals: dict[int, dict[str, list[str]]] = {}
-            for cs in s.scalars(select(CandidateSignal)
-                                .where(CandidateSignal.candidate_id.in_(ids))):
-                if cs.signal in HAMMING_SIGNALS or cs.signal in EUCLIDEAN_SIGNALS:
-                    values = signals.setdefault(cs.candidate_id, {}).setdefault(cs.signal, [])
-                    if cs.value not in values:
-                        values.append(cs.value)
-            matched: dict[int, tuple[set[str], set[str]]] = {}
-            for cid, person, client in s.execute(
-                    select(MatchRow.candidate_id, Person.key, Client.name)
-                    .join(Person, Person.id == MatchRow.person_id)
-                    .join(Client, Client.id == Person.client_id)
-                    .where(MatchRow.candidate_id.in_(ids))):
-                persons, clients = matched.setdefault(cid, (set(), set()))
-                persons.add(person)
-                clients.add(client)
-            out = []
-            for c in rows:
-                persons, clients = matched.get(c.id, (set(), set()))
-                out.append((c.id, CandidateDoc(
-                    platform=c.platform, item_id=c.item_id, url=c.url, title=c.title or "",
-                    description=c.description or "", uploader=c.uploader or "",
-                    tags=[str(t) for t in (c.tags or [])], published_at=c.published_at,
-                    found_at=c.found_at, clients=sorted(clients), persons=sorted(persons),
-                    matched=bool(persons), signals=signals.get(c.id, {}))))
-        yield out
+            ids = list(s.scalars(select(Candidate.id).where(Candidate.id > last)
+                                 .order_by(Candidate.id).limit(batch)))
+        if not ids:
+            return
+        yield docs_for(catalog, ids)
         last = ids[-1]
+
+
+def docs_for(catalog: Catalog, ids: list[int]) -> list[tuple[int, CandidateDoc]]:
+    """``(candidate id, document)`` for these candidate ids, in id order."""
+    with catalog.session() as s:
+        rows = s.scalars(select(Candidate).where(Candidate.id.in_(ids))
+                         .order_by(Candidate.id)).all()
+        signals: dict[int, dict[str, list[str]]] = {}
+        for cs in s.scalars(select(CandidateSignal)
+                            .where(CandidateSignal.candidate_id.in_(ids))):
+            if cs.signal in HAMMING_SIGNALS or cs.signal in EUCLIDEAN_SIGNALS:
+                values = signals.setdefault(cs.candidate_id, {}).setdefault(cs.signal, [])
+                if cs.value not in values:
+                    values.append(cs.value)
+        matched: dict[int, tuple[set[str], set[str]]] = {}
+        for cid, person, client in s.execute(
+                select(MatchRow.candidate_id, Person.key, Client.name)
+                .join(Person, Person.id == MatchRow.person_id)
+                .join(Client, Client.id == Person.client_id)
+                .where(MatchRow.candidate_id.in_(ids))):
+            persons, clients = matched.setdefault(cid, (set(), set()))
+            persons.add(person)
+            clients.add(client)
+        out = []
+        for c in rows:
+            persons, clients = matched.get(c.id, (set(), set()))
+            out.append((c.id, CandidateDoc(
+                platform=c.platform, item_id=c.item_id, url=c.url, title=c.title or "",
+                description=c.description or "", uploader=c.uploader or "",
+                tags=[str(t) for t in (c.tags or [])], published_at=c.published_at,
+                found_at=c.found_at, clients=sorted(clients), persons=sorted(persons),
+                matched=bool(persons), signals=signals.get(c.id, {}))))
+    return out
 
 
 def sync_catalog(catalog: Catalog, index: CandidateIndex, *, full: bool = False,
@@ -82,3 +89,72 @@ def sync_catalog(catalog: Catalog, index: CandidateIndex, *, full: bool = False,
         state_path.write_text(json.dumps({"last_id": after}), encoding="utf-8")
     index.refresh()
     return sent
+
+
+CANDIDATE_CURSOR = "index.candidates"
+MATCH_CURSOR = "index.matches"
+
+
+def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> dict[str, int]:
+    """The indexer role's tick: send what changed since the last tick, without a full scan.
+
+    - candidates the matcher has finished with (``match_status`` not ``pending``), in id
+      order, up to the first one still pending (so none is skipped while it waits);
+    - candidates sent before whose matches grew since (a back-search found an old one).
+
+    Both positions are ``SchedulerCursor`` rows, moved only after the index accepted the
+    documents (Elasticsearch's backend accepts into its durable queue while the node is
+    down), so a process killed in between re-sends a batch, which is harmless: documents
+    are written by id. One instance of the role at a time is assumed (two would only send
+    some documents twice). A match row committed out of id order (possible on PostgreSQL)
+    can be missed by the second cursor: ``likewatch index sync --full`` rebuilds.
+    """
+    from likewatch.catalog.queue import SchedulerCursor
+
+    def position(name: str) -> int:
+        with catalog.session() as s:
+            row = s.get(SchedulerCursor, name)
+            return int(row.value) if row is not None else 0
+
+    def move(name: str, value: int) -> None:
+        with catalog.session() as s:
+            row = s.get(SchedulerCursor, name)
+            if row is None:
+                s.add(SchedulerCursor(name=name, value=value))
+            elif value > row.value:
+                row.value = value
+
+    out = {"indexed": 0, "reindexed": 0}
+    # Matches recorded since the last tick, read first: every document built below
+    # already holds them, so only candidates sent in earlier ticks need sending again.
+    seen = position(MATCH_CURSOR)
+    with catalog.session() as s:
+        changed = s.execute(select(MatchRow.id, MatchRow.candidate_id)
+                            .where(MatchRow.id > seen).order_by(MatchRow.id)).all()
+    sent_before = after = position(CANDIDATE_CURSOR)
+    while True:
+        with catalog.session() as s:
+            rows = s.execute(select(Candidate.id, Candidate.match_status)
+                             .where(Candidate.id > after).order_by(Candidate.id)
+                             .limit(batch)).all()
+        ready = []
+        for cid, status in rows:
+            if status == "pending":
+                break
+            ready.append(cid)
+        if ready:
+            index.add([doc for _, doc in docs_for(catalog, ready)])
+            move(CANDIDATE_CURSOR, ready[-1])
+            out["indexed"] += len(ready)
+            after = ready[-1]
+        if len(ready) < batch:
+            break
+    if changed:
+        again = sorted({cid for _, cid in changed if cid <= sent_before})
+        for i in range(0, len(again), batch):
+            index.add([doc for _, doc in docs_for(catalog, again[i:i + batch])])
+        out["reindexed"] = len(again)
+        move(MATCH_CURSOR, max(mid for mid, _ in changed))
+    if out["indexed"] or out["reindexed"]:
+        index.refresh()
+    return out

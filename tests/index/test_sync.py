@@ -11,6 +11,8 @@ from likewatch import cli
 from likewatch.catalog import Catalog
 from likewatch.catalog.models import Candidate, CandidateSignal, Client, MatchRow, Person
 from matchers.index import open_index
+from matchers.index.base import CandidateIndex, SearchFilters
+from matchers.index.sync import sync_new
 
 PDQ = "f" * 64
 
@@ -52,3 +54,44 @@ def test_index_sync_then_search(capsys: pytest.CaptureFixture[str]) -> None:
     assert "sent 3" in capsys.readouterr().out
     assert cli.main(["index", "status"]) == 0
     assert "3 candidates" in capsys.readouterr().out
+
+
+def test_the_indexer_role_sends_what_the_matcher_finished_and_later_matches(
+        index: CandidateIndex) -> None:
+    """``sync_new`` (the daemon's indexer role) on both backends."""
+    with Catalog.open() as catalog:
+        with catalog.session() as s:
+            client = Client(name="studio-a")
+            person = Person(client=client, key="p1", display_name="Star")
+            s.add_all([client, person])
+            s.flush()
+            person_id = person.id
+            found = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+            ids = []
+            for i, status in enumerate(["done", "done", "pending", "done"]):
+                c = Candidate(platform="sandbox", item_id=f"v{i}", url=f"http://x.invalid/{i}",
+                              title=f"episode {i}", found_at=found, match_status=status)
+                s.add(c)
+                s.flush()
+                ids.append(c.id)
+
+        def hits(**filters: object) -> list[str]:
+            page = index.search("", SearchFilters(**filters), sort="platform", size=10)  # type: ignore[arg-type]
+            return sorted(h.doc_id for h in page.hits)
+
+        # stops at the first candidate still being matched, so none is skipped
+        assert sync_new(catalog, index) == {"indexed": 2, "reindexed": 0}
+        assert hits() == ["sandbox:v0", "sandbox:v1"]
+        assert sync_new(catalog, index) == {"indexed": 0, "reindexed": 0}
+        with catalog.session() as s:
+            s.get(Candidate, ids[2]).match_status = "done"  # type: ignore[union-attr]
+        assert sync_new(catalog, index) == {"indexed": 2, "reindexed": 0}
+        assert len(hits()) == 4 and hits(matched=True) == []
+
+        # a back-search matches an old candidate: it is sent again, now matched
+        with catalog.session() as s:
+            s.add(MatchRow(candidate_id=ids[1], person_id=person_id, signal="face",
+                           distance=0.3, threshold=0.5))
+        assert sync_new(catalog, index) == {"indexed": 0, "reindexed": 1}
+        assert hits(person=["p1"]) == ["sandbox:v1"]
+        assert hits(client=["studio-a"], matched=True) == ["sandbox:v1"]

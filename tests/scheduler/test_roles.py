@@ -16,6 +16,8 @@ from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert
 from likewatch.catalog.models import Candidate
 from matchers.enroll import enroll
+from matchers.index import open_index
+from matchers.index.base import SearchFilters
 from scheduler import jobs
 from scheduler.watches import add_watch, list_watches
 
@@ -70,3 +72,12 @@ def test_crawl_match_backsearch_deliver(sandbox_server, sandbox_data, monkeypatc
         assert alerted & truly, (alerted, truly)
         with cat.session() as s:
             assert s.scalar(select(func.count()).select_from(Alert)) == len(got)
+
+        # The indexer role makes all of it searchable: every candidate, and the persons
+        # matched (found by the back-search after they were first matched).
+        assert jobs.index_new(cat) == {"indexed": 24, "reindexed": 0}
+        assert jobs.index_new(cat) == {"indexed": 0, "reindexed": 0}
+        with open_index() as index:
+            assert index.search("", size=50).total == 24
+            page = index.search("", SearchFilters(person=["demo-a"]), size=50)
+        assert {h.item_id for h in page.hits} == alerted
