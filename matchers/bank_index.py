@@ -64,6 +64,7 @@ exact check.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import combinations
 from math import comb
@@ -78,6 +79,13 @@ _BLOCK = 32768  # rows per block in linear scans: a few MB, stays in cache
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
+# What a search that finds nothing returns (read-only: shared by every such search).
+_NO_ROWS: IntArray = np.zeros(0, np.int64)
+_NO_DIST: IntArray = np.zeros(0, np.int64)
+_NO_FDIST: FloatArray = np.zeros(0, np.float64)
+for _a in (_NO_ROWS, _NO_DIST, _NO_FDIST):
+    _a.flags.writeable = False
+
 
 def flip_masks(max_bits: int, width: int = CHUNK_BITS) -> npt.NDArray[np.uint16]:
     """Every ``width``-bit mask with at most ``max_bits`` bits set (0 first; none if < 0)."""
@@ -91,11 +99,12 @@ def flip_masks(max_bits: int, width: int = CHUNK_BITS) -> npt.NDArray[np.uint16]
 def _ranges(lo: npt.NDArray[np.integer], hi: npt.NDArray[np.integer]) -> IntArray:
     """Concatenation of ``arange(lo[i], hi[i])`` for all i, vectorised (int64)."""
     lens = hi - lo
-    ends = np.cumsum(lens, dtype=np.int64)
+    ends = lens.cumsum(dtype=np.int64)
     total = int(ends[-1]) if len(ends) else 0
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    return np.repeat(lo - (ends - lens), lens) + np.arange(total, dtype=np.int64)
+    out: IntArray = (hi - ends).repeat(lens) + np.arange(total, dtype=np.int64)
+    return out
 
 
 def _keys_within(width: int, s: int) -> int:
@@ -254,8 +263,11 @@ class HammingIndex:
             chunks.append(np.full(len(mk), i, dtype=np.int64))
             masks.append(mk)
         self.probe_chunk = np.concatenate(chunks)
-        self.probe_mask = np.concatenate(masks)
-        self.probe_offset = offsets[self.probe_chunk]
+        # Bucket of probe j: offset of its chunk + (query key ^ mask). Wider chunks come
+        # first, so each offset is a multiple of its chunk's 2**width and the sum is an OR:
+        # the bucket is probe_base[j] ^ key (one XOR per query).
+        self.probe_base = offsets[self.probe_chunk] | np.concatenate(masks)
+        self.all16 = all(w == 16 for w in plan.widths)
         pw = min(self.PREFIX_WORDS, self.words.shape[1])
         self.prefix = np.ascontiguousarray(self.words[:, :pw])  # (n, pw)
         self.inline: npt.NDArray[np.uint64] | None = None
@@ -273,7 +285,7 @@ class HammingIndex:
         if r > self.radius and self.mode == "mih":
             raise ValueError(f"radius {r} exceeds the index radius {self.radius}")
         if self.n == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return _NO_ROWS, _NO_DIST
         qw = self._query_words(query)
         if self.plan is not None:
             return self._search_mih(qw, r, self.plan)
@@ -285,33 +297,46 @@ class HammingIndex:
                 out_rows.append(hit + b)
                 out_d.append(d[hit])
         if not out_rows:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return _NO_ROWS, _NO_DIST
         return np.concatenate(out_rows).astype(np.int64), np.concatenate(out_d)
 
     def _search_mih(self, qw: npt.NDArray[np.uint64], r: int,
                     plan: MihPlan) -> tuple[IntArray, IntArray]:
-        qk = chunk_keys(qw.view(np.uint8).reshape(1, -1), plan.widths, self.weights)[0]
-        g = self.probe_offset + (np.take(qk, self.probe_chunk) ^ self.probe_mask)
-        # Positions, in the chunk-sorted tables, of every code in every probed bucket.
-        pos = _ranges(np.take(self.starts, g), np.take(self.ends, g))
+        # Hot path: numpy calls cost ~1-3 us each here, about what their work costs, so it
+        # uses few of them (ndarray methods, not the np.* wrappers). See the module doc.
+        q8 = qw.view(np.uint8)
+        qk = (q8.view(">u2").astype(np.int64) if self.all16
+              else chunk_keys(q8.reshape(1, -1), plan.widths, self.weights)[0])
+        g = self.probe_base ^ qk.take(self.probe_chunk)
+        # Positions, in the chunk-sorted tables, of every code in every probed bucket:
+        # the concatenation of arange(lo, hi) over the buckets.
+        lo, hi = self.starts.take(g), self.ends.take(g)
+        lens = hi - lo
+        ends = lens.cumsum()
+        total = int(ends[-1])
+        if total == 0:
+            return _NO_ROWS, _NO_DIST
+        pos = (hi - ends).repeat(lens) + np.arange(total)
+        # First pass on the prefixes (a lower bound on the distance): word columns XORed
+        # with one query word each (long inner loops), popcounts added as uint8 (<= 128).
         pw = self.prefix.shape[1]
-        # First pass on the prefixes (a lower bound). np.take is several times faster
-        # than fancy indexing for row gathers.
         if self.inline is not None:
-            dp = hamming_rows(np.take(self.inline, pos, axis=0), qw[:pw])
-            sel = np.flatnonzero(dp <= r)
-            cand = self.rows[pos[sel]]
+            x = self.inline.take(pos, axis=0)
         else:
-            cand = self.rows[pos]
-            dp = hamming_rows(np.take(self.prefix, cand, axis=0), qw[:pw])
-            sel = np.flatnonzero(dp <= r)
-            cand = cand[sel]
-        if cand.size == 0:  # the usual case: nothing near
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            pos = self.rows.take(pos)
+            x = self.prefix.take(pos, axis=0)
+        c = np.bitwise_count(np.bitwise_xor(x.T, qw[:pw, None], order="C"))
+        dp = c[0] + c[1] if pw == 2 else c.sum(axis=0, dtype=np.int64)
+        sel = (dp <= r).nonzero()[0]
+        if sel.size == 0:  # the usual case: nothing near
+            return _NO_ROWS, _NO_DIST
+        cand = pos.take(sel)
+        if self.inline is not None:
+            cand = self.rows.take(cand)
         # Duplicates (a code found through several chunks) are rare for unrelated codes:
         # only the few left after the first pass are de-duplicated.
         cand = np.unique(cand)
-        d = hamming_rows(np.take(self.words, cand, axis=0), qw)
+        d = hamming_rows(self.words.take(cand, axis=0), qw)
         keep = d <= r
         return cand[keep].astype(np.int64), d[keep]
 
@@ -425,14 +450,14 @@ class EuclideanIndex:
         rho2, head2 = float(zq @ zq), float(head @ head)
         qa = np.empty(len(head) + 1, dtype=np.float32)
         qa[:-1] = head
-        qa[-1] = np.sqrt(max(rho2 - head2, 0.0))
-        return qa, float(np.sqrt(rho2)), max(rho2, head2)
+        qa[-1] = math.sqrt(max(rho2 - head2, 0.0))
+        return qa, math.sqrt(rho2), max(rho2, head2)
 
     def search(self, query: npt.ArrayLike,
                radius: float | None = None) -> tuple[IntArray, FloatArray]:
         """Original row numbers within ``radius`` of ``query``, with exact distances."""
         if self.n == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+            return _NO_ROWS, _NO_FDIST
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         r = self.radius if radius is None else float(radius)
         if self.mode == "grouped":
@@ -454,44 +479,45 @@ class EuclideanIndex:
 
     def _search_grouped(self, q: npt.NDArray[np.float32],
                         r: float) -> tuple[IntArray, FloatArray]:
-        none = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        # Hot path: few numpy calls (see HammingIndex._search_mih).
         qa, rho, qa_sq = self._augment(q)
         # |q - c| >= | |q - mu| - |c - mu| |: only groups whose centre lies in a shell
         # around the mean can be in reach, a contiguous run of the groups in this order.
         reach = r + self.SLACK + self.gradius_max
-        lo = int(np.searchsorted(self.rad, rho - reach, "left"))
-        hi = int(np.searchsorted(self.rad, rho + reach, "right"))
+        lo, hi = self.rad.searchsorted((rho - reach, rho + reach)).tolist()
         if lo >= hi:
-            return none
+            return _NO_ROWS, _NO_FDIST
         prod = np.einsum("ji,j->i", self.aug_t[:, lo:hi], qa)
         prod -= self._bound(r)[lo:hi]
         # Float32 products of (k + 1)-vectors, and the float32 bound, err by well under
         # 1e-5 of the squares involved: widen by that, so no group is wrongly skipped.
         tol = 1e-5 * (self.aug_max_sq + qa_sq + reach ** 2)
-        maybe = lo + np.flatnonzero(prod >= (qa_sq - tol) / 2)
+        maybe = (prod >= (qa_sq - tol) / 2).nonzero()[0]
         if maybe.size == 0:  # the usual case: no person's ball within reach
-            return none
+            return _NO_ROWS, _NO_FDIST
+        maybe += lo
         if maybe.size * 8 <= len(self.gradius):  # a few: their exact centre distance
-            diff = np.take(self.centres, maybe, axis=0) - q
-            dc = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-            live = maybe[dc - self.gradius[maybe] <= r + self.SLACK]
+            diff = self.centres.take(maybe, axis=0) - q
+            reach2 = (r + self.SLACK + self.gradius.take(maybe)) ** 2
+            live = maybe[(diff * diff).sum(axis=1) <= reach2]
         else:  # the bound did not prune (isotropic embeddings): every centre, in full
             cprod = _matvec(self.centre_blocks, q)[:len(self.gradius)]
             dc = np.sqrt(np.maximum(self.csq + float(q @ q) - 2.0 * cprod, 0.0))
-            live = np.flatnonzero(dc - self.gradius <= r + self.SLACK)
+            live = (dc - self.gradius <= r + self.SLACK).nonzero()[0]
         if live.size == 0:
-            return none
-        rows = _ranges(self.first[live], self.first[live] + self.counts[live])
-        diff = np.take(self.vecs, rows, axis=0) - q
-        return self._finish(q, rows, np.einsum("ij,ij->i", diff, diff), r)
+            return _NO_ROWS, _NO_FDIST
+        lo_rows = self.first.take(live)
+        rows = _ranges(lo_rows, lo_rows + self.counts.take(live))
+        diff = self.vecs.take(rows, axis=0) - q
+        return self._finish(q, rows, (diff * diff).sum(axis=1), r)
 
     def _finish(self, q: npt.NDArray[np.float32], rows: IntArray, d2: npt.NDArray[np.float32],
                 r: float) -> tuple[IntArray, FloatArray]:
         """Rows whose float32 squared distance ``d2`` is within reach, checked in float64."""
         near = rows[d2 <= (r + self.SLACK) ** 2]
         if near.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float64)
-        exact = np.linalg.norm(self.vecs[near].astype(np.float64) - q.astype(np.float64),
-                               axis=1)
+            return _NO_ROWS, _NO_FDIST
+        x = self.vecs.take(near, axis=0).astype(np.float64) - q.astype(np.float64)
+        exact = np.sqrt((x * x).sum(axis=1))  # what np.linalg.norm(x, axis=1) computes
         keep = exact <= r
-        return self.order[near[keep]].astype(np.int64), exact[keep]
+        return self.order.take(near[keep]), exact[keep]
