@@ -51,9 +51,11 @@ triangle inequalities, so nothing within the radius is lost):
    ``|q - c|^2 >= |zq_head - zc_head|^2 + (|zq_tail| - |zc_tail|)^2``: the distance
    between (HEAD + 1)-vectors, one product over the run (17 floats per person instead
    of 128). The leading axes carry most of the spread of anisotropic embeddings.
-3. The few groups left get the exact centre distance; if the bounds left more than an
-   eighth of the groups (isotropic embeddings), every centre's distance is computed
-   instead, as one product over blocks small enough for a single-threaded BLAS call.
+3. The few groups left get the exact centre distance. Where the bounds cannot prune -
+   more than half of the groups in the radial run, or more than an eighth left after
+   step 2 (isotropic embeddings, whose centres all lie at about the same distance from
+   the mean and from the query) - every centre's distance is computed instead, one
+   matrix-vector product as without the bounds.
 
 Float32 products carry rounding error: bounds are compared in squared form and widened
 (``SLACK`` and a relative tolerance), and every distance reported is recomputed in
@@ -341,29 +343,14 @@ class HammingIndex:
         return cand[keep].astype(np.int64), d[keep]
 
 
-# Rows per block in matrix-vector products: 64 x 128 floats stays under OpenBLAS's
-# threshold (9,216 elements) for using more than one thread.
-_GEMV_ROWS = 64
-
-
-def _blocks(a: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """(n, d) as (ceil(n / _GEMV_ROWS), _GEMV_ROWS, d), zero-padded, for ``_matvec``."""
-    nb = -(-a.shape[0] // _GEMV_ROWS)
-    out = np.zeros((nb * _GEMV_ROWS, a.shape[1]), dtype=np.float32)
-    out[:a.shape[0]] = a
-    return out.reshape(nb, _GEMV_ROWS, a.shape[1])
-
-
 def _matvec(a: npt.NDArray[np.float32], q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """``a @ q`` on one thread, for ``a`` (n, d) or stacked blocks from ``_blocks``.
+    """``a @ q`` without BLAS: numpy's own single-threaded loop.
 
     A multi-threaded BLAS sgemv spends more on waking its threads than on a product this
     small, and on a busy 2-core machine it was 5x slower (16 ms vs 3 ms at 20k x 128).
-    Stacked blocks small enough for one thread each run as one matmul (one BLAS call per
-    block from C): 2x faster than numpy's own loop (einsum), which 2-d input gets.
+    (Stacking the rows in blocks small enough for one BLAS thread each was 2x faster with
+    the matrix in cache, but slower from memory, which is where it is between queries.)
     """
-    if a.ndim == 3:
-        return (a @ q).reshape(-1)
     out: npt.NDArray[np.float32] = np.einsum("ij,j->i", a, q)
     return out
 
@@ -415,9 +402,7 @@ class EuclideanIndex:
         self.gradius = np.maximum.reduceat(np.linalg.norm(self.vecs - member_c, axis=1),
                                            self.first)
         self.gradius_max = float(self.gradius.max())
-        self.centres = centres.astype(np.float32)  # rows: gathered for a few groups
-        # For full scans: blocks of _GEMV_ROWS centres, one matmul over the stack.
-        self.centre_blocks = _blocks(self.centres)
+        self.centres = centres.astype(np.float32)
         self.csq = np.einsum("ij,ij->i", self.centres, self.centres)
         # Principal axes of the centres, largest variance first (see the module doc).
         _, axes = np.linalg.eigh(zc.T @ zc)
@@ -487,6 +472,10 @@ class EuclideanIndex:
         lo, hi = self.rad.searchsorted((rho - reach, rho + reach)).tolist()
         if lo >= hi:
             return _NO_ROWS, _NO_FDIST
+        if (hi - lo) * 2 > len(self.gradius):
+            # Most centres at about the same distance from the mean (isotropic embeddings):
+            # the next bound would not prune either, so score every centre in full.
+            return self._rows_of(q, self._live_full(q, r), r)
         prod = np.einsum("ji,j->i", self.aug_t[:, lo:hi], qa)
         prod -= self._bound(r)[lo:hi]
         # Float32 products of (k + 1)-vectors, and the float32 bound, err by well under
@@ -500,10 +489,19 @@ class EuclideanIndex:
             diff = self.centres.take(maybe, axis=0) - q
             reach2 = (r + self.SLACK + self.gradius.take(maybe)) ** 2
             live = maybe[(diff * diff).sum(axis=1) <= reach2]
-        else:  # the bound did not prune (isotropic embeddings): every centre, in full
-            cprod = _matvec(self.centre_blocks, q)[:len(self.gradius)]
-            dc = np.sqrt(np.maximum(self.csq + float(q @ q) - 2.0 * cprod, 0.0))
-            live = (dc - self.gradius <= r + self.SLACK).nonzero()[0]
+        else:  # the bound did not prune: every centre, in full
+            live = self._live_full(q, r)
+        return self._rows_of(q, live, r)
+
+    def _live_full(self, q: npt.NDArray[np.float32], r: float) -> IntArray:
+        """Groups in reach by the ball bound on every centre's distance."""
+        dc = np.sqrt(np.maximum(self.csq + float(q @ q) - 2.0 * _matvec(self.centres, q), 0.0))
+        live: IntArray = (dc - self.gradius <= r + self.SLACK).nonzero()[0]
+        return live
+
+    def _rows_of(self, q: npt.NDArray[np.float32], live: IntArray,
+                 r: float) -> tuple[IntArray, FloatArray]:
+        """The rows of the groups in ``live`` within ``r`` of ``q``."""
         if live.size == 0:
             return _NO_ROWS, _NO_FDIST
         lo_rows = self.first.take(live)

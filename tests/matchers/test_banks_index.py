@@ -206,17 +206,26 @@ def _embeddings(kind: str, rng: np.random.Generator, n_groups: int = 600, per_gr
         spread = 0.5 * 0.7 ** np.arange(128)
     rot = np.linalg.qr(rng.normal(size=(128, 128)))[0]
     centres = (rng.normal(size=(n_groups, 128)) * spread) @ rot
+    if kind == "two-shells":  # 60 % of the persons on a far shell, 40 % near the middle
+        centres[: n_groups * 3 // 5] *= 8.0
     vecs = (np.repeat(centres, per_group, axis=0)
             + rng.normal(0, 0.02, (n_groups * per_group, 128))).astype(np.float32)
     groups = np.repeat(np.arange(n_groups), per_group)
     queries = vecs[rng.choice(len(vecs), 6)] + rng.normal(0, 0.008, (6, 128)).astype(np.float32)
     if kind == "far":  # queries far from the bank's mass: nothing within reach
         queries = queries + 3.0 * rot[0].astype(np.float32)
+    if kind == "orthogonal":  # as far from the mean as the centres, along a minor axis
+        mu = centres.mean(axis=0)
+        rad = float(np.median(np.linalg.norm(centres - mu, axis=1)))
+        queries[:3] = (mu + rad * rot[-1]).astype(np.float32)
+    if kind == "two-shells":  # near the middle persons: those are all in the radial shell
+        queries = vecs[-6:] + rng.normal(0, 0.008, (6, 128)).astype(np.float32)
     perm = rng.permutation(len(groups))  # rows of a group need not be contiguous
     return vecs[perm], groups[perm], queries
 
 
-@pytest.mark.parametrize("kind", ["isotropic", "anisotropic", "far"])
+@pytest.mark.parametrize("kind", ["isotropic", "anisotropic", "far", "orthogonal",
+                                  "two-shells"])
 @pytest.mark.parametrize("radius", [0.5, 0.15])
 def test_euclidean_grouped_exact_against_brute_force(kind: str, radius: float) -> None:
     rng = np.random.default_rng(len(kind) + int(radius * 100))
