@@ -7,7 +7,10 @@ measured in the same run. Every answer is checked against the scan (0 mismatches
     .venv/bin/python bench/index.py --n 100000      # quicker
     .venv/bin/python bench/index.py --url http://127.0.0.1:9200   # an existing node
 
-Without --url a fresh node named "bench" is started with deploy/es-node and stopped after.
+Without --url a fresh node named "bench" is started with deploy/es-node (--heap, default
+4g: a production-like heap, so the indexing buffer, 10% of it, holds ~250,000 candidates
+and 1,000,000 load as a handful of segments with no merging; the test nodes' 512m buffer
+flushed small segments that took a third of the node's CPU to merge) and stopped after.
 Targets (issue #5): >= 5,000 candidates/s ingest; radius p95 <= 200 ms at 1,000,000.
 """
 
@@ -110,6 +113,7 @@ def main() -> int:
     ap.add_argument("--url", default="")
     ap.add_argument("--node", default="",
                     help="use this running deploy/es-node node (its JVM CPU time is reported)")
+    ap.add_argument("--heap", default="4g", help="heap of the node this script starts")
     ap.add_argument("--skip-embedded", action="store_true")
     ap.add_argument("--keep", action="store_true",
                     help="leave the node running and the index in place (for --reuse)")
@@ -128,7 +132,7 @@ def main() -> int:
     if not url:
         node = "bench"
         subprocess.run([str(REPO / "deploy/es-node"), "start", "--name", node, "--port", "auto",
-                        *([] if args.reuse else ["--fresh"])], check=True)
+                        "--heap", args.heap, *([] if args.reuse else ["--fresh"])], check=True)
         url = subprocess.run([str(REPO / "deploy/es-node"), "url", "--name", node], check=True,
                              capture_output=True, text=True).stdout.strip()
     tmp = Path(tempfile.mkdtemp(prefix="lw-bench-index-"))
@@ -147,7 +151,9 @@ def main() -> int:
         if not reuse:
             es.drop()
             es.ensure_setup()
-        report(f"Elasticsearch {es.server_version()} at {url}; {n:,} candidates "
+        jvm = next(iter(es.es.nodes.stats(node_id="_local", metric="jvm")["nodes"].values()))
+        report(f"Elasticsearch {es.server_version()} at {url} (heap "
+               f"{jvm['jvm']['mem']['heap_max_in_bytes'] / 2**30:.1f} GB); {n:,} candidates "
                f"(1 PDQ + 1 pHash each, random); {args.queries} queries")
         cand = es.alias["candidates"]
         if reuse:
@@ -193,6 +199,9 @@ def ingest(es: ElasticsearchIndex, cand: str, pdq: np.ndarray, phash: np.ndarray
         report(f"CPU per candidate: client {client_us:.0f} us (generating the candidates "
                f"included) + node {server_us:.0f} us = {client_us + server_us:.0f} us; on 2 "
                f"idle cores that is {2e6 / (client_us + server_us):,.0f} candidates/s")
+    st = es.es.indices.stats(index=cand, metric="merge,segments")["_all"]["primaries"]
+    report(f"candidates index after the load: {st['segments']['count']} segments, "
+           f"{st['merges']['total']} merges ({st['merges']['total_time_in_millis'] / 1000:.0f} s)")
     qn = min(20_000, n)
     t = time.perf_counter()
     es.add(docs(pdq, phash, 0, qn))  # re-adds by id: same count, through the queue

@@ -76,7 +76,7 @@ class ElasticsearchIndex(CandidateIndex):
     backend = "elasticsearch"
 
     def __init__(self, url: str, *, prefix: str = "likewatch", queue_path: Path | str | None = None,
-                 threads: int = 2, chunk_size: int = 1000, request_timeout: float = 30.0,
+                 threads: int = 2, chunk_size: int = 5000, request_timeout: float = 30.0,
                  retries: int = 5) -> None:
         self.url = url
         self.prefix = prefix
