@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import itertools
 import json
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -184,6 +185,15 @@ class CandidateIndex(ABC):
     def refresh(self) -> None:
         """Make everything added so far searchable (no-op where that is immediate)."""
         return None
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """A load of many documents (``likewatch index sync --full``): the backend may
+        defer making them searchable until the end, when everything added is."""
+        try:
+            yield
+        finally:
+            self.refresh()
 
     def close(self) -> None:
         """Release connections and files."""

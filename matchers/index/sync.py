@@ -82,12 +82,12 @@ def sync_catalog(catalog: Catalog, index: CandidateIndex, *, full: bool = False,
     if not full and state_path.exists():
         after = int(json.loads(state_path.read_text(encoding="utf-8")).get("last_id", 0))
     sent = 0
-    for part in catalog_docs(catalog, after_id=after):
-        index.add([doc for _, doc in part])
-        sent += len(part)
-        after = part[-1][0]
-        state_path.write_text(json.dumps({"last_id": after}), encoding="utf-8")
-    index.refresh()
+    with index.bulk_load():  # made searchable at the end (and refreshed)
+        for part in catalog_docs(catalog, after_id=after):
+            index.add([doc for _, doc in part])
+            sent += len(part)
+            after = part[-1][0]
+            state_path.write_text(json.dumps({"last_id": after}), encoding="utf-8")
     return sent
 
 

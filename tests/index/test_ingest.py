@@ -13,6 +13,7 @@ import numpy as np
 from matchers.index.base import CandidateDoc, SearchFilters
 from matchers.index.elastic import ElasticsearchIndex
 from matchers.index.queue import IngestQueue
+from tests.index.data import make_docs
 from tests.index.esnode import Node, es_node, unique_prefix
 
 T0 = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
@@ -121,3 +122,30 @@ def test_readding_with_fewer_faces_deletes_the_stale_face_documents(es_index) ->
     es_index.add([doc])
     assert face_docs() == []
     assert [c for c, _ in es_index.knn_face(face(0.3), 10, 0.01)] == []
+
+
+def _refresh_interval(es: ElasticsearchIndex) -> set[str]:
+    got = es.es.indices.get_settings(index=es.alias["candidates"],
+                                     name="index.refresh_interval")
+    return {body["settings"]["index"]["refresh_interval"] for body in dict(got).values()}
+
+
+def test_bulk_load_defers_refresh_and_a_killed_one_is_healed(es_index, es_url: str,
+                                                              tmp_path: Path) -> None:
+    docs, _ = make_docs(40)
+    with es_index.bulk_load():
+        es_index.add(docs)
+        assert _refresh_interval(es_index) == {"-1"}
+    assert _refresh_interval(es_index) == {"1s"}
+    assert es_index.search("", size=1).total == 40  # searchable once the load ends
+
+    # a loader killed mid-load leaves the periodic refresh off: the next process heals it
+    es_index.es.indices.put_settings(index=es_index.alias["candidates"],
+                                     settings={"refresh_interval": "-1"})
+    other = ElasticsearchIndex(es_url, prefix=es_index.prefix,
+                               queue_path=tmp_path / "other-queue.db")
+    try:
+        other.ensure_setup()
+        assert _refresh_interval(other) == {"1s"}
+    finally:
+        other.close()
