@@ -133,17 +133,22 @@ def test_decode_values_bulk_and_validation() -> None:
     assert decode_values(types["fvec"], []).shape == (0, 4)
 
 
-def test_weak_signal_needs_corroboration() -> None:
+def _weak_bankset(rng: np.random.Generator) -> tuple[BankSet, str, str]:
+    """One person with a 64-bit value of a corroborate-only signal and a 256-bit one."""
     from matchers.match import MatchPolicy
 
-    rng = np.random.default_rng(9)
     types = fake_types()
     a64, a256 = bits_hex(rng, 64), bits_hex(rng)
     bank = ReferenceBank("weak", references=[BankReference(1, {"fbits64": [a64],
                                                                "fbits": [a256]})])
     policy = MatchPolicy.from_signal_types(types)
     policy.corroborate = frozenset({"fbits64"})
-    bs = BankSet([bank], signal_types=types, policy=policy)
+    return BankSet([bank], signal_types=types, policy=policy), a64, a256
+
+
+def test_weak_signal_needs_corroboration() -> None:
+    rng = np.random.default_rng(9)
+    bs, a64, a256 = _weak_bankset(rng)
     alone = [SignalValue("fbits64", flip(a64, 3, rng))]
     assert bs.match_values(alone) == []
     both = alone + [SignalValue("fbits", flip(a256, 5, rng))]
@@ -183,16 +188,8 @@ def test_match_many_equals_match_values() -> None:
 def test_weak_index_searched_only_next_to_a_strong_hit(monkeypatch) -> None:
     """match_values skips the corroborate-only index when nothing else was found, and
     gives what applying the policy to every index's hits gives."""
-    from matchers.match import MatchPolicy
-
     rng = np.random.default_rng(12)
-    types = fake_types()
-    a64, a256 = bits_hex(rng, 64), bits_hex(rng)
-    bank = ReferenceBank("weak", references=[BankReference(1, {"fbits64": [a64],
-                                                               "fbits": [a256]})])
-    policy = MatchPolicy.from_signal_types(types)
-    policy.corroborate = frozenset({"fbits64"})
-    bs = BankSet([bank], signal_types=types, policy=policy)
+    bs, a64, a256 = _weak_bankset(rng)
     weak_ix = bs.indexes["fbits64"]
     calls = []
     real_search = weak_ix.search
