@@ -81,7 +81,7 @@ class EmbeddedIndex(CandidateIndex):
         self._db.executescript(SCHEMA)
         self._lock = threading.RLock()
         self._generation = 0
-        self._cache: dict[str, tuple[int, Any, Any]] = {}
+        self._cache: dict[str, tuple[tuple[int, int], Any, Any]] = {}
 
     # --- writes ------------------------------------------------------------------------
     def add(self, docs: Sequence[CandidateDoc]) -> int:
@@ -132,13 +132,17 @@ class EmbeddedIndex(CandidateIndex):
 
     def _signal_arrays(self, signal: str) -> tuple[npt.NDArray[Any], Any]:
         with self._lock:
+            # Rebuilt after this instance's writes (_generation) and after another
+            # connection's, e.g. the daemon's indexer role while the API serves searches
+            # (SQLite's data_version changes when another connection commits).
+            generation = (self._generation,
+                          int(self._db.execute("PRAGMA data_version").fetchone()[0]))
             cached = self._cache.get(signal)
-            if cached and cached[0] == self._generation:
+            if cached and cached[0] == generation:
                 return cached[1], cached[2]
             rows = self._db.execute(
                 "SELECT doc_id, value FROM sigs WHERE signal = ? ORDER BY rowid", (signal,)
             ).fetchall()
-            generation = self._generation
         ids = np.array([r[0] for r in rows], dtype=object)
         matrix: Any
         if signal in HAMMING_SIGNALS:

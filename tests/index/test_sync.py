@@ -95,3 +95,18 @@ def test_the_indexer_role_sends_what_the_matcher_finished_and_later_matches(
         assert sync_new(catalog, index) == {"indexed": 0, "reindexed": 1}
         assert hits(person=["p1"]) == ["sandbox:v1"]
         assert hits(client=["studio-a"], matched=True) == ["sandbox:v1"]
+
+
+def test_embedded_searches_see_another_processes_writes(tmp_path) -> None:
+    """The API's index instance sees what the indexer role's instance wrote since."""
+    from matchers.index.embedded import EmbeddedIndex
+    from tests.index.data import make_docs
+
+    docs, _ = make_docs(6)
+    path = tmp_path / "index.sqlite3"
+    with EmbeddedIndex(path) as reader, EmbeddedIndex(path) as writer:
+        writer.add(docs[:3])
+        value = docs[5].signals["pdq"][0]
+        assert reader.radius_search("pdq", value, 0) == []  # arrays now loaded and cached
+        writer.add(docs[3:])
+        assert reader.radius_search("pdq", value, 0) == [(docs[5].doc_id, 0)]
