@@ -186,6 +186,11 @@ class CandidateIndex(ABC):
         """Make everything added so far searchable (no-op where that is immediate)."""
         return None
 
+    def flush_queued(self) -> int:
+        """Send what was queued while the backend was unreachable; returns how many were
+        sent (0 where writes never queue). Raises IndexUnavailable if still unreachable."""
+        return 0
+
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[None]:
         """A load of many documents (``likewatch index sync --full``): the backend may

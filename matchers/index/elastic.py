@@ -223,6 +223,9 @@ class ElasticsearchIndex(CandidateIndex):
     def pending(self) -> int:
         return len(self.queue) if self.queue else 0
 
+    def flush_queued(self) -> int:
+        return self.flush() if self.pending() else 0
+
     def add_now(self, docs: Sequence[CandidateDoc]) -> dict[str, str]:
         """Bulk-send now, retrying refused items; returns {doc_id: error} of documents
         refused for good. Raises IndexUnavailable if the cluster cannot be reached."""

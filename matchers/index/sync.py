@@ -14,6 +14,7 @@ candidates, or to fill a new index).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +23,16 @@ from sqlalchemy import select
 from likewatch import settings
 from likewatch.catalog import Catalog
 from likewatch.catalog.models import Candidate, CandidateSignal, Client, MatchRow, Person
-from matchers.index.base import EUCLIDEAN_SIGNALS, HAMMING_SIGNALS, CandidateDoc, CandidateIndex
+from matchers.index.base import (
+    EUCLIDEAN_SIGNALS,
+    HAMMING_SIGNALS,
+    CandidateDoc,
+    CandidateIndex,
+    IndexUnavailable,
+)
 
 STATE_FILE = "index-sync.json"
+log = logging.getLogger(__name__)
 
 
 def catalog_docs(catalog: Catalog, *, after_id: int = 0,
@@ -125,6 +133,13 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
                 row.value = value
 
     out = {"indexed": 0, "reindexed": 0}
+    try:  # what an earlier tick queued while the backend was down goes first
+        replayed = index.flush_queued()
+    except IndexUnavailable as exc:
+        log.warning("candidate index unreachable; new documents are queued: %s", exc)
+        replayed = 0
+    if replayed:
+        out["replayed"] = replayed
     # Matches recorded since the last tick, read first: every document built below
     # already holds them, so only candidates sent in earlier ticks need sending again.
     seen = position(MATCH_CURSOR)
@@ -155,6 +170,9 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
             index.add([doc for _, doc in docs_for(catalog, again[i:i + batch])])
         out["reindexed"] = len(again)
         move(MATCH_CURSOR, max(mid for mid, _ in changed))
-    if out["indexed"] or out["reindexed"]:
-        index.refresh()
+    if out["indexed"] or out["reindexed"] or replayed:
+        try:
+            index.refresh()
+        except IndexUnavailable:  # queued (durably): searchable once it is back
+            out["queued"] = index.pending() if hasattr(index, "pending") else 0
     return out

@@ -110,3 +110,37 @@ def test_embedded_searches_see_another_processes_writes(tmp_path) -> None:
         assert reader.radius_search("pdq", value, 0) == []  # arrays now loaded and cached
         writer.add(docs[3:])
         assert reader.radius_search("pdq", value, 0) == [(docs[5].doc_id, 0)]
+
+
+def test_the_indexer_queues_while_elasticsearch_is_down_and_replays(es_url: str,
+                                                                    tmp_path) -> None:
+    """Elasticsearch unreachable (a closed port): the tick queues durably and moves on;
+    the next tick, with the node reachable, replays the queue first."""
+    import socket
+
+    from matchers.index.elastic import ElasticsearchIndex
+    from tests.index.esnode import unique_prefix
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    prefix, queue = unique_prefix(), tmp_path / "queue.db"
+    with Catalog.open() as catalog:
+        with catalog.session() as s:
+            for i in range(3):
+                s.add(Candidate(platform="sandbox", item_id=f"d{i}", url=f"http://x.invalid/{i}",
+                                title=f"down {i}", match_status="done",
+                                found_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC)))
+        down = ElasticsearchIndex(dead, prefix=prefix, queue_path=queue)
+        try:
+            assert sync_new(catalog, down) == {"indexed": 3, "reindexed": 0, "queued": 3}
+        finally:
+            down.close()
+        up = ElasticsearchIndex(es_url, prefix=prefix, queue_path=queue)
+        try:
+            assert sync_new(catalog, up) == {"indexed": 0, "reindexed": 0, "replayed": 3}
+            assert up.pending() == 0
+            assert up.search("down", size=10).total == 3
+        finally:
+            up.drop()
+            up.close()
