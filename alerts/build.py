@@ -137,10 +137,7 @@ def sync_alerts(cat: Catalog, *, batch: int = 2000) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     while True:
         with write_session(cat) as s:
-            cursor = s.get(SchedulerCursor, CURSOR)
-            if cursor is None:
-                cursor = SchedulerCursor(name=CURSOR, value=0)
-                s.add(cursor)
+            cursor = SchedulerCursor.at(s, CURSOR)
             no_alert = ~exists().where(and_(Alert.person_id == MatchRow.person_id,
                                             Alert.candidate_id == MatchRow.candidate_id))
             rows = list(s.scalars(select(MatchRow).where(

@@ -106,10 +106,7 @@ def queue_backsearches(cat: Catalog) -> list[str]:
     """One back-search job per person with references enrolled since the last look."""
     keys = []
     with write_session(cat) as s:
-        cursor = s.get(SchedulerCursor, BACKSEARCH_CURSOR)
-        if cursor is None:
-            cursor = SchedulerCursor(name=BACKSEARCH_CURSOR, value=0)
-            s.add(cursor)
+        cursor = SchedulerCursor.at(s, BACKSEARCH_CURSOR)
         rows = s.execute(select(Reference.person_id, func.max(Reference.id))
                          .where(Reference.id > cursor.value)
                          .group_by(Reference.person_id)).all()

@@ -19,7 +19,7 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from likewatch.catalog.base import Base
 
@@ -97,3 +97,12 @@ class SchedulerCursor(Base):
     __tablename__ = "scheduler_cursors"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+    @classmethod
+    def at(cls, s: Session, name: str) -> SchedulerCursor:
+        """The cursor ``name`` in session ``s``, added at 0 if it does not exist yet."""
+        cursor = s.get(cls, name)
+        if cursor is None:
+            cursor = cls(name=name, value=0)
+            s.add(cursor)
+        return cursor

@@ -121,16 +121,12 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
 
     def position(name: str) -> int:
         with catalog.session() as s:
-            row = s.get(SchedulerCursor, name)
-            return int(row.value) if row is not None else 0
+            return int(SchedulerCursor.at(s, name).value)
 
     def move(name: str, value: int) -> None:
         with catalog.session() as s:
-            row = s.get(SchedulerCursor, name)
-            if row is None:
-                s.add(SchedulerCursor(name=name, value=value))
-            elif value > row.value:
-                row.value = value
+            cursor = SchedulerCursor.at(s, name)
+            cursor.value = max(cursor.value, value)
 
     out = {"indexed": 0, "reindexed": 0}
     try:  # what an earlier tick queued while the backend was down goes first
