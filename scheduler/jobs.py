@@ -208,7 +208,9 @@ def index_new(cat: Catalog | None = None) -> dict[str, int]:
     from matchers.index.sync import sync_new
 
     key = f"{settings.get('index')}|{settings.get('elasticsearch_url')}|{settings.home()}"
-    if key not in _index:
+    if key not in _index:  # settings changed (tests switch homes): the old one is closed
+        for old in _index.values():
+            old.close()
         _index.clear()
         _index[key] = open_index()
     return sync_new(cat or catalog(), _index[key])

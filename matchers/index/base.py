@@ -186,6 +186,11 @@ class CandidateIndex(ABC):
         """Make everything added so far searchable (no-op where that is immediate)."""
         return None
 
+    def pending(self) -> int:
+        """Documents accepted but still queued for an unreachable backend (0 where writes
+        never queue)."""
+        return 0
+
     def flush_queued(self) -> int:
         """Send what was queued while the backend was unreachable; returns how many were
         sent (0 where writes never queue). Raises IndexUnavailable if still unreachable."""

@@ -170,5 +170,5 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
         try:
             index.refresh()
         except IndexUnavailable:  # queued (durably): searchable once it is back
-            out["queued"] = index.pending() if hasattr(index, "pending") else 0
+            out["queued"] = index.pending()
     return out
