@@ -185,7 +185,7 @@ def calibrate() -> float:
             encoder.compute_face_descriptor(chip)
         dlib_ms.append(c.cpu * 1000)
         with Clock() as c:
-            models.embed(chip)
+            models.encoder.embed(chip)
         ours_ms.append(c.cpu * 1000)
     d, o = statistics.median(dlib_ms), statistics.median(ours_ms)
     print(f"face embedding per chip: dlib {d:.1f} ms CPU (MEASURED.md: 53), ours (numpy + "

@@ -70,10 +70,6 @@ class _Models:
     predictor: Any
     encoder: FaceNet
 
-    def embed(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """128-d descriptors of ``(n, 150, 150, 3)`` chips."""
-        return self.encoder.embed(chips)
-
 
 _LOCK = threading.Lock()
 _MODELS: _Models | None = None
@@ -145,7 +141,7 @@ def _compute(image: ImageInput, *, mirrored: bool = False,
         for rect, score in _detect(models, rgb):
             shape = models.predictor(rgb, rect)
             chip = dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-            emb = (models.embed(np.asarray(chip))[0] if embed
+            emb = (models.encoder.embed(np.asarray(chip))[0] if embed
                    else np.zeros(128, dtype=np.float32))
             left, right = rect.left(), rect.right()
             if mirrored:  # the box in the original picture's coordinates
@@ -182,7 +178,7 @@ def reference_embedding(face: FaceResult) -> npt.NDArray[np.float32]:
         arr = np.asarray(crop)
         views += [arr, arr[:, ::-1]]
     with _LOCK:
-        vecs = _models().embed(np.stack(views))
+        vecs = _models().encoder.embed(np.stack(views))
     mean: npt.NDArray[np.float32] = vecs.mean(axis=0).astype(np.float32)
     return mean
 

@@ -98,5 +98,14 @@ class FaultPlan:
         return unit(self.seed, "state", item_id) < self.config.rate_malformed_state
 
     def challenged(self, item_id: str, attempt: int) -> bool:
-        """Whether this request of the item's detail page gets a 200 verify page."""
+        """Whether request number ``attempt`` (0, 1 ...) of the item's detail page gets a
+        200 verify page."""
         return unit(self.seed, "challenge", item_id, attempt) < self.config.rate_challenge
+
+    def challenge(self, item_id: str) -> bool:
+        """``challenged`` for this request of the item's detail page (counted here)."""
+        key = "challenge:" + item_id  # apart from transient()'s targets, which are paths
+        with self._lock:
+            attempt = self._attempts.get(key, 0)
+            self._attempts[key] = attempt + 1
+        return self.challenged(item_id, attempt)

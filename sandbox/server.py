@@ -75,7 +75,6 @@ class SandboxServer:
         self._search_text = [self._text_of(it) for it in self.items]
         self._published = self.catalogue.n_published
         self._lock = threading.Lock()
-        self._attempts: dict[str, int] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._publisher: threading.Thread | None = None
@@ -161,13 +160,6 @@ class SandboxServer:
         """The visible items in publication order (oldest first)."""
         with self._lock:
             return self.items[: self._published]
-
-    def next_attempt(self, key: str) -> int:
-        """0, 1, 2 ... for successive calls with ``key`` (which request this is)."""
-        with self._lock:
-            n = self._attempts.get(key, 0)
-            self._attempts[key] = n + 1
-            return n
 
     def is_published(self, item_id: str) -> bool:
         pos = self.position.get(item_id)
@@ -323,7 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._html(404, pages.not_found("视频不存在或已删除"), head)
             return
         item = self.sb.items[self.sb.position[item_id]]
-        if self.sb.faults.challenged(item_id, self.sb.next_attempt("challenge:" + item_id)):
+        if self.sb.faults.challenge(item_id):
             self._html(200, pages.verify_page(), head)
             return
         malformed = self.sb.faults.malformed_state(item_id)
