@@ -163,7 +163,8 @@ def main() -> None:
     linear = BankSet.__new__(BankSet)  # same rows, every index forced to a linear scan
     linear.__dict__.update(bankset.__dict__)
     linear.indexes = {}
-    from matchers.bank_index import EuclideanIndex, HammingIndex
+    from matchers.bank_index import HammingIndex
+    from matchers.euclidean_index import EuclideanIndex
 
     for name, ix in bankset.indexes.items():
         clone = object.__new__(type(ix))

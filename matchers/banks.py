@@ -7,7 +7,7 @@ person's values:
 - hamming signals (pdq, phash, face_pdq): ``matchers.bank_index.HammingIndex`` - exact
   Hamming-radius search, multi-index hashing where it pays, every candidate verified by
   its full distance;
-- euclidean signals (face): ``matchers.bank_index.EuclideanIndex`` - exact distances,
+- euclidean signals (face): ``matchers.euclidean_index.EuclideanIndex`` - exact distances,
   persons ruled out by lower bounds (radial, principal axes, a ball per person) before
   any of their references is read.
 
@@ -34,7 +34,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import func, select
 
-from matchers.bank_index import EuclideanIndex, HammingIndex
+from matchers.bank_index import HammingIndex
+from matchers.euclidean_index import EuclideanIndex
 from matchers.match import (
     Hit,
     MatchPolicy,

@@ -28,8 +28,9 @@ import numpy as np
 from sqlalchemy import delete, select, update
 
 from likewatch.media import MediaStore
-from matchers.bank_index import EuclideanIndex, HammingIndex
+from matchers.bank_index import HammingIndex
 from matchers.banks import BankCache, BankSet
+from matchers.euclidean_index import EuclideanIndex
 from matchers.signals.base import Match, SignalType, SignalValue
 
 if TYPE_CHECKING:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import matchers.bank_index as bank_index
-from matchers.bank_index import EuclideanIndex, HammingIndex, MihPlan, flip_masks, plan_mih
+from matchers.bank_index import HammingIndex, MihPlan, flip_masks, plan_mih
+from matchers.euclidean_index import EuclideanIndex
 
 
 def _brute(codes: np.ndarray, q: np.ndarray, r: int) -> dict[int, int]:

@@ -1,0 +1,219 @@
+"""Exact in-memory search for embeddings behind the reference banks (the face signal).
+
+``EuclideanIndex``: exact Euclidean distances for embeddings. Rows are grouped by person;
+each group keeps its centre ``c`` and radius ``R`` (the largest distance of a member from
+``c``). By the triangle inequality ``|q - x| >= |q - c| - R``, so a group whose centre is
+farther than ``r + R`` cannot hold a match and its rows are never read. Lower bounds on
+``|q - c|`` that cost much less than the distance rule most groups out first (all are
+triangle inequalities, so nothing within the radius is lost):
+
+1. Radial: with ``mu`` the mean of the centres, ``|q - c| >= | |q - mu| - |c - mu| |``.
+   The groups are stored in order of ``|c - mu|``, so the groups that can be in reach
+   are one contiguous run, found by two binary searches.
+2. Principal head + tail norm: rotated onto the principal axes of the centres (an
+   orthonormal rotation about ``mu``, which preserves distances), with ``z`` split into
+   its first ``HEAD`` coordinates and the rest,
+   ``|q - c|^2 >= |zq_head - zc_head|^2 + (|zq_tail| - |zc_tail|)^2``: the distance
+   between (HEAD + 1)-vectors, one product over the run (17 floats per person instead
+   of 128). The leading axes carry most of the spread of anisotropic embeddings.
+3. The few groups left get the exact centre distance. Where the bounds cannot prune -
+   more than half of the groups in the radial run, or more than an eighth left after
+   step 2 (isotropic embeddings, whose centres all lie at about the same distance from
+   the mean and from the query) - every centre's distance is computed instead, one
+   matrix-vector product as without the bounds.
+
+Float32 products carry rounding error: bounds are compared in squared form and widened
+(``SLACK`` and a relative tolerance), and every distance reported is recomputed in
+float64 from the stored float32 values, so the result is exact. When there are not
+many fewer groups than rows, it is a plain matrix-vector product over all rows, then the
+exact check.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from matchers.bank_index import _NO_FDIST, _NO_ROWS, FloatArray, IntArray, _ranges
+
+
+def _matvec(a: npt.NDArray[np.float32], q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``a @ q`` without BLAS: numpy's own single-threaded loop.
+
+    A multi-threaded BLAS sgemv spends more on waking its threads than on a product this
+    small, and on a busy 2-core machine it was 5x slower (16 ms vs 3 ms at 20k x 128).
+    (Stacking the rows in blocks small enough for one BLAS thread each was 2x faster with
+    the matrix in cache, but slower from memory, which is where it is between queries.)
+    """
+    out: npt.NDArray[np.float32] = np.einsum("ij,j->i", a, q)
+    return out
+
+
+class EuclideanIndex:
+    """Exact search for all vectors within ``radius`` (Euclidean) of a query."""
+
+    # Float32 dot products carry rounding error; bounds are widened by this much and
+    # every survivor's distance is recomputed directly, so nothing within radius is lost.
+    SLACK = 1e-3
+    # Leading principal coordinates of the person centres read for the groups in reach.
+    HEAD = 16
+
+    def __init__(self, vecs: npt.NDArray[np.float32], groups: npt.ArrayLike,
+                 radius: float) -> None:
+        vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+        g = np.asarray(groups, dtype=np.int64).reshape(-1)
+        if vecs.ndim != 2 or vecs.shape[0] != g.shape[0]:
+            raise ValueError("vecs must be (n, dims) with one group per row")
+        self.radius = float(radius)
+        self.n = vecs.shape[0]
+        ug, inverse = np.unique(g, return_inverse=True)
+        self.mode = "grouped" if 0 < len(ug) * 2 <= self.n else "flat"
+        self._bounds: dict[float, npt.NDArray[np.float32]] = {}
+        if self.mode == "flat":
+            self.order = np.arange(self.n, dtype=np.int64)
+            self.vecs = vecs
+            self.sq = np.einsum("ij,ij->i", vecs, vecs)
+            return
+        counts = np.bincount(inverse, minlength=len(ug))
+        by_group = np.argsort(inverse, kind="stable")
+        sums = np.add.reduceat(vecs[by_group].astype(np.float64),
+                               np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0)
+        centres = sums / counts[:, None]
+        self.mu = centres.mean(axis=0)
+        zc = centres - self.mu
+        # Groups in order of their centre's distance from the mean of all centres, each
+        # group's rows contiguous.
+        rad = np.sqrt(np.einsum("ij,ij->i", zc, zc))
+        gorder = np.argsort(rad, kind="stable")
+        rank = np.empty(len(ug), dtype=np.int64)
+        rank[gorder] = np.arange(len(ug))
+        self.order = np.argsort(rank[inverse], kind="stable")  # position -> original row
+        self.vecs = vecs[self.order]
+        self.counts = counts[gorder].astype(np.int64)
+        self.first = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        centres, zc, self.rad = centres[gorder], zc[gorder], rad[gorder]
+        member_c = np.repeat(centres, self.counts, axis=0)
+        self.gradius = np.maximum.reduceat(np.linalg.norm(self.vecs - member_c, axis=1),
+                                           self.first)
+        self.gradius_max = float(self.gradius.max())
+        self.centres = centres.astype(np.float32)
+        self.csq = np.einsum("ij,ij->i", self.centres, self.centres)
+        # Principal axes of the centres, largest variance first (see the module doc).
+        _, axes = np.linalg.eigh(zc.T @ zc)
+        k = min(self.HEAD, zc.shape[1])
+        self.axes = np.ascontiguousarray(axes[:, ::-1][:, :k].T)  # (k, dims)
+        head = zc @ self.axes.T
+        tail = np.sqrt(np.maximum(self.rad ** 2 - np.einsum("ij,ij->i", head, head), 0.0))
+        # "Augmented" centres (head coordinates, tail norm), stored coordinate-major so
+        # the product with a query runs long inner loops: the lower bound above is
+        # |aug(q) - aug(c)|^2 = |aug(c)|^2 + |aug(q)|^2 - 2 aug(c) . aug(q).
+        aug = np.concatenate([head, tail[:, None]], axis=1)
+        self.aug_t = np.ascontiguousarray(aug.T, dtype=np.float32)  # (k + 1, groups)
+        self.aug_sq = np.einsum("ij,ij->i", aug, aug)
+        self.aug_max_sq = float(self.aug_sq.max())
+
+    def _bound(self, r: float) -> npt.NDArray[np.float32]:
+        """Per group, ``(|aug(c)|^2 - (r + R + SLACK)^2) / 2``: the group may hold a match
+        only if ``aug(c) . aug(q)`` reaches this plus ``|aug(q)|^2 / 2``."""
+        out = self._bounds.get(r)
+        if out is None:
+            out = ((self.aug_sq - (r + self.SLACK + self.gradius) ** 2) / 2).astype(np.float32)
+            self._bounds[r] = out
+        return out
+
+    def _augment(self, q: npt.NDArray[np.float32]
+                 ) -> tuple[npt.NDArray[np.float32], float, float]:
+        """The augmented query (head coordinates, tail norm), ``|q - mu|`` and ``|aug(q)|^2``."""
+        zq = q.astype(np.float64) - self.mu
+        head = self.axes @ zq  # only the head: the tail norm follows from |zq|
+        rho2, head2 = float(zq @ zq), float(head @ head)
+        qa = np.empty(len(head) + 1, dtype=np.float32)
+        qa[:-1] = head
+        qa[-1] = math.sqrt(max(rho2 - head2, 0.0))
+        return qa, math.sqrt(rho2), max(rho2, head2)
+
+    def search(self, query: npt.ArrayLike,
+               radius: float | None = None) -> tuple[IntArray, FloatArray]:
+        """Original row numbers within ``radius`` of ``query``, with exact distances."""
+        if self.n == 0:
+            return _NO_ROWS, _NO_FDIST
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        r = self.radius if radius is None else float(radius)
+        if self.mode == "grouped":
+            return self._search_grouped(q, r)
+        return self._finish(q, np.arange(self.n, dtype=np.int64),
+                            self.sq + float(q @ q) - 2.0 * _matvec(self.vecs, q), r)
+
+    def search_many(self, queries: npt.ArrayLike, radius: float | None = None
+                    ) -> list[tuple[IntArray, FloatArray]]:
+        """``search`` for several queries (flat mode: the product as one matrix product)."""
+        qs = np.asarray(queries, dtype=np.float32).reshape(-1, self.vecs.shape[1])
+        if self.n == 0 or len(qs) == 0 or self.mode == "grouped":
+            return [self.search(q, radius) for q in qs]
+        r = self.radius if radius is None else float(radius)
+        prods = self.vecs @ qs.T  # (rows, batch)
+        rows = np.arange(self.n, dtype=np.int64)
+        return [self._finish(q, rows, self.sq + float(q @ q) - 2.0 * prods[:, i], r)
+                for i, q in enumerate(qs)]
+
+    def _search_grouped(self, q: npt.NDArray[np.float32],
+                        r: float) -> tuple[IntArray, FloatArray]:
+        # Hot path: few numpy calls (see HammingIndex._search_mih).
+        qa, rho, qa_sq = self._augment(q)
+        # |q - c| >= | |q - mu| - |c - mu| |: only groups whose centre lies in a shell
+        # around the mean can be in reach, a contiguous run of the groups in this order.
+        reach = r + self.SLACK + self.gradius_max
+        lo, hi = self.rad.searchsorted((rho - reach, rho + reach)).tolist()
+        if lo >= hi:
+            return _NO_ROWS, _NO_FDIST
+        if (hi - lo) * 2 > len(self.gradius):
+            # Most centres at about the same distance from the mean (isotropic embeddings):
+            # the next bound would not prune either, so score every centre in full.
+            return self._rows_of(q, self._live_full(q, r), r)
+        # One BLAS sgemv over the run (matchers/__init__.py holds OpenBLAS to one thread;
+        # from memory it was 1.7x faster than numpy's own loop, einsum).
+        prod = qa @ self.aug_t[:, lo:hi]
+        prod -= self._bound(r)[lo:hi]
+        # Float32 products of (k + 1)-vectors, and the float32 bound, err by well under
+        # 1e-5 of the squares involved: widen by that, so no group is wrongly skipped.
+        tol = 1e-5 * (self.aug_max_sq + qa_sq + reach ** 2)
+        maybe = (prod >= (qa_sq - tol) / 2).nonzero()[0]
+        if maybe.size == 0:  # the usual case: no person's ball within reach
+            return _NO_ROWS, _NO_FDIST
+        maybe += lo
+        if maybe.size * 8 <= len(self.gradius):  # a few: their exact centre distance
+            diff = self.centres.take(maybe, axis=0) - q
+            reach2 = (r + self.SLACK + self.gradius.take(maybe)) ** 2
+            live = maybe[(diff * diff).sum(axis=1) <= reach2]
+        else:  # the bound did not prune: every centre, in full
+            live = self._live_full(q, r)
+        return self._rows_of(q, live, r)
+
+    def _live_full(self, q: npt.NDArray[np.float32], r: float) -> IntArray:
+        """Groups in reach by the ball bound on every centre's distance."""
+        dc = np.sqrt(np.maximum(self.csq + float(q @ q) - 2.0 * _matvec(self.centres, q), 0.0))
+        live: IntArray = (dc - self.gradius <= r + self.SLACK).nonzero()[0]
+        return live
+
+    def _rows_of(self, q: npt.NDArray[np.float32], live: IntArray,
+                 r: float) -> tuple[IntArray, FloatArray]:
+        """The rows of the groups in ``live`` within ``r`` of ``q``."""
+        if live.size == 0:
+            return _NO_ROWS, _NO_FDIST
+        lo_rows = self.first.take(live)
+        rows = _ranges(lo_rows, lo_rows + self.counts.take(live))
+        diff = self.vecs.take(rows, axis=0) - q
+        return self._finish(q, rows, (diff * diff).sum(axis=1), r)
+
+    def _finish(self, q: npt.NDArray[np.float32], rows: IntArray, d2: npt.NDArray[np.float32],
+                r: float) -> tuple[IntArray, FloatArray]:
+        """Rows whose float32 squared distance ``d2`` is within reach, checked in float64."""
+        near = rows[d2 <= (r + self.SLACK) ** 2]
+        if near.size == 0:
+            return _NO_ROWS, _NO_FDIST
+        x = self.vecs.take(near, axis=0).astype(np.float64) - q.astype(np.float64)
+        exact = np.sqrt((x * x).sum(axis=1))  # what np.linalg.norm(x, axis=1) computes
+        keep = exact <= r
+        return self.order.take(near[keep]), exact[keep]
