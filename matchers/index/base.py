@@ -46,6 +46,8 @@ CHUNK_BITS = 16
 MAX_QUERY_TERMS = 12_000
 SORT_FIELDS = ("found_at", "published_at", "uploader", "platform")
 AGG_NAMES = ("platform", "uploader", "day")
+# Buckets returned per aggregation (both backends).
+AGG_SIZES = {"platform": 50, "uploader": 20, "day": 1000}
 
 
 class IndexFailure(Exception):

@@ -41,7 +41,6 @@ from elasticsearch import serializer as es_serializer
 from matchers.index import es_bulk, es_mappings, es_query
 from matchers.index.base import (
     AGG_NAMES,
-    MISSING_LAST,
     BadQuery,
     CandidateDoc,
     CandidateIndex,
@@ -49,17 +48,13 @@ from matchers.index.base import (
     SearchFilters,
     SearchPage,
     check_size,
-    decode_token,
     decode_vector,
-    encode_token,
     face_distances,
     hamming,
     hex_to_bits,
     min_by_doc,
     parse_sort,
     sorted_hits,
-    to_millis,
-    tokenize,
 )
 from matchers.index.queue import IngestQueue
 
@@ -67,9 +62,6 @@ log = logging.getLogger(__name__)
 
 _UNAVAILABLE = (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout)
 _RETRY_STATUS = {429, 502, 503, 504}
-_SORT_FIELDS = {"found_at": "found_at", "published_at": "published_at",
-                "uploader": "uploader.keyword", "platform": "platform"}
-AGG_SIZES = {"platform": 50, "uploader": 20, "day": 1000}
 PAGE = 10_000
 
 
@@ -424,28 +416,6 @@ class ElasticsearchIndex(CandidateIndex):
                 return sorted_hits(best)[:k]
             want = min(PAGE, want * 4)
 
-    def _filters(self, text: str, f: SearchFilters) -> list[dict[str, Any]]:
-        clauses: list[dict[str, Any]] = [{"term": {"terms": t}}
-                                         for t in dict.fromkeys(tokenize(text))]
-        for name, values in (("platform", f.platform), ("clients", f.client),
-                             ("persons", f.person)):
-            if values:
-                clauses.append({"terms": {name: list(values)}})
-        if f.matched is not None:
-            clauses.append({"term": {"matched": f.matched}})
-        if f.date_field not in ("found_at", "published_at"):
-            raise BadQuery("date_field must be found_at or published_at")
-        bounds = {}
-        if f.since is not None:
-            bounds["gte"] = to_millis(f.since)
-        if f.until is not None:
-            bounds["lt"] = to_millis(f.until)
-        if bounds:
-            clauses.append({"range": {f.date_field: dict(bounds, format="epoch_millis")}})
-        if f.doc_ids is not None:
-            clauses.append({"terms": {"doc_id": list(f.doc_ids)}})
-        return clauses
-
     def search(self, text: str = "", filters: SearchFilters | None = None,
                sort: str = "-found_at", size: int = 20, after: str | None = None,
                aggs: Sequence[str] = ()) -> SearchPage:
@@ -456,46 +426,12 @@ class ElasticsearchIndex(CandidateIndex):
             if a not in AGG_NAMES:
                 raise BadQuery(f"unknown aggregation {a!r}; choose from {', '.join(AGG_NAMES)}")
         self.ensure_setup()
-        body: dict[str, Any] = {
-            "query": {"bool": {"filter": self._filters(text, f)}},
-            "sort": [{_SORT_FIELDS[name]: {"order": order, "missing": "_last"}},
-                     {"doc_id": "asc"}],
-            "size": size, "track_total_hits": True,
-            "aggs": {a: _agg_body(a) for a in aggs},
-        }
-        if after:
-            body["search_after"] = decode_token(after)
         res = self._call(self.es.search, index=self.alias["candidates"],
-                         source_excludes=es_mappings.SOURCE_EXCLUDES, **body)
-        hits = res["hits"]["hits"]
-        docs = [CandidateDoc.from_json(h["_source"]) for h in hits]
-        token = None
-        if hits and len(hits) == size:
-            value, last_id = hits[-1]["sort"]
-            if name.endswith("_at") and value is None:
-                value = MISSING_LAST[order]
-            token = encode_token([value, last_id])
-        out = {}
-        for a in aggs:
-            buckets = res["aggregations"][a]["buckets"]
-            key = "key_as_string" if a == "day" else "key"
-            out[a] = [(str(b[key]), int(b["doc_count"])) for b in buckets][:AGG_SIZES[a]]
-        return SearchPage(docs, int(res["hits"]["total"]["value"]), token, out)
+                         source_excludes=es_mappings.SOURCE_EXCLUDES,
+                         **es_query.search_body(text, f, name, order, size, after, aggs))
+        return es_query.search_page(res, name, order, size, aggs)
 
     def close(self) -> None:
         self.es.close()
         if self.queue:
             self.queue.close()
-
-
-def _agg_body(name: str) -> dict[str, Any]:
-    if name == "day":
-        return {"date_histogram": {"field": "found_at", "calendar_interval": "day",
-                                   "format": "yyyy-MM-dd", "min_doc_count": 1,
-                                   "time_zone": "UTC"}}
-    terms: dict[str, Any] = {"field": "platform" if name == "platform" else "uploader.keyword",
-                             "size": AGG_SIZES[name], "shard_size": 10 * AGG_SIZES[name],
-                             "order": [{"_count": "desc"}, {"_key": "asc"}]}
-    if name == "uploader":
-        terms["exclude"] = [""]
-    return {"terms": terms}

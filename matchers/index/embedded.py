@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from matchers.index.base import (
     AGG_NAMES,
+    AGG_SIZES,
     EUCLIDEAN_SIGNALS,
     HAMMING_SIGNALS,
     MISSING_LAST,
@@ -64,7 +65,6 @@ CREATE INDEX IF NOT EXISTS sigs_signal ON sigs (signal);
 
 _SORT_COLUMNS = {"found_at": "found_ms", "published_at": "published_ms",
                  "uploader": "uploader", "platform": "platform"}
-AGG_SIZES = {"platform": 50, "uploader": 20, "day": 1000}
 
 
 class EmbeddedIndex(CandidateIndex):

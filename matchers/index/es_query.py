@@ -1,5 +1,7 @@
-"""Exact Hamming-radius lookups on Elasticsearch: which chunk terms to ask for, and how
-many of a candidate's chunk positions must match before it is worth fetching.
+"""The bodies of Elasticsearch queries: exact Hamming-radius lookups (which chunk terms to
+ask for, and how many of a candidate's chunk positions must match before it is worth
+fetching), and analysts' searches (``search_body``, ``search_page``: filters, sort,
+``search_after`` paging, aggregations).
 
 A hash of ``n`` chunks (16 bits each, position-prefixed terms ``pdq:3:ab12``) at Hamming
 distance ``d <= r`` from the query splits ``d`` over its chunks. For any ``s >= 0``, let
@@ -24,10 +26,26 @@ from __future__ import annotations
 import base64
 import itertools
 import math
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from matchers.index.base import CHUNK_BITS, HAMMING_SIGNALS, MAX_QUERY_TERMS, BadQuery, hex_to_bits
+from matchers.index.base import (
+    AGG_SIZES,
+    CHUNK_BITS,
+    HAMMING_SIGNALS,
+    MAX_QUERY_TERMS,
+    MISSING_LAST,
+    BadQuery,
+    CandidateDoc,
+    SearchFilters,
+    SearchPage,
+    decode_token,
+    encode_token,
+    hex_to_bits,
+    to_millis,
+    tokenize,
+)
 
 # Relative costs in the node, measured at 1,000,000 candidates (README figures): looking
 # up one term versus fetching the doc values of one candidate.
@@ -113,3 +131,79 @@ def decode_hash(signal: str, value: str) -> bytes:
 def encode_hash(hex_value: str) -> str:
     """A hex hash as the base64 string its binary doc value is sent as."""
     return base64.b64encode(bytes.fromhex(hex_value)).decode("ascii")
+
+
+# --- analysts' searches ----------------------------------------------------------------
+SORT_FIELDS = {"found_at": "found_at", "published_at": "published_at",
+               "uploader": "uploader.keyword", "platform": "platform"}
+
+
+def filter_clauses(text: str, f: SearchFilters) -> list[dict[str, Any]]:
+    """Every word of ``text`` (as tokenized for the ``terms`` field) and every filter."""
+    clauses: list[dict[str, Any]] = [{"term": {"terms": t}}
+                                     for t in dict.fromkeys(tokenize(text))]
+    for name, values in (("platform", f.platform), ("clients", f.client),
+                         ("persons", f.person)):
+        if values:
+            clauses.append({"terms": {name: list(values)}})
+    if f.matched is not None:
+        clauses.append({"term": {"matched": f.matched}})
+    if f.date_field not in ("found_at", "published_at"):
+        raise BadQuery("date_field must be found_at or published_at")
+    bounds = {}
+    if f.since is not None:
+        bounds["gte"] = to_millis(f.since)
+    if f.until is not None:
+        bounds["lt"] = to_millis(f.until)
+    if bounds:
+        clauses.append({"range": {f.date_field: dict(bounds, format="epoch_millis")}})
+    if f.doc_ids is not None:
+        clauses.append({"terms": {"doc_id": list(f.doc_ids)}})
+    return clauses
+
+
+def agg_body(name: str) -> dict[str, Any]:
+    if name == "day":
+        return {"date_histogram": {"field": "found_at", "calendar_interval": "day",
+                                   "format": "yyyy-MM-dd", "min_doc_count": 1,
+                                   "time_zone": "UTC"}}
+    terms: dict[str, Any] = {"field": "platform" if name == "platform" else "uploader.keyword",
+                             "size": AGG_SIZES[name], "shard_size": 10 * AGG_SIZES[name],
+                             "order": [{"_count": "desc"}, {"_key": "asc"}]}
+    if name == "uploader":
+        terms["exclude"] = [""]
+    return {"terms": terms}
+
+
+def search_body(text: str, f: SearchFilters, name: str, order: str, size: int,
+                after: str | None, aggs: Sequence[str]) -> dict[str, Any]:
+    """The search request: filters, sort on ``name`` then doc id, one page, aggregations."""
+    body: dict[str, Any] = {
+        "query": {"bool": {"filter": filter_clauses(text, f)}},
+        "sort": [{SORT_FIELDS[name]: {"order": order, "missing": "_last"}},
+                 {"doc_id": "asc"}],
+        "size": size, "track_total_hits": True,
+        "aggs": {a: agg_body(a) for a in aggs},
+    }
+    if after:
+        body["search_after"] = decode_token(after)
+    return body
+
+
+def search_page(res: dict[str, Any], name: str, order: str, size: int,
+                aggs: Sequence[str]) -> SearchPage:
+    """The page of a ``search_body`` response, with the token of the next page if full."""
+    hits = res["hits"]["hits"]
+    docs = [CandidateDoc.from_json(h["_source"]) for h in hits]
+    token = None
+    if hits and len(hits) == size:
+        value, last_id = hits[-1]["sort"]
+        if name.endswith("_at") and value is None:
+            value = MISSING_LAST[order]
+        token = encode_token([value, last_id])
+    out = {}
+    for a in aggs:
+        buckets = res["aggregations"][a]["buckets"]
+        key = "key_as_string" if a == "day" else "key"
+        out[a] = [(str(b[key]), int(b["doc_count"])) for b in buckets][:AGG_SIZES[a]]
+    return SearchPage(docs, int(res["hits"]["total"]["value"]), token, out)
