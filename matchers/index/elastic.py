@@ -291,14 +291,16 @@ class ElasticsearchIndex(CandidateIndex):
         next ``ensure_setup`` of any process puts it back (``_heal_refresh``)."""
         self.ensure_setup()
         names = ",".join(self.alias.values())
-        self._call(self.es.indices.put_settings, index=names,
-                   settings={"refresh_interval": "-1"})
+        self._set_refresh(names, "-1")
         try:
             yield
         finally:
-            self._call(self.es.indices.put_settings, index=names,
-                       settings={"refresh_interval": es_mappings.SETTINGS["refresh_interval"]})
+            self._set_refresh(names, es_mappings.SETTINGS["refresh_interval"])
             self.refresh()
+
+    def _set_refresh(self, names: str, interval: str) -> None:
+        self._call(self.es.indices.put_settings, index=names,
+                   settings={"refresh_interval": interval})
 
     def _heal_refresh(self) -> None:
         """Put back the periodic refresh a killed bulk load left off."""
@@ -309,8 +311,7 @@ class ElasticsearchIndex(CandidateIndex):
         if off:
             log.warning("periodic refresh was off on %s (a bulk load did not finish): "
                         "turning it back on", ",".join(off))
-            self._call(self.es.indices.put_settings, index=",".join(off),
-                       settings={"refresh_interval": es_mappings.SETTINGS["refresh_interval"]})
+            self._set_refresh(",".join(off), es_mappings.SETTINGS["refresh_interval"])
 
     # --- reads ---------------------------------------------------------------------
     def count(self) -> int:
