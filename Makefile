@@ -18,7 +18,13 @@ $(STAMP): requirements.in requirements.lock pyproject.toml | system
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-venv: system $(STAMP)
+# The compiled search kernels of the bank indexes (matchers/kernels.py); rebuilt when
+# their source changes.
+KERNELS := matchers/_kernels.so
+$(KERNELS): matchers/_kernels.c matchers/kernels.py | $(STAMP)
+	$(BIN)/python -m matchers.kernels build
+
+venv: system $(STAMP) $(KERNELS)
 
 demo: venv
 	$(BIN)/likewatch demo
@@ -46,4 +52,4 @@ es-stop:
 	deploy/es-node stop
 
 clean:
-	rm -rf $(VENV) .likewatch .pytest_cache
+	rm -rf $(VENV) .likewatch .pytest_cache $(KERNELS)

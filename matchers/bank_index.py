@@ -48,6 +48,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from matchers import kernels
+
 CHUNK_BITS = 16
 _BLOCK = 32768  # rows per block in linear scans: a few MB, stays in cache
 
@@ -194,10 +196,13 @@ class HammingIndex:
     # Up to this many bytes, each chunk's table also stores the prefixes themselves in
     # bucket order, so a probe reads a contiguous run instead of gathering random rows
     # (face_pdq: 16 chunks x 200 k codes x 16 bytes = 51 MB; PDQ's 1.6 M would be 410 MB).
-    INLINE_BYTES = 64 << 20
+    INLINE_BYTES = 512 << 20
 
     def __init__(self, nbits: int, codes: npt.NDArray[np.uint8], radius: int,
-                 mode: Literal["auto", "linear", "mih"] = "auto") -> None:
+                 mode: Literal["auto", "linear", "mih"] = "auto",
+                 kernel: bool | None = None) -> None:
+        """``kernel``: search with the compiled kernel (``matchers.kernels``) - None: when
+        it is available, True: required (an error if not), False: numpy only."""
         if nbits % 64:
             raise ValueError(f"nbits must be a multiple of 64, got {nbits}")
         codes = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, nbits // 8)
@@ -212,8 +217,17 @@ class HammingIndex:
             mode = "mih" if plan is not None else "linear"
         self.mode = mode
         self.plan = plan if mode == "mih" else None
+        self.kernel: kernels.BoundMih | None = None
         if self.plan is not None:
             self._build_mih(codes, self.plan)
+            mih = kernels.mih() if kernel is not False else None
+            if mih is not None:
+                self.kernel = mih.bind(
+                    starts=self.starts, rows=self.rows, inline=self.inline,
+                    prefix=self.prefix, words=self.words, probe_base=self.probe_base,
+                    probe_chunk=self.probe_chunk, nchunks=len(self.plan.widths))
+        if kernel and self.kernel is None and self.plan is not None:
+            raise RuntimeError("the compiled bank kernels are not available (see the log)")
 
     def _build_mih(self, codes: npt.NDArray[np.uint8], plan: MihPlan) -> None:
         sizes = np.array([1 << w for w in plan.widths], dtype=np.int64)
@@ -241,7 +255,7 @@ class HammingIndex:
         # Bucket of probe j: offset of its chunk + (query key ^ mask). Wider chunks come
         # first, so each offset is a multiple of its chunk's 2**width and the sum is an OR:
         # the bucket is probe_base[j] ^ key (one XOR per query).
-        self.probe_base = offsets[self.probe_chunk] | np.concatenate(masks)
+        self.probe_base = (offsets[self.probe_chunk] | np.concatenate(masks)).astype(np.int64)
         self.all16 = all(w == 16 for w in plan.widths)
         pw = min(self.PREFIX_WORDS, self.words.shape[1])
         self.prefix = np.ascontiguousarray(self.words[:, :pw])  # (n, pw)
@@ -262,6 +276,8 @@ class HammingIndex:
         if self.n == 0:
             return _NO_ROWS, _NO_DIST
         qw = self._query_words(query)
+        if self.kernel is not None:
+            return self._search_kernel(qw.view(np.uint8).reshape(1, -1), r)[0]
         if self.plan is not None:
             return self._search_mih(qw, r, self.plan)
         out_rows, out_d = [], []
@@ -274,6 +290,39 @@ class HammingIndex:
         if not out_rows:
             return _NO_ROWS, _NO_DIST
         return np.concatenate(out_rows).astype(np.int64), np.concatenate(out_d)
+
+    def search_many(self, queries: npt.NDArray[np.uint8], radius: int | None = None
+                    ) -> list[tuple[IntArray, IntArray]]:
+        """``search`` for each row of ``queries``, with the same results: in one call of
+        the compiled kernel when there is one (the per-call cost, ~20 us, is paid once)."""
+        r = self.radius if radius is None else int(radius)
+        if r > self.radius and self.mode == "mih":
+            raise ValueError(f"radius {r} exceeds the index radius {self.radius}")
+        qs = np.ascontiguousarray(queries, dtype=np.uint8).reshape(-1, self.nbits // 8)
+        if self.kernel is not None and self.n and len(qs):
+            return self._search_kernel(qs, r)
+        return [self.search(q, r) for q in qs]
+
+    def _search_kernel(self, qs: npt.NDArray[np.uint8],
+                       r: int) -> list[tuple[IntArray, IntArray]]:
+        """Multi-index hashing in the compiled kernel: what ``_search_mih`` finds."""
+        assert self.kernel is not None and self.plan is not None
+        qk = (qs.view(">u2").astype(np.int64) if self.all16
+              else chunk_keys(qs, self.plan.widths, self.weights))
+        qi, rows, d = self.kernel.search(qk, qs.view(np.uint64), r)
+        if len(qi) == 0:
+            return [(_NO_ROWS, _NO_DIST)] * len(qs)
+        # A code found through several chunks comes once per chunk: keep one, sorted by
+        # (query, row) as search sorts by row.
+        if len(qi) > 1:
+            key, first = np.unique(qi * self.n + rows, return_index=True)
+            qi = key // self.n
+            rows, d = key - qi * self.n, d[first]
+        if len(qs) == 1:
+            return [(rows, d)]
+        cuts = qi.searchsorted(np.arange(1, len(qs))).tolist()
+        return [(a if a.size else _NO_ROWS, b if b.size else _NO_DIST)
+                for a, b in zip(np.split(rows, cuts), np.split(d, cuts), strict=True)]
 
     def _search_mih(self, qw: npt.NDArray[np.uint64], r: int,
                     plan: MihPlan) -> tuple[IntArray, IntArray]:

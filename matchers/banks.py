@@ -133,10 +133,8 @@ class _SignalIndex:
         return self._hits(*self.index.search(self.stype.to_array(value)))  # type: ignore[arg-type]
 
     def search_many(self, values: list[str]) -> list[list[Hit]]:
-        if isinstance(self.index, EuclideanIndex):
-            found = self.index.search_many(decode_values(self.stype, values))
-            return [self._hits(rows, dists) for rows, dists in found]
-        return [self.search(v) for v in values]
+        found = self.index.search_many(decode_values(self.stype, values))
+        return [self._hits(rows, dists) for rows, dists in found]
 
     def _hits(self, rows: npt.NDArray[Any], dists: npt.NDArray[Any]) -> list[Hit]:
         return [Hit(int(self.banks[r]), self.stype.name, float(d), self.refs[r],
@@ -229,10 +227,14 @@ class BankSet:
 
     def match_many(self, items: Sequence[Sequence[SignalValue]], *, platform: str = "",
                    uploader: str = "", uploader_id: str = "",
-                   frames: Sequence[str] | None = None) -> list[list[Match]]:
-        """``match_values`` for several images (e.g. a video's keyframes, or a batch of
-        thumbnails): the same results, with the embedding searches done as one matrix
-        product (the face index scores its person centres once for the whole batch)."""
+                   frames: Sequence[str] | None = None,
+                   origins: Sequence[tuple[str, str, str]] | None = None
+                   ) -> list[list[Match]]:
+        """``match_values`` for several images (a video's keyframes, the media of a batch
+        of candidates): the same results, each index searched once for the whole batch -
+        the face index scores its person centres as one matrix product, the hash indexes
+        run one kernel call. ``origins``: (platform, uploader, uploader_id) per item, for
+        items of different candidates; otherwise the keyword arguments apply to all."""
         weak = self.policy.corroborate
         hits: list[list[Hit]] = [[] for _ in items]
         for name, ix in self.indexes.items():
@@ -248,7 +250,8 @@ class BankSet:
         for i, vals in enumerate(items):  # as in _search_for_policy
             if hits[i]:
                 hits[i] += self.search_values([v for v in vals if v.signal in weak])
-        return [self._apply_policy(best_hits(h), platform, uploader, uploader_id,
+        return [self._apply_policy(best_hits(h),
+                                   *(origins[i] if origins else (platform, uploader, uploader_id)),
                                    frames[i] if frames else "") for i, h in enumerate(hits)]
 
     def _apply_policy(self, hits: list[Hit], platform: str, uploader: str, uploader_id: str,

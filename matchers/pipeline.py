@@ -6,8 +6,10 @@ through the same image path, its ``CandidateSignal`` rows stored (so backsearch 
 to decode media again) and its matches recorded as ``MatchRow`` rows; its status becomes
 ``matched`` (done, whether or not anything matched) or ``failed`` when none of its media
 could be read. Errors are recorded per item, counted by kind, and the batch goes on.
-Each candidate is written in its own transaction and claimed with a conditional update
-(``... WHERE match_status = 'pending'``), so two matcher processes never both record it.
+Candidates are hashed one at a time and matched in batches (``MATCH_BATCH_*``: every
+index searched once for the whole batch). Each candidate is written in its own
+transaction and claimed with a conditional update (``... WHERE match_status =
+'pending'``), so two matcher processes never both record it.
 
 ``backsearch``: a newly enrolled person's references against every stored
 CandidateSignal, with the same exact indexes and the same policy.
@@ -141,34 +143,66 @@ def _person_id(m: Match) -> int:
     return int(m.extra["person_id"])
 
 
+# Candidates are hashed one by one, then matched together (``BankSet.match_many``: each
+# index searched once per batch, a fraction of the cost of one search per image). A batch
+# ends at this many candidates or images, whichever comes first, so a run of long videos
+# does not hold its results back for long.
+MATCH_BATCH_CANDIDATES = 32
+MATCH_BATCH_IMAGES = 64
+
+
+@dataclass
+class _Hashed:
+    cand: Candidate
+    images: list[_Image]
+    errors: list[str]
+
+
 def process_pending(catalog: Catalog, *, limit: int | None = None,
                     banks: BankSet | None = None) -> ProcessSummary:
     """Hash and match pending candidates; see the module docstring."""
-    from likewatch.catalog.models import Candidate, CandidateSignal, MatchRow
+    from likewatch.catalog.models import Candidate
 
     banks = banks if banks is not None else cached_banks(catalog)
     summary = ProcessSummary()
     with catalog.session() as s:
         q = select(Candidate.id).where(Candidate.match_status == "pending").order_by(Candidate.id)
         ids = list(s.scalars(q.limit(limit) if limit is not None else q))
-    for cid in ids:
+    batch: list[_Hashed] = []
+    for i, cid in enumerate(ids):
         with catalog.session() as s:
             cand = s.get(Candidate, cid)
-            if cand is None or cand.match_status != "pending":
-                continue
-        summary.candidates += 1
-        images, errors = hash_media(catalog, cand, banks, summary)
+        if cand is not None and cand.match_status == "pending":
+            summary.candidates += 1
+            batch.append(_Hashed(cand, *hash_media(catalog, cand, banks, summary)))
+        if batch and (i == len(ids) - 1 or len(batch) >= MATCH_BATCH_CANDIDATES
+                      or sum(len(h.images) for h in batch) >= MATCH_BATCH_IMAGES):
+            _match_and_store(catalog, banks, batch, summary)
+            batch = []
+    return summary
+
+
+def _match_and_store(catalog: Catalog, banks: BankSet, batch: list[_Hashed],
+                     summary: ProcessSummary) -> None:
+    """Match the images of a batch of hashed candidates together, then record each
+    candidate in its own transaction."""
+    from likewatch.catalog.models import Candidate, CandidateSignal, MatchRow
+
+    per_image = banks.match_many(
+        [img.values for h in batch for img in h.images],
+        frames=[img.frame for h in batch for img in h.images],
+        origins=[(h.cand.platform, h.cand.uploader, h.cand.uploader_id)
+                 for h in batch for _ in h.images])
+    at = 0
+    for h in batch:
+        cid, images, errors = h.cand.id, h.images, h.errors
         best: dict[tuple[int, str, str], Match] = {}
-        # A thumbnail and its video's keyframes in one batch: the same results as
-        # match_values per image, the embedding search done as one matrix product.
-        per_image = banks.match_many([img.values for img in images], platform=cand.platform,
-                                     uploader=cand.uploader, uploader_id=cand.uploader_id,
-                                     frames=[img.frame for img in images])
-        for ms in per_image:
+        for ms in per_image[at:at + len(images)]:
             for m in ms:
                 k = (_person_id(m), m.signal, m.frame)
                 if k not in best or m.distance < best[k].distance:
                     best[k] = m
+        at += len(images)
         status = "matched" if images else "failed"
         with catalog.session() as s:
             claimed = s.execute(update(Candidate)
@@ -199,7 +233,6 @@ def process_pending(catalog: Catalog, *, limit: int | None = None,
             log.warning("candidate %s failed: %s", cid, "; ".join(errors)[:500])
         elif errors:
             log.info("candidate %s: %d media error(s): %s", cid, len(errors), errors[0])
-    return summary
 
 
 def _stored_index(stype: SignalType, values: list[str], radius: float

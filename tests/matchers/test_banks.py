@@ -60,6 +60,21 @@ def test_official_accounts_never_match() -> None:
                                               uploader="AliceOfficial")] == ["alice"]
 
 
+def test_match_many_origin_per_item() -> None:
+    """Items of different candidates in one batch: each is matched with its own uploader,
+    so the official account's copy is dropped and the other uploader's is kept."""
+    rng = np.random.default_rng(15)
+    bs, h = _banks(rng)
+    v = [SignalValue("fbits", flip(h["a"], 3, rng))]
+    origins = [("douyin", "AliceOfficial", ""), ("douyin", "someone", ""),
+               ("kuaishou", "AliceOfficial", "")]
+    many = bs.match_many([v, v, v], origins=origins)
+    assert [[m.person for m in ms] for ms in many] == [[], ["alice"], ["alice"]]
+    for got, (platform, uploader, uploader_id) in zip(many, origins, strict=True):
+        assert got == bs.match_values(v, platform=platform, uploader=uploader,
+                                      uploader_id=uploader_id)
+
+
 def _seed(catalog: Catalog, rng: np.random.Generator) -> dict[str, str]:
     a = bits_hex(rng)
     with catalog.session() as s:

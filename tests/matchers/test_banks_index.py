@@ -1,4 +1,7 @@
-"""HammingIndex / EuclideanIndex: exact results, checked against brute force."""
+"""HammingIndex / EuclideanIndex: exact results, checked against brute force.
+
+The Hamming tests run twice: through the compiled kernel (matchers/_kernels.c, built by
+``make venv``; its absence fails them) and through the numpy path."""
 
 from __future__ import annotations
 
@@ -8,6 +11,21 @@ import pytest
 import matchers.bank_index as bank_index
 from matchers.bank_index import HammingIndex, MihPlan, flip_masks, plan_mih
 from matchers.euclidean_index import EuclideanIndex
+from matchers.kernels import mih
+
+
+@pytest.fixture(params=["kernel", "numpy"])
+def search_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which implementation the HammingIndex instances of a test search with."""
+    if request.param == "kernel":
+        assert mih() is not None, "the compiled kernels are not built (make venv)"
+    else:
+        monkeypatch.setattr(bank_index.kernels, "mih", lambda: None)
+    return str(request.param)
+
+
+def _uses(ix: HammingIndex, path: str) -> bool:
+    return ix.mode == "linear" or (ix.kernel is not None) == (path == "kernel")
 
 
 def _brute(codes: np.ndarray, q: np.ndarray, r: int) -> dict[int, int]:
@@ -35,7 +53,7 @@ def test_flip_masks_counts() -> None:
     (256, 47, "mih"), (256, 48, "mih"),  # 48: 17 chunks of 15-16 bits, s = 2
     (64, 8, "mih"),
 ])
-def test_hamming_exact_against_brute_force(nbits: int, radius: int, mode: str) -> None:
+def test_hamming_exact_against_brute_force(nbits: int, radius: int, mode: str, search_path: str) -> None:
     rng = np.random.default_rng(nbits + radius)
     n = 5000
     codes = rng.integers(0, 256, (n, nbits // 8), dtype=np.uint8)
@@ -45,7 +63,7 @@ def test_hamming_exact_against_brute_force(nbits: int, radius: int, mode: str) -
     for i, dd in enumerate(dists):
         codes[100 + i] = _flip(base, dd, rng)
     ix = HammingIndex(nbits, codes, radius, mode=mode)  # type: ignore[arg-type]
-    assert ix.mode == mode
+    assert ix.mode == mode and _uses(ix, search_path)
     for q in (base, _flip(base, 3, rng), rng.integers(0, 256, nbits // 8, dtype=np.uint8)):
         rows, d = ix.search(q)
         got = dict(zip(rows.tolist(), d.tolist(), strict=True))
@@ -57,7 +75,7 @@ def test_hamming_exact_against_brute_force(nbits: int, radius: int, mode: str) -
     assert 100 + dists.index(radius + 1) not in got
 
 
-def test_hamming_mih_worst_case_spread() -> None:
+def test_hamming_mih_worst_case_spread(search_path: str) -> None:
     """31 flips spread so 15 chunks differ by 2 bits and one by 1: found through that one."""
     rng = np.random.default_rng(1)
     codes = rng.integers(0, 256, (20000, 32), dtype=np.uint8)
@@ -67,6 +85,7 @@ def test_hamming_mih_worst_case_spread() -> None:
         target[2 * chunk] ^= np.uint8(0b1) if chunk == 15 else np.uint8(0b11)
     codes[6] = target
     ix = HammingIndex(256, codes, 31, mode="mih")
+    assert _uses(ix, search_path)
     rows, d = ix.search(q)
     assert dict(zip(rows.tolist(), d.tolist(), strict=True)) == _brute(codes, q, 31)
     assert 6 in rows.tolist()
@@ -123,7 +142,7 @@ def _chunk_flips(code: np.ndarray, widths: tuple[int, ...], per_chunk: list[int]
 ])
 @pytest.mark.parametrize("inline", [True, False])
 def test_hamming_mih_worst_cases(monkeypatch: pytest.MonkeyPatch, nbits: int, radius: int,
-                                 n: int, m: int | None, inline: bool) -> None:
+                                 n: int, m: int | None, inline: bool, search_path: str) -> None:
     """Codes at exactly ``radius`` that only one chunk can find (it differs by its s_i,
     every other chunk by s_i + 1), for each chunk in turn; at radius + 1, none."""
     rng = np.random.default_rng(nbits + radius + n)
@@ -152,7 +171,7 @@ def test_hamming_mih_worst_cases(monkeypatch: pytest.MonkeyPatch, nbits: int, ra
     assert sum(far) == radius + 1
     codes[len(radii) + 1] = _chunk_flips(q, widths, far, rng)
     ix = HammingIndex(nbits, codes, radius, mode="mih")
-    assert ix.plan == plan0 and (ix.inline is not None) == inline
+    assert ix.plan == plan0 and (ix.inline is not None) == inline and _uses(ix, search_path)
     rows, d = ix.search(q)
     got = dict(zip(rows.tolist(), d.tolist(), strict=True))
     assert got == _brute(codes, q, radius)
@@ -164,12 +183,15 @@ def test_hamming_mih_worst_cases(monkeypatch: pytest.MonkeyPatch, nbits: int, ra
         ix.search(q, radius + 1)
 
 
-def test_hamming_auto_mode_and_empty() -> None:
+def test_hamming_auto_mode_and_empty(search_path: str) -> None:
     small = HammingIndex(256, np.zeros((10, 32), np.uint8), 31)
     assert small.mode == "linear"
     big = HammingIndex(256, np.random.default_rng(0).integers(0, 256, (300_000, 32),
                                                                dtype=np.uint8), 31)
-    assert big.mode == "mih"
+    assert big.mode == "mih" and _uses(big, search_path)
+    q = big.words[7].view(np.uint8).copy()
+    q[0] ^= 0b111
+    assert big.search(q)[0].tolist() == [7] and big.search(q)[1].tolist() == [3]
     empty = HammingIndex(256, np.zeros((0, 32), np.uint8), 31)
     rows, d = empty.search(np.zeros(32, np.uint8))
     assert rows.size == 0 and d.size == 0
@@ -294,3 +316,57 @@ def test_euclidean_search_many_equals_search(per_group: int) -> None:
         assert r1.tolist() == r2.tolist() and len(r1) >= 1
         np.testing.assert_allclose(d1, d2, rtol=1e-6)
     assert ix.search_many(np.zeros((0, 128), np.float32)) == []
+
+
+@pytest.mark.parametrize(("nbits", "radius", "inline"), [
+    (256, 31, False), (256, 31, True), (256, 48, True), (64, 8, True), (64, 10, False)])
+def test_hamming_search_many_equals_search(monkeypatch: pytest.MonkeyPatch, nbits: int,
+                                           radius: int, inline: bool, search_path: str) -> None:
+    """The batched search gives search's rows and distances for every query: near and
+    random queries, duplicates, a smaller radius."""
+    if not inline:
+        monkeypatch.setattr(HammingIndex, "INLINE_BYTES", 0)
+    rng = np.random.default_rng(nbits * radius)
+    codes = rng.integers(0, 256, (4000, nbits // 8), dtype=np.uint8)
+    codes[200:210] = codes[5]  # a code found many times over
+    ix = HammingIndex(nbits, codes, radius, mode="mih")
+    assert (ix.inline is not None) == inline and _uses(ix, search_path)
+    qs = [_flip(codes[i], d, rng) for i, d in zip(range(0, 40, 3), range(0, radius + 6, 3))]
+    qs += [rng.integers(0, 256, nbits // 8, dtype=np.uint8) for _ in range(6)]
+    qs += [codes[5], qs[0]]
+    qs = np.array(qs)[rng.permutation(len(qs))]
+    for r in (radius, radius // 2):
+        many = ix.search_many(qs, r)
+        assert len(many) == len(qs)
+        hits = 0
+        for (r1, d1), q in zip(many, qs, strict=True):
+            r2, d2 = ix.search(q, r)
+            assert r1.tolist() == r2.tolist() and d1.tolist() == d2.tolist()
+            assert dict(zip(r1.tolist(), d1.tolist(), strict=True)) == _brute(codes, q, r)
+            hits += len(r1)
+        assert hits >= 11 + 2  # codes[5] and its ten copies; codes[0], asked twice
+    far = rng.integers(0, 256, (3, nbits // 8), dtype=np.uint8)
+    assert all(r.size == 0 for r, _ in ix.search_many(far, 0))
+    assert ix.search_many(np.zeros((0, nbits // 8), np.uint8)) == []
+    with pytest.raises(ValueError):
+        ix.search_many(qs, radius + 1)
+
+
+def test_euclidean_search_many_batches_mixed_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Isotropic queries (every centre scored, as one product per batch) mixed with far
+    ones (ruled out by the radial bound), over several batches: search's results."""
+    monkeypatch.setattr(EuclideanIndex, "BATCH", 5)
+    rng = np.random.default_rng(5)
+    vecs, groups, queries = _embeddings("isotropic", rng)
+    ix = EuclideanIndex(vecs, groups, 0.5)
+    far = queries + 3.0
+    qs = np.concatenate([queries, far, queries[:2], vecs[:4]])
+    full64 = vecs.astype(np.float64)
+    many = ix.search_many(qs)
+    for (r1, d1), q in zip(many, qs, strict=True):
+        r2, d2 = ix.search(q)
+        assert r1.tolist() == r2.tolist()
+        np.testing.assert_array_equal(d1, d2)
+        full = np.linalg.norm(full64 - q.astype(np.float64), axis=1)
+        assert set(r1.tolist()) == set(np.flatnonzero(full <= 0.5).tolist())
+    assert sum(len(r) for r, _ in many[:6]) >= 6 and all(r.size == 0 for r, _ in many[6:12])

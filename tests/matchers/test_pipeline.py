@@ -124,3 +124,68 @@ def test_process_pending_video_keyframes() -> None:
         frames = set(s.scalars(select(CandidateSignal.frame)
                                .where(CandidateSignal.candidate_id == cid)))
         assert len(frames) >= 1 and all(f.startswith("t=") for f in frames)
+
+
+def test_process_pending_batches(monkeypatch) -> None:
+    """Candidates matched in batches (``MATCH_BATCH_*``) get the matches they get one at
+    a time; a candidate another matcher records while its batch is being hashed is left
+    to that matcher."""
+    import matchers.pipeline as pipeline
+    from matchers.banks import BankSet
+
+    catalog = Catalog.open()
+    enroll(catalog, "pa", [FACES / "A000370_1.jpg"])
+    enroll(catalog, "pd", [FACES / "D000615_1.jpg"])
+    photos = {k: Image.open(FACES / f).convert("RGB") for k, f in (
+        ("a", "A000370_1.jpg"), ("a2", "A000370_2.jpg"), ("d", "D000615_2.jpg"),
+        ("b", "B001229_1.jpg"))}
+    ids = [_candidate(catalog, k, _jpeg(ImageOps.mirror(img) if k == "a" else img))
+           for k, img in photos.items()]
+    ids.append(_candidate(catalog, "broken", b"\xff\xd8\xff\xe0garbage"))
+    calls = []
+    real = BankSet.match_many
+    monkeypatch.setattr(BankSet, "match_many",
+                        lambda self, items, **kw: calls.append(len(items)) or real(
+                            self, items, **kw))
+
+    def recorded() -> set[tuple]:
+        with catalog.session() as s:
+            return {(r.candidate_id, r.person_id, r.signal, r.frame, round(r.distance, 6))
+                    for r in s.scalars(select(MatchRow))}
+
+    results = []
+    for per_batch in (1, 2, 32):
+        with catalog.session() as s:  # back to the queue
+            s.execute(MatchRow.__table__.delete())
+            for c in s.scalars(select(Candidate)):
+                c.match_status = "pending"
+        monkeypatch.setattr(pipeline, "MATCH_BATCH_CANDIDATES", per_batch)
+        calls.clear()
+        summary = process_pending(catalog)
+        assert summary.candidates == 5 and summary.failed == 1
+        assert calls == {1: [1, 1, 1, 1, 0], 2: [2, 2, 0], 32: [4]}[per_batch]
+        results.append(recorded())
+    assert results[0] == results[1] == results[2]
+    assert {r[0] for r in results[0]} == set(ids[:3])  # a (mirrored), a2, d; not b
+
+    # Another matcher records candidate ids[0] while ids[2] is being hashed.
+    with catalog.session() as s:
+        s.execute(MatchRow.__table__.delete())
+        s.execute(CandidateSignal.__table__.delete())
+        for c in s.scalars(select(Candidate)):
+            c.match_status = "pending"
+    real_hash = pipeline.hash_media
+
+    def racing(catalog_, cand, banks, summary):  # type: ignore[no-untyped-def]
+        if cand.id == ids[2]:
+            with catalog.session() as s:
+                s.get(Candidate, ids[0]).match_status = "matched"
+        return real_hash(catalog_, cand, banks, summary)
+
+    monkeypatch.setattr(pipeline, "hash_media", racing)
+    summary = process_pending(catalog)
+    assert summary.candidates == 4
+    with catalog.session() as s:
+        assert not s.scalars(select(CandidateSignal)
+                             .where(CandidateSignal.candidate_id == ids[0])).all()
+        assert {r.candidate_id for r in s.scalars(select(MatchRow))} == set(ids[1:3])

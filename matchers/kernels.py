@@ -1,0 +1,176 @@
+"""The compiled kernels of the bank indexes (``matchers/_kernels.c``), through ctypes.
+
+Built by ``make venv`` (``python -m matchers.kernels build``) with the system's C
+compiler for this machine's CPU (``-O3 -march=native``), next to the source as
+``_kernels.so`` (not committed). ``mih()`` returns the loaded kernel, or ``None`` - with
+one warning in the log - when the library is missing, fails to load, or was built from
+another version of the source; the indexes then search with numpy, with the same results
+and about half the speed (``bench/banks.py`` prints which is used). Setting
+``LIKEWATCH_KERNELS=numpy`` forces the numpy path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+
+ABI = 1  # must equal lw_kernels_abi() in _kernels.c
+SOURCE = Path(__file__).with_name("_kernels.c")
+LIBRARY = Path(__file__).with_name("_kernels.so")
+CFLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-std=c99", "-Wall", "-Werror")
+
+_P = ctypes.c_void_p
+_I = ctypes.c_int64
+
+
+def source_hash() -> str:
+    return hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+
+
+def build(out: Path = LIBRARY) -> Path:
+    """Compile ``_kernels.c`` into ``out`` (atomically: a reader never sees half a file)."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise RuntimeError("no C compiler (cc or gcc) found: install gcc (deploy/apt-packages.txt)")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".kernels-", suffix=".so")
+    os.close(fd)
+    try:
+        subprocess.run([cc, *CFLAGS, f'-DLW_SOURCE_HASH="{source_hash()}"', "-o", tmp,
+                        str(SOURCE)], check=True)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+class MihKernel:
+    """``lw_mih_search``: multi-index hashing for a batch of queries (see _kernels.c)."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self.fn = lib.lw_mih_search
+        self.fn.restype = _I
+        self.fn.argtypes = [_P, _P, _P, _P, _I, _P, _I, _P, _P, _I, _I, _P, _P, _I, _I,
+                            _P, _P, _P, _P, _I]
+
+    def bind(self, *, starts: npt.NDArray[np.int32], rows: npt.NDArray[np.int32],
+             inline: npt.NDArray[np.uint64] | None, prefix: npt.NDArray[np.uint64],
+             words: npt.NDArray[np.uint64], probe_base: npt.NDArray[np.int64],
+             probe_chunk: npt.NDArray[np.int64], nchunks: int) -> BoundMih:
+        """The kernel over one index's tables (C-contiguous, with these dtypes)."""
+        return BoundMih(self.fn, starts, rows, inline, prefix, words, probe_base,
+                        probe_chunk, nchunks)
+
+
+class BoundMih:
+    """The kernel with one index's tables: their addresses are taken once, here (numpy's
+    ``.ctypes.data`` costs ~3 us per array, as much as a small search), and the arrays
+    are held so they live as long as this object."""
+
+    def __init__(self, fn: Any, *arrays: Any) -> None:
+        *tables, nchunks = arrays
+        if not all(a is None or (isinstance(a, np.ndarray) and a.flags.c_contiguous)
+                   for a in tables):
+            raise ValueError("the kernel needs C-contiguous numpy arrays")
+        starts, rows, inline, prefix, words, probe_base, probe_chunk = tables
+        self._fn, self._tables = fn, tables
+        self.nprobes, self.nchunks = len(probe_base), int(nchunks)
+        self.pw, self.nwords = prefix.shape[1], words.shape[1]
+        self._static = (starts.ctypes.data, rows.ctypes.data,
+                        None if inline is None else inline.ctypes.data, prefix.ctypes.data,
+                        self.pw, words.ctypes.data, self.nwords, probe_base.ctypes.data,
+                        probe_chunk.ctypes.data, self.nprobes, self.nchunks)
+
+    def search(self, keys: npt.NDArray[np.int64], queries: npt.NDArray[np.uint64],
+               radius: int
+               ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(query, row, distance) of every code within ``radius`` of each query, as found
+        through each chunk (a code found through several chunks appears once for each).
+        ``keys``: (nq, chunks) chunk keys; ``queries``: (nq, words)."""
+        nq = len(keys)
+        nk, nw = nq * self.nchunks, nq * self.nwords
+        cap = 16 * max(nq, 1)
+        while True:
+            # One buffer for the inputs, the scratch space and the outputs: one address.
+            scratch = (self.nprobes + 1) // 2 * 2  # int64 slots for 2 * nprobes int32
+            buf = np.empty(nk + nw + scratch + 3 * cap, np.int64)
+            buf[:nk] = keys.reshape(-1)
+            buf[nk:nk + nw] = queries.reshape(-1).view(np.int64)
+            base = buf.ctypes.data
+            out = nk + nw + scratch
+            n = self._fn(*self._static, base, base + 8 * nk, nq, radius,
+                         base + 8 * (nk + nw), base + 8 * out, base + 8 * (out + cap),
+                         base + 8 * (out + 2 * cap), cap)
+            if n <= cap:
+                res = buf[out:].reshape(3, cap)[:, :n]
+                return res[0], res[1], res[2]
+            cap = int(n)
+
+
+@cache
+def _load() -> ctypes.CDLL | None:
+    if os.environ.get("LIKEWATCH_KERNELS", "").lower() == "numpy":
+        log.info("LIKEWATCH_KERNELS=numpy: bank indexes search with numpy")
+        return None
+    why = ""
+    if not LIBRARY.exists():
+        why = f"{LIBRARY} is not built"
+    else:
+        try:
+            lib = ctypes.CDLL(str(LIBRARY))
+            lib.lw_kernels_abi.restype = _I
+            lib.lw_kernels_source.restype = ctypes.c_char_p
+            abi, src = lib.lw_kernels_abi(), lib.lw_kernels_source().decode()
+            if abi == ABI and src == source_hash():
+                return lib
+            why = f"{LIBRARY} was built from another version of {SOURCE.name}"
+        except (OSError, AttributeError) as e:
+            why = f"{LIBRARY} does not load ({e})"
+    log.warning("compiled bank kernels unavailable: %s; run `make venv` (or python -m "
+                "matchers.kernels build). Searching with numpy: same results, slower.", why)
+    return None
+
+
+def mih() -> MihKernel | None:
+    """The compiled multi-index hashing kernel, or None (numpy path)."""
+    lib = _load()
+    return None if lib is None else _mih(lib)
+
+
+@cache
+def _mih(lib: ctypes.CDLL) -> MihKernel:
+    return MihKernel(lib)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m matchers.kernels", description=__doc__)
+    ap.add_argument("command", choices=["build", "check"])
+    args = ap.parse_args(argv)
+    if args.command == "build":
+        print(f"built {build()}")
+    _load.cache_clear()
+    if _load() is None:
+        print("kernels unavailable (see the log above)", file=sys.stderr)
+        return 1
+    print(f"kernels loaded: {LIBRARY} (source {source_hash()})")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    sys.exit(main())
