@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /* Bumped whenever a signature below changes; kernels.py refuses a library that differs. */
-int64_t lw_kernels_abi(void) { return 1; }
+int64_t lw_kernels_abi(void) { return 2; }
 
 /* The source's SHA-256 prefix, set by the build (-DLW_SOURCE_HASH=...): kernels.py
  * refuses a library built from another version of this file. */
@@ -90,6 +90,51 @@ int64_t lw_mih_search(const int32_t *starts, const int32_t *rows, const uint64_t
                 }
                 n++;
             }
+        }
+    }
+    return n;
+}
+
+/*
+ * The rows phase of the grouped Euclidean search (matchers/euclidean_index.py): for
+ * each pair k (query pq[k], group pg[k], centre distance dc[k]), the group's rows
+ * first[g] .. first[g] + counts[g] of vecs (n x dims float32, grouped contiguously).
+ * A row x is read only if dc[k] - rdist[x] <= reach (triangle inequality: its distance
+ * from its centre); its float32 squared distance to the query is computed with 8
+ * partial sums, and if it is <= reach2 the pair (k, row) is written while fewer than
+ * cap are. The caller re-checks every one in float64. Returns the number found.
+ */
+int64_t lw_group_rows(const float *vecs, int64_t dims, const double *rdist,
+                      const int64_t *first, const int64_t *counts, const int64_t *pq,
+                      const int64_t *pg, const double *dc, int64_t npairs,
+                      const float *queries, double reach, float reach2,
+                      int64_t *out_k, int64_t *out_rows, int64_t cap)
+{
+    int64_t n = 0;
+    for (int64_t k = 0; k < npairs; k++) {
+        const float *q = queries + pq[k] * dims;
+        int64_t lo = first[pg[k]], hi = lo + counts[pg[k]];
+        if (k + 4 < npairs)
+            __builtin_prefetch(vecs + first[pg[k + 4]] * dims);
+        for (int64_t row = lo; row < hi; row++) {
+            if (dc[k] - rdist[row] > reach) continue;
+            const float *x = vecs + row * dims;
+            float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            int64_t j = 0;
+            for (; j + 8 <= dims; j += 8)
+                for (int t = 0; t < 8; t++) {
+                    float d = x[j + t] - q[j + t];
+                    acc[t] += d * d;
+                }
+            float d2 = 0;
+            for (; j < dims; j++) d2 += (x[j] - q[j]) * (x[j] - q[j]);
+            for (int t = 0; t < 8; t++) d2 += acc[t];
+            if (d2 > reach2) continue;
+            if (n < cap) {
+                out_k[n] = k;
+                out_rows[n] = row;
+            }
+            n++;
         }
     }
     return n;

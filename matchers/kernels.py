@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 log = logging.getLogger(__name__)
 
-ABI = 1  # must equal lw_kernels_abi() in _kernels.c
+ABI = 2  # must equal lw_kernels_abi() in _kernels.c
 SOURCE = Path(__file__).with_name("_kernels.c")
 LIBRARY = Path(__file__).with_name("_kernels.so")
 CFLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-std=c99", "-Wall", "-Werror")
@@ -122,6 +122,46 @@ class BoundMih:
             cap = int(n)
 
 
+class BoundGroupRows:
+    """``lw_group_rows`` over one EuclideanIndex's rows (its tables held, addresses taken
+    once): the rows phase of the grouped search, see _kernels.c."""
+
+    def __init__(self, lib: ctypes.CDLL, vecs: npt.NDArray[np.float32],
+                 rdist: npt.NDArray[np.float64], first: npt.NDArray[np.int64],
+                 counts: npt.NDArray[np.int64]) -> None:
+        tables = (vecs, rdist, first, counts)
+        if not all(a.flags.c_contiguous for a in tables):
+            raise ValueError("the kernel needs C-contiguous numpy arrays")
+        self._fn = lib.lw_group_rows
+        self._fn.restype = _I
+        self._fn.argtypes = [_P, _I, _P, _P, _P, _P, _P, _P, _I, _P, ctypes.c_double,
+                             ctypes.c_float, _P, _P, _I]
+        self._tables = tables
+        self.dims = vecs.shape[1]
+        self._vecs, self._rdist = vecs.ctypes.data, rdist.ctypes.data
+        self._first, self._counts = first.ctypes.data, counts.ctypes.data
+
+    def search(self, pq: npt.NDArray[np.int64], pg: npt.NDArray[np.int64],
+               dc: npt.NDArray[np.float64], queries: npt.NDArray[np.float32], reach: float
+               ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(pair, row) of every row of group ``pg[k]`` whose float32 distance to query
+        ``pq[k]`` is within ``reach`` (rows ruled out by ``dc[k] - rdist > reach`` are
+        not read)."""
+        pq, pg = np.ascontiguousarray(pq, np.int64), np.ascontiguousarray(pg, np.int64)
+        dc = np.ascontiguousarray(dc, np.float64)
+        queries = np.ascontiguousarray(queries, np.float32)
+        cap = 4 * len(pq) + 16
+        while True:
+            out = np.empty((2, cap), np.int64)
+            n = self._fn(self._vecs, self.dims, self._rdist, self._first, self._counts,
+                         pq.ctypes.data, pg.ctypes.data, dc.ctypes.data, len(pq),
+                         queries.ctypes.data, reach, reach * reach, out[0].ctypes.data,
+                         out[1].ctypes.data, cap)
+            if n <= cap:
+                return out[0, :n], out[1, :n]
+            cap = int(n)
+
+
 @cache
 def _load() -> ctypes.CDLL | None:
     if os.environ.get("LIKEWATCH_KERNELS", "").lower() == "numpy":
@@ -150,6 +190,14 @@ def mih() -> MihKernel | None:
     """The compiled multi-index hashing kernel, or None (numpy path)."""
     lib = _load()
     return None if lib is None else _mih(lib)
+
+
+def group_rows(vecs: npt.NDArray[np.float32], rdist: npt.NDArray[np.float64],
+               first: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]
+               ) -> BoundGroupRows | None:
+    """The compiled rows phase bound to one grouped index, or None (numpy path)."""
+    lib = _load()
+    return None if lib is None else BoundGroupRows(lib, vecs, rdist, first, counts)
 
 
 @cache

@@ -21,6 +21,7 @@ matcher role call them outside any reactor.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -144,11 +145,13 @@ def _person_id(m: Match) -> int:
 
 
 # Candidates are hashed one by one, then matched together (``BankSet.match_many``: each
-# index searched once per batch, a fraction of the cost of one search per image). A batch
-# ends at this many candidates or images, whichever comes first, so a run of long videos
-# does not hold its results back for long.
-MATCH_BATCH_CANDIDATES = 32
-MATCH_BATCH_IMAGES = 64
+# index searched once per batch, a fraction of the cost of one search per image; at
+# 200,000 references, bench/banks.py). A batch ends at this many candidates, images or
+# seconds of hashing, whichever comes first, so a run of long videos does not hold its
+# results back for long.
+MATCH_BATCH_CANDIDATES = 64
+MATCH_BATCH_IMAGES = 128
+MATCH_BATCH_SECONDS = 10.0
 
 
 @dataclass
@@ -169,6 +172,7 @@ def process_pending(catalog: Catalog, *, limit: int | None = None,
         q = select(Candidate.id).where(Candidate.match_status == "pending").order_by(Candidate.id)
         ids = list(s.scalars(q.limit(limit) if limit is not None else q))
     batch: list[_Hashed] = []
+    started = time.monotonic()
     for i, cid in enumerate(ids):
         with catalog.session() as s:
             cand = s.get(Candidate, cid)
@@ -176,9 +180,10 @@ def process_pending(catalog: Catalog, *, limit: int | None = None,
             summary.candidates += 1
             batch.append(_Hashed(cand, *hash_media(catalog, cand, banks, summary)))
         if batch and (i == len(ids) - 1 or len(batch) >= MATCH_BATCH_CANDIDATES
-                      or sum(len(h.images) for h in batch) >= MATCH_BATCH_IMAGES):
+                      or sum(len(h.images) for h in batch) >= MATCH_BATCH_IMAGES
+                      or time.monotonic() - started >= MATCH_BATCH_SECONDS):
             _match_and_store(catalog, banks, batch, summary)
-            batch = []
+            batch, started = [], time.monotonic()
     return summary
 
 

@@ -1,7 +1,7 @@
 """HammingIndex / EuclideanIndex: exact results, checked against brute force.
 
-The Hamming tests run twice: through the compiled kernel (matchers/_kernels.c, built by
-``make venv``; its absence fails them) and through the numpy path."""
+The search tests run twice: through the compiled kernels (matchers/_kernels.c, built by
+``make venv``; their absence fails them) and through the numpy path."""
 
 from __future__ import annotations
 
@@ -16,16 +16,19 @@ from matchers.kernels import mih
 
 @pytest.fixture(params=["kernel", "numpy"])
 def search_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Which implementation the HammingIndex instances of a test search with."""
+    """Which implementation the indexes built in a test search with."""
     if request.param == "kernel":
         assert mih() is not None, "the compiled kernels are not built (make venv)"
     else:
         monkeypatch.setattr(bank_index.kernels, "mih", lambda: None)
+        monkeypatch.setattr(bank_index.kernels, "group_rows", lambda *a: None)
     return str(request.param)
 
 
-def _uses(ix: HammingIndex, path: str) -> bool:
-    return ix.mode == "linear" or (ix.kernel is not None) == (path == "kernel")
+def _uses(ix: HammingIndex | EuclideanIndex, path: str) -> bool:
+    if ix.mode in ("linear", "flat"):
+        return ix.kernel is None
+    return (ix.kernel is not None) == (path == "kernel")
 
 
 def _brute(codes: np.ndarray, q: np.ndarray, r: int) -> dict[int, int]:
@@ -200,7 +203,7 @@ def test_hamming_auto_mode_and_empty(search_path: str) -> None:
 
 
 @pytest.mark.parametrize("per_group", [1, 8])
-def test_euclidean_exact_against_brute_force(per_group: int) -> None:
+def test_euclidean_exact_against_brute_force(per_group: int, search_path: str) -> None:
     rng = np.random.default_rng(per_group)
     n_groups = 400
     centres = rng.normal(0, 0.09, (n_groups, 128)).astype(np.float32)
@@ -210,7 +213,7 @@ def test_euclidean_exact_against_brute_force(per_group: int) -> None:
     perm = rng.permutation(len(groups))  # rows of a group need not be contiguous
     vecs, groups = vecs[perm], groups[perm]
     ix = EuclideanIndex(vecs, groups, 0.5)
-    assert ix.mode == ("grouped" if per_group > 1 else "flat")
+    assert ix.mode == ("grouped" if per_group > 1 else "flat") and _uses(ix, search_path)
     for qi in (0, 7, 99):
         q = vecs[qi] + rng.normal(0, 0.03, 128).astype(np.float32)
         rows, d = ix.search(q)
@@ -250,11 +253,11 @@ def _embeddings(kind: str, rng: np.random.Generator, n_groups: int = 600, per_gr
 @pytest.mark.parametrize("kind", ["isotropic", "anisotropic", "far", "orthogonal",
                                   "two-shells"])
 @pytest.mark.parametrize("radius", [0.5, 0.15])
-def test_euclidean_grouped_exact_against_brute_force(kind: str, radius: float) -> None:
+def test_euclidean_grouped_exact_against_brute_force(kind: str, radius: float, search_path: str) -> None:
     rng = np.random.default_rng(len(kind) + int(radius * 100))
     vecs, groups, queries = _embeddings(kind, rng)
     ix = EuclideanIndex(vecs, groups, radius)
-    assert ix.mode == "grouped"
+    assert ix.mode == "grouped" and _uses(ix, search_path)
     full64 = vecs.astype(np.float64)
     found = []
     for q in queries:
@@ -278,7 +281,7 @@ def test_euclidean_grouped_exact_against_brute_force(kind: str, radius: float) -
         np.testing.assert_array_equal(d1, d2)
 
 
-def test_euclidean_boundary_is_inclusive() -> None:
+def test_euclidean_boundary_is_inclusive(search_path: str) -> None:
     vecs = np.array([[0.0, 0.0], [0.5, 0.0], [0.5001, 0.0]], np.float32)
     ix = EuclideanIndex(vecs, [0, 1, 2], 0.5)
     rows, _ = ix.search(np.zeros(2, np.float32))
@@ -287,12 +290,12 @@ def test_euclidean_boundary_is_inclusive() -> None:
     vecs = np.array([[0.25, 0.0], [0.5, 0.0], [0.5001, 0.0], [0.6, 0.0],
                      [3.0, 0.0], [3.5, 0.0]], np.float32)
     ix = EuclideanIndex(vecs, [0, 0, 1, 1, 2, 2], 0.5)
-    assert ix.mode == "grouped"
+    assert ix.mode == "grouped" and _uses(ix, search_path)
     rows, d = ix.search(np.zeros(2, np.float32))
     assert sorted(rows.tolist()) == [0, 1] and sorted(d.tolist()) == [0.25, 0.5]
 
 
-def test_euclidean_empty_and_small() -> None:
+def test_euclidean_empty_and_small(search_path: str) -> None:
     empty = EuclideanIndex(np.zeros((0, 128), np.float32), [], 0.5)
     rows, d = empty.search(np.zeros(128, np.float32))
     assert rows.size == 0 and d.size == 0
@@ -304,7 +307,7 @@ def test_euclidean_empty_and_small() -> None:
 
 
 @pytest.mark.parametrize("per_group", [1, 6])
-def test_euclidean_search_many_equals_search(per_group: int) -> None:
+def test_euclidean_search_many_equals_search(per_group: int, search_path: str) -> None:
     rng = np.random.default_rng(10 + per_group)
     centres = rng.normal(0, 0.09, (300, 128)).astype(np.float32)
     vecs = np.repeat(centres, per_group, axis=0) + rng.normal(
@@ -352,13 +355,14 @@ def test_hamming_search_many_equals_search(monkeypatch: pytest.MonkeyPatch, nbit
         ix.search_many(qs, radius + 1)
 
 
-def test_euclidean_search_many_batches_mixed_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_euclidean_search_many_batches_mixed_paths(monkeypatch: pytest.MonkeyPatch, search_path: str) -> None:
     """Isotropic queries (every centre scored, as one product per batch) mixed with far
     ones (ruled out by the radial bound), over several batches: search's results."""
     monkeypatch.setattr(EuclideanIndex, "BATCH", 5)
     rng = np.random.default_rng(5)
     vecs, groups, queries = _embeddings("isotropic", rng)
     ix = EuclideanIndex(vecs, groups, 0.5)
+    assert _uses(ix, search_path)
     far = queries + 3.0
     qs = np.concatenate([queries, far, queries[:2], vecs[:4]])
     full64 = vecs.astype(np.float64)

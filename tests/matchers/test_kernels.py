@@ -97,3 +97,22 @@ def test_kernel_grows_its_output_for_many_hits() -> None:
     assert rows.tolist() == list(range(20_000)) and d.tolist() == [1, 0] * 10_000
     many = ix.search_many(np.zeros((3, 32), np.uint8))
     assert [r.tolist() for r, _ in many] == [list(range(20_000))] * 3
+
+
+def test_group_rows_kernel_grows_its_output() -> None:
+    """A group of 100 rows all within reach of the query: more than the first output
+    buffer holds; every row comes back, with its float64 distance."""
+    from matchers.euclidean_index import EuclideanIndex
+
+    rng = np.random.default_rng(1)
+    vecs = np.concatenate([np.zeros((100, 128)), rng.normal(0, 1, (300, 128))]).astype(
+        np.float32)
+    vecs[:100, 0] = np.linspace(0, 0.3, 100)
+    groups = np.concatenate([np.zeros(100), 1 + np.arange(300) // 3])
+    ix = EuclideanIndex(vecs, groups, 0.5, kernel=True)
+    assert ix.mode == "grouped" and ix.kernel is not None
+    rows, d = ix.search(np.zeros(128, np.float32))
+    assert sorted(rows.tolist()) == list(range(100))
+    np.testing.assert_allclose(np.sort(d), np.linspace(0, 0.3, 100), atol=1e-7)
+    assert [r.tolist() for r, _ in ix.search_many(np.zeros((2, 128), np.float32))] == [
+        rows.tolist()] * 2

@@ -164,6 +164,17 @@ def test_process_pending_batches(monkeypatch) -> None:
         summary = process_pending(catalog)
         assert summary.candidates == 5 and summary.failed == 1
         assert calls == {1: [1, 1, 1, 1, 0], 2: [2, 2, 0], 32: [4]}[per_batch]
+        if per_batch == 32:  # a batch also ends after MATCH_BATCH_SECONDS of hashing
+            monkeypatch.setattr(pipeline, "MATCH_BATCH_SECONDS", 0.0)
+            with catalog.session() as s:
+                s.execute(MatchRow.__table__.delete())
+                for c in s.scalars(select(Candidate)):
+                    c.match_status = "pending"
+            calls.clear()
+            process_pending(catalog)
+            assert calls == [1, 1, 1, 1, 0]
+            assert recorded() == results[0]
+            monkeypatch.setattr(pipeline, "MATCH_BATCH_SECONDS", 10.0)
         results.append(recorded())
     assert results[0] == results[1] == results[2]
     assert {r[0] for r in results[0]} == set(ids[:3])  # a (mirrored), a2, d; not b
