@@ -13,9 +13,10 @@ candidates, or to fill a new index).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -101,6 +102,30 @@ def sync_catalog(catalog: Catalog, index: CandidateIndex, *, full: bool = False,
 
 CANDIDATE_CURSOR = "index.candidates"
 MATCH_CURSOR = "index.matches"
+# How long a gap in the ids may be a row still being written (see settled_prefix).
+ID_GAP_GRACE = dt.timedelta(seconds=60)
+
+
+def settled_prefix(rows: Sequence[tuple[int, dt.datetime]], after: int,
+                   now: dt.datetime) -> int:
+    """How many of ``rows`` (id, creation time; ids ascending, all > ``after``) a cursor at
+    ``after`` may move over without skipping a row that is not visible yet.
+
+    On PostgreSQL ids are handed out at insert and transactions commit in any order, so
+    row 12 can be visible while row 11 is still being written: a cursor moved past 12
+    would never see 11. A missing id (a gap) is either such a row or one that will never
+    exist (a rolled-back insert, a deleted row). A row with a gap before it is taken only
+    once it was created ``ID_GAP_GRACE`` ago: by then the missing row's transaction, which
+    began before it, has been open for that long - taken as never committing. Without a
+    gap nothing is waited for.
+    """
+    expected = after + 1
+    for n, (rid, created) in enumerate(rows):
+        if rid != expected and created.replace(tzinfo=created.tzinfo or dt.UTC) > (
+                now - ID_GAP_GRACE):
+            return n
+        expected = rid + 1
+    return len(rows)
 
 
 def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> dict[str, int]:
@@ -113,9 +138,9 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
     Both positions are ``SchedulerCursor`` rows, moved only after the index accepted the
     documents (Elasticsearch's backend accepts into its durable queue while the node is
     down), so a process killed in between re-sends a batch, which is harmless: documents
-    are written by id. One instance of the role at a time is assumed (two would only send
-    some documents twice). A match row committed out of id order (possible on PostgreSQL)
-    can be missed by the second cursor: ``likewatch index sync --full`` rebuilds.
+    are written by id. Neither moves past a gap in the ids that may be a row still being
+    written (``settled_prefix``). One instance of the role at a time is assumed (two would
+    only send some documents twice).
     """
     from likewatch.catalog.queue import SchedulerCursor
 
@@ -138,18 +163,20 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
         out["replayed"] = replayed
     # Matches recorded since the last tick, read first: every document built below
     # already holds them, so only candidates sent in earlier ticks need sending again.
+    now = dt.datetime.now(dt.UTC)
     seen = position(MATCH_CURSOR)
     with catalog.session() as s:
-        changed = s.execute(select(MatchRow.id, MatchRow.candidate_id)
+        changed = s.execute(select(MatchRow.id, MatchRow.candidate_id, MatchRow.created_at)
                             .where(MatchRow.id > seen).order_by(MatchRow.id)).all()
+    changed = changed[:settled_prefix([(m, at) for m, _, at in changed], seen, now)]
     sent_before = after = position(CANDIDATE_CURSOR)
     while True:
         with catalog.session() as s:
-            rows = s.execute(select(Candidate.id, Candidate.match_status)
+            rows = s.execute(select(Candidate.id, Candidate.match_status, Candidate.found_at)
                              .where(Candidate.id > after).order_by(Candidate.id)
                              .limit(batch)).all()
         ready = []
-        for cid, status in rows:
+        for cid, status, _ in rows[:settled_prefix([(c, at) for c, _, at in rows], after, now)]:
             if status == "pending":
                 break
             ready.append(cid)
@@ -161,11 +188,11 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
         if len(ready) < batch:
             break
     if changed:
-        again = sorted({cid for _, cid in changed if cid <= sent_before})
+        again = sorted({cid for _, cid, _ in changed if cid <= sent_before})
         for i in range(0, len(again), batch):
             index.add([doc for _, doc in docs_for(catalog, again[i:i + batch])])
         out["reindexed"] = len(again)
-        move(MATCH_CURSOR, max(mid for mid, _ in changed))
+        move(MATCH_CURSOR, max(mid for mid, _, _ in changed))
     if out["indexed"] or out["reindexed"] or replayed:
         try:
             index.refresh()

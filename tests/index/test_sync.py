@@ -144,3 +144,49 @@ def test_the_indexer_queues_while_elasticsearch_is_down_and_replays(es_url: str,
         finally:
             up.drop()
             up.close()
+
+
+def test_the_indexer_waits_at_a_gap_in_the_ids(index: CandidateIndex, monkeypatch) -> None:
+    """A missing id may be a row another transaction is still writing (PostgreSQL hands out
+    ids at insert, commits in any order): the cursors stop before it until the row after
+    it is ID_GAP_GRACE old, then go on. (The real out-of-order commit on PostgreSQL is
+    tests/scheduler/test_indexer_postgres.py.)"""
+    import matchers.index.sync as sync
+
+    now = dt.datetime.now(dt.UTC)
+    with Catalog.open() as catalog:
+        with catalog.session() as s:
+            client = Client(name="studio-a")
+            person = Person(client=client, key="p1", display_name="Star")
+            s.add_all([client, person])
+            s.flush()
+            for cid in (1, 2, 4):  # 3 is "still being written"
+                s.add(Candidate(id=cid, platform="sandbox", item_id=f"v{cid}", url="u",
+                                title=f"gap {cid}", match_status="done", found_at=now))
+            s.flush()
+            for mid, cid in ((1, 1), (3, 2)):  # match row 2 is "still being written"
+                s.add(MatchRow(id=mid, candidate_id=cid, person_id=person.id, signal="face",
+                               distance=0.3, threshold=0.5, created_at=now))
+        assert sync_new(catalog, index) == {"indexed": 2, "reindexed": 0}
+
+        def ids() -> list[str]:
+            return sorted(h.doc_id for h in index.search("gap", size=10).hits)
+
+        assert ids() == ["sandbox:v1", "sandbox:v2"]
+        with catalog.session() as s:  # the late rows commit
+            s.add(Candidate(id=3, platform="sandbox", item_id="v3", url="u", title="gap 3",
+                            match_status="done", found_at=now))
+            s.add(MatchRow(id=2, candidate_id=1, person_id=person.id, signal="pdq",
+                           distance=3, threshold=31, created_at=now))
+        # Both match rows are read now: candidates 1 and 2 were sent before, so again.
+        assert sync_new(catalog, index) == {"indexed": 2, "reindexed": 2}
+        assert ids() == ["sandbox:v1", "sandbox:v2", "sandbox:v3", "sandbox:v4"]
+
+        # A gap that stays: waited for only until the row after it is old enough.
+        with catalog.session() as s:
+            s.add(Candidate(id=6, platform="sandbox", item_id="v6", url="u", title="gap 6",
+                            match_status="done", found_at=now))
+        assert sync_new(catalog, index) == {"indexed": 0, "reindexed": 0}
+        monkeypatch.setattr(sync, "ID_GAP_GRACE", dt.timedelta(0))
+        assert sync_new(catalog, index) == {"indexed": 1, "reindexed": 0}
+        assert "sandbox:v6" in ids()
