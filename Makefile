@@ -18,13 +18,12 @@ $(STAMP): requirements.in requirements.lock pyproject.toml | system
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# The compiled search kernels of the bank indexes (matchers/kernels.py); rebuilt when
-# their source changes.
+# venv also (re)builds the compiled search kernels of the bank indexes
+# (matchers/kernels.py) unless the library in place loads: same source, same CPU.
 KERNELS := matchers/_kernels.so
-$(KERNELS): matchers/_kernels.c matchers/kernels.py | $(STAMP)
-	$(BIN)/python -m matchers.kernels build
 
-venv: system $(STAMP) $(KERNELS)
+venv: system $(STAMP)
+	$(BIN)/python -m matchers.kernels ensure
 
 demo: venv
 	$(BIN)/likewatch demo

@@ -24,6 +24,13 @@ int64_t lw_kernels_abi(void) { return 2; }
 #endif
 const char *lw_kernels_source(void) { return LW_SOURCE_HASH; }
 
+/* The fingerprint of the CPU it was built for (-DLW_BUILD_CPU=..., kernels.cpu_id()):
+ * -march=native code may not run on another CPU. */
+#ifndef LW_BUILD_CPU
+#define LW_BUILD_CPU "unknown"
+#endif
+const char *lw_kernels_cpu(void) { return LW_BUILD_CPU; }
+
 /* How many iterations ahead the search loops prefetch (measured: 8-32 all similar). */
 #define AHEAD 16
 

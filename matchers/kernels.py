@@ -4,7 +4,7 @@ Built by ``make venv`` (``python -m matchers.kernels build``) with the system's 
 compiler for this machine's CPU (``-O3 -march=native``), next to the source as
 ``_kernels.so`` (not committed). ``mih()`` returns the loaded kernel, or ``None`` - with
 one warning in the log - when the library is missing, fails to load, or was built from
-another version of the source; the indexes then search with numpy, with the same results
+another version of the source or for another CPU; the indexes then search with numpy, with the same results
 and about half the speed (``bench/banks.py`` prints which is used). Setting
 ``LIKEWATCH_KERNELS=numpy`` forces the numpy path.
 """
@@ -42,6 +42,18 @@ def source_hash() -> str:
     return hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
 
 
+def cpu_id() -> str:
+    """A fingerprint of this CPU's instruction-set flags: a library built with
+    ``-march=native`` on another CPU may use instructions this one lacks (and would crash
+    the process, not raise), so it is refused."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    return hashlib.sha256(" ".join(sorted(flags.split()[2:])).encode()).hexdigest()[:16]
+
+
 def build(out: Path = LIBRARY) -> Path:
     """Compile ``_kernels.c`` into ``out`` (atomically: a reader never sees half a file)."""
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
@@ -50,8 +62,8 @@ def build(out: Path = LIBRARY) -> Path:
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".kernels-", suffix=".so")
     os.close(fd)
     try:
-        subprocess.run([cc, *CFLAGS, f'-DLW_SOURCE_HASH="{source_hash()}"', "-o", tmp,
-                        str(SOURCE)], check=True)
+        subprocess.run([cc, *CFLAGS, f'-DLW_SOURCE_HASH="{source_hash()}"',
+                        f'-DLW_BUILD_CPU="{cpu_id()}"', "-o", tmp, str(SOURCE)], check=True)
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
@@ -175,10 +187,14 @@ def _load() -> ctypes.CDLL | None:
             lib = ctypes.CDLL(str(LIBRARY))
             lib.lw_kernels_abi.restype = _I
             lib.lw_kernels_source.restype = ctypes.c_char_p
+            lib.lw_kernels_cpu.restype = ctypes.c_char_p
             abi, src = lib.lw_kernels_abi(), lib.lw_kernels_source().decode()
-            if abi == ABI and src == source_hash():
+            if abi != ABI or src != source_hash():
+                why = f"{LIBRARY} was built from another version of {SOURCE.name}"
+            elif lib.lw_kernels_cpu().decode() != cpu_id():
+                why = f"{LIBRARY} was built for another CPU"
+            else:
                 return lib
-            why = f"{LIBRARY} was built from another version of {SOURCE.name}"
         except (OSError, AttributeError) as e:
             why = f"{LIBRARY} does not load ({e})"
     log.warning("compiled bank kernels unavailable: %s; run `make venv` (or python -m "
@@ -207,11 +223,16 @@ def _mih(lib: ctypes.CDLL) -> MihKernel:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m matchers.kernels", description=__doc__)
-    ap.add_argument("command", choices=["build", "check"])
+    ap.add_argument("command", choices=["build", "check", "ensure"],
+                    help="ensure: build unless the library in place loads (make venv)")
     args = ap.parse_args(argv)
-    if args.command == "build":
-        print(f"built {build()}")
     _load.cache_clear()
+    if args.command == "build" or (args.command == "ensure" and _load() is None):
+        print(f"built {build()}")
+        # Checked in a new process: this one may hold the old library (dlopen keeps a
+        # path loaded once).
+        return subprocess.run([sys.executable, "-m", "matchers.kernels", "check"],
+                              check=False).returncode
     if _load() is None:
         print("kernels unavailable (see the log above)", file=sys.stderr)
         return 1

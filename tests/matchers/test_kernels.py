@@ -116,3 +116,12 @@ def test_group_rows_kernel_grows_its_output() -> None:
     np.testing.assert_allclose(np.sort(d), np.linspace(0, 0.3, 100), atol=1e-7)
     assert [r.tolist() for r, _ in ix.search_many(np.zeros((2, 128), np.float32))] == [
         rows.tolist()] * 2
+
+
+def test_library_built_for_another_cpu_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """-march=native code from another machine could crash the process: refused."""
+    monkeypatch.setattr(kernels, "cpu_id", lambda: "0" * 16)
+    with caplog.at_level(logging.WARNING, logger="matchers.kernels"):
+        assert kernels.mih() is None
+    assert "another CPU" in caplog.text
