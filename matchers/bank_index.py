@@ -50,7 +50,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import combinations
 from math import comb
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -89,6 +89,18 @@ def _ranges(lo: npt.NDArray[np.integer], hi: npt.NDArray[np.integer]) -> IntArra
         return np.zeros(0, dtype=np.int64)
     out: IntArray = (hi - ends).repeat(lens) + np.arange(total, dtype=np.int64)
     return out
+
+
+def split_by_query(qi: IntArray, nq: int, rows: IntArray, dists: npt.NDArray[Any],
+                   empty: tuple[IntArray, npt.NDArray[Any]]
+                   ) -> list[tuple[IntArray, npt.NDArray[Any]]]:
+    """``(rows, dists)`` of each query ``0 .. nq - 1`` from results sorted by query
+    (``qi``); ``empty`` (read-only) for a query with none."""
+    if nq == 1:
+        return [(rows, dists) if rows.size else empty]
+    cuts = qi.searchsorted(np.arange(1, nq)).tolist()
+    return [(a, b) if a.size else empty
+            for a, b in zip(np.split(rows, cuts), np.split(dists, cuts), strict=True)]
 
 
 def _keys_within(width: int, s: int) -> int:
@@ -326,11 +338,7 @@ class HammingIndex:
             key, first = np.unique(qi * self.n + rows, return_index=True)
             qi = key // self.n
             rows, d = key - qi * self.n, d[first]
-        if len(qs) == 1:
-            return [(rows, d)]
-        cuts = qi.searchsorted(np.arange(1, len(qs))).tolist()
-        return [(a if a.size else _NO_ROWS, b if b.size else _NO_DIST)
-                for a, b in zip(np.split(rows, cuts), np.split(d, cuts), strict=True)]
+        return split_by_query(qi, len(qs), rows, d, (_NO_ROWS, _NO_DIST))
 
     def _search_mih(self, qw: npt.NDArray[np.uint64], r: int,
                     plan: MihPlan) -> tuple[IntArray, IntArray]:

@@ -45,7 +45,14 @@ import numpy as np
 import numpy.typing as npt
 
 from matchers import kernels
-from matchers.bank_index import _NO_FDIST, _NO_ROWS, FloatArray, IntArray, _ranges
+from matchers.bank_index import (
+    _NO_FDIST,
+    _NO_ROWS,
+    FloatArray,
+    IntArray,
+    _ranges,
+    split_by_query,
+)
 
 
 def _matvec(a: npt.NDArray[np.float32], q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -323,9 +330,5 @@ class EuclideanIndex:
         x = self.vecs.take(rows, axis=0).astype(np.float64) - qs.take(rq, axis=0)
         exact = np.sqrt((x * x).sum(axis=1))  # what np.linalg.norm(x, axis=1) computes
         keep = exact <= r
-        rows, rq, exact = self.order.take(rows[keep]), rq[keep], exact[keep]
-        if len(qs) == 1:
-            return [(rows, exact) if rows.size else (_NO_ROWS, _NO_FDIST)]
-        cuts = rq.searchsorted(np.arange(1, len(qs))).tolist()
-        return [(a, b) if a.size else (_NO_ROWS, _NO_FDIST)
-                for a, b in zip(np.split(rows, cuts), np.split(exact, cuts), strict=True)]
+        return split_by_query(rq[keep], len(qs), self.order.take(rows[keep]), exact[keep],
+                              (_NO_ROWS, _NO_FDIST))
