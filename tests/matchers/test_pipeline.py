@@ -174,7 +174,7 @@ def test_process_pending_batches(monkeypatch) -> None:
             process_pending(catalog)
             assert calls == [1, 1, 1, 1, 0]
             assert recorded() == results[0]
-            monkeypatch.setattr(pipeline, "MATCH_BATCH_SECONDS", 10.0)
+            monkeypatch.setattr(pipeline, "MATCH_BATCH_SECONDS", 2.0)
         results.append(recorded())
     assert results[0] == results[1] == results[2]
     assert {r[0] for r in results[0]} == set(ids[:3])  # a (mirrored), a2, d; not b
