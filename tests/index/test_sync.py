@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import pytest
+from sqlalchemy.orm import Session
 
 from likewatch import cli
 from likewatch.catalog import Catalog
@@ -17,12 +18,18 @@ from matchers.index.sync import sync_new
 PDQ = "f" * 64
 
 
+def add_person(s: Session) -> int:
+    """Client studio-a with person p1 ("Star"); the person's id."""
+    client = Client(name="studio-a")
+    person = Person(client=client, key="p1", display_name="Star")
+    s.add_all([client, person])
+    s.flush()
+    return person.id
+
+
 def fill_catalog() -> None:
     with Catalog.open() as catalog, catalog.session() as s:
-        client = Client(name="studio-a")
-        person = Person(client=client, key="p1", display_name="Star")
-        s.add_all([client, person])
-        s.flush()
+        person_id = add_person(s)
         found = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
         for i in range(3):
             c = Candidate(platform="sandbox", item_id=f"v{i}", url=f"http://x.invalid/{i}",
@@ -33,7 +40,7 @@ def fill_catalog() -> None:
             s.add(CandidateSignal(candidate_id=c.id, media_sha256="0" * 64, signal="pdq",
                                   value=PDQ if i == 0 else f"{i:064x}"))
             if i == 0:
-                s.add(MatchRow(candidate_id=c.id, person_id=person.id, signal="pdq",
+                s.add(MatchRow(candidate_id=c.id, person_id=person_id, signal="pdq",
                                distance=0, threshold=31))
 
 
@@ -61,11 +68,7 @@ def test_the_indexer_role_sends_what_the_matcher_finished_and_later_matches(
     """``sync_new`` (the daemon's indexer role) on both backends."""
     with Catalog.open() as catalog:
         with catalog.session() as s:
-            client = Client(name="studio-a")
-            person = Person(client=client, key="p1", display_name="Star")
-            s.add_all([client, person])
-            s.flush()
-            person_id = person.id
+            person_id = add_person(s)
             found = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
             ids = []
             for i, status in enumerate(["done", "done", "pending", "done"]):
@@ -156,16 +159,13 @@ def test_the_indexer_waits_at_a_gap_in_the_ids(index: CandidateIndex, monkeypatc
     now = dt.datetime.now(dt.UTC)
     with Catalog.open() as catalog:
         with catalog.session() as s:
-            client = Client(name="studio-a")
-            person = Person(client=client, key="p1", display_name="Star")
-            s.add_all([client, person])
-            s.flush()
+            person_id = add_person(s)
             for cid in (1, 2, 4):  # 3 is "still being written"
                 s.add(Candidate(id=cid, platform="sandbox", item_id=f"v{cid}", url="u",
                                 title=f"gap {cid}", match_status="done", found_at=now))
             s.flush()
             for mid, cid in ((1, 1), (3, 2)):  # match row 2 is "still being written"
-                s.add(MatchRow(id=mid, candidate_id=cid, person_id=person.id, signal="face",
+                s.add(MatchRow(id=mid, candidate_id=cid, person_id=person_id, signal="face",
                                distance=0.3, threshold=0.5, created_at=now))
         assert sync_new(catalog, index) == {"indexed": 2, "reindexed": 0}
 
@@ -176,7 +176,7 @@ def test_the_indexer_waits_at_a_gap_in_the_ids(index: CandidateIndex, monkeypatc
         with catalog.session() as s:  # the late rows commit
             s.add(Candidate(id=3, platform="sandbox", item_id="v3", url="u", title="gap 3",
                             match_status="done", found_at=now))
-            s.add(MatchRow(id=2, candidate_id=1, person_id=person.id, signal="pdq",
+            s.add(MatchRow(id=2, candidate_id=1, person_id=person_id, signal="pdq",
                            distance=3, threshold=31, created_at=now))
         # Both match rows are read now: candidates 1 and 2 were sent before, so again.
         assert sync_new(catalog, index) == {"indexed": 2, "reindexed": 2}
