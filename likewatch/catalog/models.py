@@ -84,7 +84,9 @@ class Candidate(Base):
     """One content item found on a platform (a short, an episode, a video)."""
 
     __tablename__ = "candidates"
-    __table_args__ = (UniqueConstraint("platform", "item_id"),)
+    # AUTOINCREMENT on SQLite: an id is never handed out again after its row is deleted
+    # (the indexer's cursors follow ids; matchers/index/sync.py).
+    __table_args__ = (UniqueConstraint("platform", "item_id"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(50))
     item_id: Mapped[str] = mapped_column(String(200))
@@ -125,7 +127,8 @@ class MatchRow(Base):
     """A candidate matched a person: which signal, how close, against which threshold."""
 
     __tablename__ = "matches"
-    __table_args__ = (UniqueConstraint("candidate_id", "person_id", "signal", "frame"),)
+    __table_args__ = (UniqueConstraint("candidate_id", "person_id", "signal", "frame"),
+                      {"sqlite_autoincrement": True})  # ids never reused, as for Candidate
     id: Mapped[int] = mapped_column(primary_key=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)

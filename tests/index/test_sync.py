@@ -190,3 +190,33 @@ def test_the_indexer_waits_at_a_gap_in_the_ids(index: CandidateIndex, monkeypatc
         monkeypatch.setattr(sync, "ID_GAP_GRACE", dt.timedelta(0))
         assert sync_new(catalog, index) == {"indexed": 1, "reindexed": 0}
         assert "sandbox:v6" in ids()
+
+
+def test_catalog_ids_are_never_reused() -> None:
+    """The indexer's cursors follow ids: on SQLite, rows deleted at the top must not hand
+    their ids out again (AUTOINCREMENT), or a re-matched candidate's new match rows would
+    sit behind the cursor."""
+    with Catalog.open() as catalog:
+        with catalog.session() as s:
+            person_id = add_person(s)
+            cand = Candidate(platform="sandbox", item_id="v", url="u", match_status="done")
+            s.add(cand)
+            s.flush()
+            rows = [MatchRow(candidate_id=cand.id, person_id=person_id, signal=sig,
+                             distance=0, threshold=1) for sig in ("pdq", "face")]
+            s.add_all(rows)
+            s.flush()
+            top = max(r.id for r in rows)
+            cid = cand.id
+        with catalog.session() as s:  # what process_pending does when it matches again
+            s.execute(MatchRow.__table__.delete())
+            s.execute(Candidate.__table__.delete())
+        with catalog.session() as s:
+            again = Candidate(platform="sandbox", item_id="v", url="u")
+            s.add(again)
+            s.flush()
+            row = MatchRow(candidate_id=again.id, person_id=person_id, signal="pdq",
+                           distance=0, threshold=1)
+            s.add(row)
+            s.flush()
+            assert again.id > cid and row.id > top
