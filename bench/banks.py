@@ -50,7 +50,7 @@ from matchers.enroll import reference_signals
 from matchers.eval import DEFAULT_REFS, load_photos
 from matchers.eval_transforms import Context, t_crop10, t_jpeg, t_letterbox
 from matchers.images import ImageInput
-from matchers.kernels import LIBRARY, mih
+from matchers.kernels import LIBRARY, available
 from matchers.pipeline import MATCH_BATCH_CANDIDATES
 from matchers.signals import all_signal_types
 from matchers.signals.base import SignalValue
@@ -228,7 +228,7 @@ def main() -> None:
     print(f"queries: {len(qs)} candidates, {faces:.2f} faces each on average; "
           f"{found}/{len(queries)} distinct candidates matched a real person "
           "(identical results indexed vs linear)")
-    print(f"compiled kernels: {'loaded, ' + str(LIBRARY) if mih() else 'NOT LOADED (numpy)'};"
+    print(f"compiled kernels: {'loaded, ' + str(LIBRARY) if available() else 'NOT LOADED (numpy)'};"
           f" used by {sorted(kernels) or 'no index'}")
     print(f"PRODUCT PATH, match_many over batches of {batch} candidates (as the matcher): "
           f"{many_cpu * 1e3:.3f} ms CPU per candidate, {many_wall * 1e3:.3f} ms wall"

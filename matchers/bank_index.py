@@ -240,9 +240,8 @@ class HammingIndex:
         self.kernel: kernels.BoundMih | None = None
         if self.plan is not None:
             self._build_mih(codes, self.plan)
-            mih = kernels.mih() if kernel is not False else None
-            if mih is not None:
-                self.kernel = mih.bind(
+            if kernel is not False:
+                self.kernel = kernels.mih(
                     starts=self.starts, rows=self.rows, inline=self.inline,
                     prefix=self.prefix, words=self.words, probe_base=self.probe_base,
                     probe_chunk=self.probe_chunk, nchunks=len(self.plan.widths))

@@ -2,8 +2,8 @@
 
 Built by ``make venv`` (``python -m matchers.kernels build``) with the system's C
 compiler for this machine's CPU (``-O3 -march=native``), next to the source as
-``_kernels.so`` (not committed). ``mih()`` returns the loaded kernel, or ``None`` - with
-one warning in the log - when the library is missing, fails to load, or was built from
+``_kernels.so`` (not committed). ``mih()`` and ``group_rows()`` return a kernel bound
+to an index's tables, or ``None`` - with one warning in the log - when the library is missing, fails to load, or was built from
 another version of the source or for another CPU; the indexes then search with numpy, with the same results
 and about half the speed (``bench/banks.py`` prints which is used). Setting
 ``LIKEWATCH_KERNELS=numpy`` forces the numpy path.
@@ -71,42 +71,35 @@ def build(out: Path = LIBRARY) -> Path:
     return out
 
 
-class MihKernel:
-    """``lw_mih_search``: multi-index hashing for a batch of queries (see _kernels.c)."""
-
-    def __init__(self, lib: ctypes.CDLL) -> None:
-        self.fn = lib.lw_mih_search
-        self.fn.restype = _I
-        self.fn.argtypes = [_P, _P, _P, _P, _I, _P, _I, _P, _P, _I, _I, _P, _P, _I, _I,
-                            _P, _P, _P, _P, _I]
-
-    def bind(self, *, starts: npt.NDArray[np.int32], rows: npt.NDArray[np.int32],
-             inline: npt.NDArray[np.uint64] | None, prefix: npt.NDArray[np.uint64],
-             words: npt.NDArray[np.uint64], probe_base: npt.NDArray[np.int64],
-             probe_chunk: npt.NDArray[np.int64], nchunks: int) -> BoundMih:
-        """The kernel over one index's tables (C-contiguous, with these dtypes)."""
-        return BoundMih(self.fn, starts, rows, inline, prefix, words, probe_base,
-                        probe_chunk, nchunks)
+def _addresses(*arrays: npt.NDArray[Any] | None) -> list[int | None]:
+    """The data addresses of C-contiguous arrays (None stays None)."""
+    if not all(a is None or a.flags.c_contiguous for a in arrays):
+        raise ValueError("the kernel needs C-contiguous numpy arrays")
+    return [None if a is None else a.ctypes.data for a in arrays]
 
 
 class BoundMih:
-    """The kernel with one index's tables: their addresses are taken once, here (numpy's
+    """``lw_mih_search`` (multi-index hashing for a batch of queries, see _kernels.c) over
+    one HammingIndex's tables. Their addresses are taken once, here (numpy's
     ``.ctypes.data`` costs ~3 us per array, as much as a small search), and the arrays
     are held so they live as long as this object."""
 
-    def __init__(self, fn: Any, *arrays: Any) -> None:
-        *tables, nchunks = arrays
-        if not all(a is None or (isinstance(a, np.ndarray) and a.flags.c_contiguous)
-                   for a in tables):
-            raise ValueError("the kernel needs C-contiguous numpy arrays")
-        starts, rows, inline, prefix, words, probe_base, probe_chunk = tables
-        self._fn, self._tables = fn, tables
+    def __init__(self, lib: ctypes.CDLL, *, starts: npt.NDArray[np.int32],
+                 rows: npt.NDArray[np.int32], inline: npt.NDArray[np.uint64] | None,
+                 prefix: npt.NDArray[np.uint64], words: npt.NDArray[np.uint64],
+                 probe_base: npt.NDArray[np.int64], probe_chunk: npt.NDArray[np.int64],
+                 nchunks: int) -> None:
+        self._fn = lib.lw_mih_search
+        self._fn.restype = _I
+        self._fn.argtypes = [_P, _P, _P, _P, _I, _P, _I, _P, _P, _I, _I, _P, _P, _I, _I,
+                             _P, _P, _P, _P, _I]
+        self._tables = (starts, rows, inline, prefix, words, probe_base, probe_chunk)
+        p_starts, p_rows, p_inline, p_prefix, p_words, p_base, p_chunk = _addresses(
+            *self._tables)
         self.nprobes, self.nchunks = len(probe_base), int(nchunks)
         self.pw, self.nwords = prefix.shape[1], words.shape[1]
-        self._static = (starts.ctypes.data, rows.ctypes.data,
-                        None if inline is None else inline.ctypes.data, prefix.ctypes.data,
-                        self.pw, words.ctypes.data, self.nwords, probe_base.ctypes.data,
-                        probe_chunk.ctypes.data, self.nprobes, self.nchunks)
+        self._static = (p_starts, p_rows, p_inline, p_prefix, self.pw, p_words, self.nwords,
+                        p_base, p_chunk, self.nprobes, self.nchunks)
 
     def search(self, keys: npt.NDArray[np.int64], queries: npt.NDArray[np.uint64],
                radius: int
@@ -116,10 +109,10 @@ class BoundMih:
         ``keys``: (nq, chunks) chunk keys; ``queries``: (nq, words)."""
         nq = len(keys)
         nk, nw = nq * self.nchunks, nq * self.nwords
+        scratch = (self.nprobes + 1) // 2 * 2  # int64 slots for 2 * nprobes int32
         cap = 16 * max(nq, 1)
         while True:
             # One buffer for the inputs, the scratch space and the outputs: one address.
-            scratch = (self.nprobes + 1) // 2 * 2  # int64 slots for 2 * nprobes int32
             buf = np.empty(nk + nw + scratch + 3 * cap, np.int64)
             buf[:nk] = keys.reshape(-1)
             buf[nk:nk + nw] = queries.reshape(-1).view(np.int64)
@@ -141,17 +134,13 @@ class BoundGroupRows:
     def __init__(self, lib: ctypes.CDLL, vecs: npt.NDArray[np.float32],
                  rdist: npt.NDArray[np.float64], first: npt.NDArray[np.int64],
                  counts: npt.NDArray[np.int64]) -> None:
-        tables = (vecs, rdist, first, counts)
-        if not all(a.flags.c_contiguous for a in tables):
-            raise ValueError("the kernel needs C-contiguous numpy arrays")
         self._fn = lib.lw_group_rows
         self._fn.restype = _I
         self._fn.argtypes = [_P, _I, _P, _P, _P, _P, _P, _P, _I, _P, ctypes.c_double,
                              ctypes.c_float, _P, _P, _I]
-        self._tables = tables
+        self._tables = (vecs, rdist, first, counts)
         self.dims = vecs.shape[1]
-        self._vecs, self._rdist = vecs.ctypes.data, rdist.ctypes.data
-        self._first, self._counts = first.ctypes.data, counts.ctypes.data
+        self._vecs, self._rdist, self._first, self._counts = _addresses(*self._tables)
 
     def search(self, pq: npt.NDArray[np.int64], pg: npt.NDArray[np.int64],
                dc: npt.NDArray[np.float64], queries: npt.NDArray[np.float32], reach: float
@@ -202,23 +191,24 @@ def _load() -> ctypes.CDLL | None:
     return None
 
 
-def mih() -> MihKernel | None:
-    """The compiled multi-index hashing kernel, or None (numpy path)."""
+def available() -> bool:
+    """Whether the compiled kernels are loaded (else the indexes search with numpy)."""
+    return _load() is not None
+
+
+def mih(**tables: Any) -> BoundMih | None:
+    """The compiled multi-index hashing kernel bound to one HammingIndex's ``tables``
+    (the keyword arguments of ``BoundMih``), or None (numpy path)."""
     lib = _load()
-    return None if lib is None else _mih(lib)
+    return None if lib is None else BoundMih(lib, **tables)
 
 
 def group_rows(vecs: npt.NDArray[np.float32], rdist: npt.NDArray[np.float64],
                first: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]
                ) -> BoundGroupRows | None:
-    """The compiled rows phase bound to one grouped index, or None (numpy path)."""
+    """The compiled rows phase bound to one grouped EuclideanIndex, or None (numpy path)."""
     lib = _load()
     return None if lib is None else BoundGroupRows(lib, vecs, rdist, first, counts)
-
-
-@cache
-def _mih(lib: ctypes.CDLL) -> MihKernel:
-    return MihKernel(lib)
 
 
 def main(argv: list[str] | None = None) -> int:

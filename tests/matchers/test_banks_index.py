@@ -9,19 +9,18 @@ import numpy as np
 import pytest
 
 import matchers.bank_index as bank_index
+from matchers import kernels
 from matchers.bank_index import HammingIndex, MihPlan, flip_masks, plan_mih
 from matchers.euclidean_index import EuclideanIndex
-from matchers.kernels import mih
 
 
 @pytest.fixture(params=["kernel", "numpy"])
 def search_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Which implementation the indexes built in a test search with."""
     if request.param == "kernel":
-        assert mih() is not None, "the compiled kernels are not built (make venv)"
+        assert kernels.available(), "the compiled kernels are not built (make venv)"
     else:
-        monkeypatch.setattr(bank_index.kernels, "mih", lambda: None)
-        monkeypatch.setattr(bank_index.kernels, "group_rows", lambda *a: None)
+        monkeypatch.setattr(kernels, "_load", lambda: None)
     return str(request.param)
 
 

@@ -25,7 +25,7 @@ def _fresh_cache() -> Iterator[None]:
 
 def test_make_venv_built_the_kernels() -> None:
     assert kernels.LIBRARY.exists()
-    assert kernels.mih() is not None
+    assert kernels.available()
     ix = HammingIndex(256, np.random.default_rng(0).integers(0, 256, (20_000, 32),
                                                              dtype=np.uint8), 31, mode="mih")
     assert ix.kernel is not None
@@ -43,8 +43,8 @@ def test_missing_library_falls_back_to_numpy(tmp_path: Path, monkeypatch: pytest
                                              caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(kernels, "LIBRARY", tmp_path / "absent.so")
     with caplog.at_level(logging.WARNING, logger="matchers.kernels"):
-        assert kernels.mih() is None
-        assert kernels.mih() is None  # cached: one warning, not one per index
+        assert not kernels.available()
+        assert not kernels.available()  # cached: one warning, not one per index
     assert [r.getMessage() for r in caplog.records if "not built" in r.getMessage()]
     assert len(caplog.records) == 1
     ix = HammingIndex(256, np.zeros((20_000, 32), np.uint8), 31, mode="mih")
@@ -66,7 +66,7 @@ def test_library_from_another_source_is_refused(tmp_path: Path,
     src.write_text(src.read_text() + "\n/* changed */\n")
     monkeypatch.setattr(kernels, "LIBRARY", lib)
     with caplog.at_level(logging.WARNING, logger="matchers.kernels"):
-        assert kernels.mih() is None
+        assert not kernels.available()
     assert "another version" in caplog.text
     assert kernels.main(["check"]) == 1
 
@@ -77,13 +77,13 @@ def test_unloadable_library_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
     bad.write_bytes(b"not an ELF file")
     monkeypatch.setattr(kernels, "LIBRARY", bad)
     with caplog.at_level(logging.WARNING, logger="matchers.kernels"):
-        assert kernels.mih() is None
+        assert not kernels.available()
     assert "does not load" in caplog.text
 
 
 def test_environment_forces_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIKEWATCH_KERNELS", "numpy")
-    assert kernels.mih() is None
+    assert not kernels.available()
     ix = HammingIndex(256, np.zeros((20_000, 32), np.uint8), 31, mode="mih")
     assert ix.kernel is None
 
@@ -123,5 +123,5 @@ def test_library_built_for_another_cpu_is_refused(monkeypatch: pytest.MonkeyPatc
     """-march=native code from another machine could crash the process: refused."""
     monkeypatch.setattr(kernels, "cpu_id", lambda: "0" * 16)
     with caplog.at_level(logging.WARNING, logger="matchers.kernels"):
-        assert kernels.mih() is None
+        assert not kernels.available()
     assert "another CPU" in caplog.text
