@@ -121,8 +121,7 @@ def settled_prefix(rows: Sequence[tuple[int, dt.datetime]], after: int,
     """
     expected = after + 1
     for n, (rid, created) in enumerate(rows):
-        if rid != expected and created.replace(tzinfo=created.tzinfo or dt.UTC) > (
-                now - ID_GAP_GRACE):
+        if rid != expected and created > now - ID_GAP_GRACE:  # UTCDateTime: aware
             return n
         expected = rid + 1
     return len(rows)
