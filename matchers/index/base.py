@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import math
 import re
 import unicodedata
 from abc import ABC, abstractmethod
@@ -35,6 +36,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from matchers.bank_index import flip_masks
 
 #: Signals searched by Hamming radius, with their size in bits (storage keys).
 HAMMING_SIGNALS: dict[str, int] = {"pdq": 256, "phash": 64, "face_pdq": 256}
@@ -371,9 +374,7 @@ def query_chunk_terms(signal: str, hex_value: str, radius: int) -> list[str]:
     if radius < 0:
         raise BadQuery("radius must be >= 0")
     s = radius // nchunks
-    flips = [0]
-    for k in range(1, min(s, CHUNK_BITS) + 1):
-        flips += [sum(1 << b for b in combo) for combo in itertools.combinations(range(16), k)]
+    flips = flip_masks(min(s, CHUNK_BITS), CHUNK_BITS).tolist()  # what bank indexes probe
     if len(flips) * nchunks > MAX_QUERY_TERMS:
         raise BadQuery(f"radius {radius} on {signal} needs {len(flips) * nchunks} chunk terms; "
                        f"at most {MAX_QUERY_TERMS} are sent (largest radius: "
@@ -388,7 +389,7 @@ def query_chunk_terms(signal: str, hex_value: str, radius: int) -> list[str]:
 def _max_radius(nchunks: int) -> int:
     s, total = 0, 1
     while True:
-        nxt = total + len(list(itertools.combinations(range(16), s + 1)))
+        nxt = total + math.comb(CHUNK_BITS, s + 1)
         if nxt * nchunks > MAX_QUERY_TERMS:
             return nchunks * (s + 1) - 1
         s, total = s + 1, nxt
