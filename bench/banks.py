@@ -162,10 +162,10 @@ def main() -> None:
     split = {}
     for name, ix in bankset.indexes.items():
         vals = [v.value for q in qs for v in q if v.signal == name]
-        per = -(-len(vals) * batch // len(qs))  # this index's values in one batch
+        in_batch = max(1, -(-len(vals) * batch // len(qs)))  # this index's values per batch
         cpu0 = time.process_time()
-        for b in range(0, len(vals), per):
-            ix.search_many(vals[b:b + per])
+        for b in range(0, len(vals), in_batch):
+            ix.search_many(vals[b:b + in_batch])
         split[name] = (time.process_time() - cpu0) / len(qs)
     for q in qs[:10]:  # warm-up
         bankset.match_values(q)
