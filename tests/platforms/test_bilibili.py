@@ -3,6 +3,8 @@ function call and unreadable; the uploader's AI declaration. Sources: fixtures/b
 
 from __future__ import annotations
 
+import json
+
 from crawler.platforms.bilibili import Bilibili, BilibiliSearch
 from tests.platforms.adapters_util import FIXTURES
 
@@ -38,8 +40,9 @@ def test_ai_declaration_is_the_ai_flag_and_other_declarations_are_not() -> None:
     assert Bilibili().parse(VIDEO, body).items[0].ai_flag is None
 
     def declared(msg: str) -> str | None:
-        page = body.replace('"videoData":{', '"videoData":{"argue_info":{"argue_msg":"%s",'
-                            '"argue_type":0,"argue_link":""},' % msg, 1)
+        argue = json.dumps({"argue_msg": msg, "argue_type": 0, "argue_link": ""},
+                           ensure_ascii=False)
+        page = body.replace('"videoData":{', '"videoData":{"argue_info":' + argue + ",", 1)
         return Bilibili().parse(VIDEO, page).items[0].ai_flag
 
     assert declared("作者声明：该视频使用人工智能合成技术") == "argue_msg=作者声明：该视频使用人工智能合成技术"
