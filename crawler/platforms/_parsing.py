@@ -175,6 +175,21 @@ def flag(obj: Any, *paths: str) -> str | None:
     return None
 
 
+def episode_number(entry: dict[str, Any], position: int, *, zero_based: tuple[str, ...] = (),
+                   one_based: tuple[str, ...] = ()) -> int:
+    """An episode's number (from 1): a 0-based index key + 1, else a 1-based display key
+    (``"001"``, ``"EP 3"``), else its position in the list (from 1)."""
+    for key in zero_based:
+        n = to_int(entry.get(key))
+        if n is not None:
+            return n + 1
+    for key in one_based:
+        n = to_int(entry.get(key))
+        if n is not None:
+            return n
+    return position + 1
+
+
 def is_blank(body: str) -> bool:
     """True when a response has no content at all (nothing but white space)."""
     return not body.strip()
