@@ -119,7 +119,12 @@ class Adapter:
         m = re.match(cls.VALID_URL, url)
         if m is None:
             raise AdapterError(f"{cls.NAME} does not claim {url}")
-        return m.group("id")
+        # ``id``, or for a pattern with alternatives the first other named group that matched
+        # (DramaBox's episode id, Hongguo's series id or share page)
+        found = m.group("id") or next((g for g in m.groupdict().values() if g), None)
+        if found is None:
+            raise AdapterError(f"{cls.NAME}: no id in {url}")
+        return str(found)
 
     def parse(self, url: str, body: str) -> Page:
         """Parse one fetched page. Pure: no network, no clock, no randomness."""

@@ -82,13 +82,6 @@ class DramaBox(PlatformAdapter):
         },
     ]
 
-    @classmethod
-    def match_id(cls, url: str) -> str:
-        m = re.match(cls.VALID_URL, url)
-        if m is None:
-            raise AdapterError(f"{cls.NAME} does not claim {url}")
-        return m.group("id") or m.group("ep")
-
     def parse(self, url: str, body: str) -> Page:
         self.match_id(url)
         props = jfirst(embedded_json(body, "__NEXT_DATA__"), "props.pageProps", default={})

@@ -130,13 +130,6 @@ class Hongguo(PlatformAdapter):
         },
     ]
 
-    @classmethod
-    def match_id(cls, url: str) -> str:
-        m = re.match(cls.VALID_URL, url)
-        if m is None:
-            raise AdapterError(f"{cls.NAME} does not claim {url}")
-        return str(m.group("id") or m.group("sid") or m.group("page"))
-
     def parse(self, url: str, body: str) -> Page:
         wanted = self.match_id(url)
         if is_blank(body):

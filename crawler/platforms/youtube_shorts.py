@@ -14,8 +14,8 @@ Mobile pages (``m.youtube.com``) write the same objects as JavaScript strings
 the current short first, then the shorts YouTube plays next. Without a player response the
 current short is read from it (and the overlay's metapanel for title and channel); the other
 entries become items too (id, URL, frame): each is a short found on the page (not followed,
-so a crawl does not walk YouTube's endless sequence). ``Page.shape`` says ``player`` or
-``reel_sequence`` (``+sequence`` when both). The thumbnail is the largest of every list the
+so a crawl does not walk YouTube's endless sequence). ``Page.shape`` names what was read,
+``player``, ``initial_data`` (without a player response) and ``reel_sequence``, joined by ``+``. The thumbnail is the largest of every list the
 page gives (``videoDetails`` often stops at 336×188 while the microformat has the 480×360
 ``hqdefault``).
 
@@ -183,19 +183,7 @@ class YoutubeShorts(PlatformAdapter):
 
 
 class YoutubeShortsTab(PlatformAdapter):
-    """Mobile pages (``m.youtube.com``) write the same objects as JavaScript strings
-(``var ytInitialData = '\\x7b\\x22…'``), read by :mod:`crawler.platforms._jsvalue`. A
-``/shorts/ID`` page may also embed ``ytInitialReelWatchSequenceResponse``: the reel sequence,
-``entries[*].command.reelWatchEndpoint`` (``videoId``, ``thumbnail.thumbnails`` = the frame),
-the current short first, then the shorts YouTube plays next. Without a player response the
-current short is read from it (and the overlay's metapanel for title and channel); the other
-entries become items too (id, URL, frame): each is a short found on the page (not followed,
-so a crawl does not walk YouTube's endless sequence). ``Page.shape`` says ``player`` or
-``reel_sequence`` (``+sequence`` when both). The thumbnail is the largest of every list the
-page gives (``videoDetails`` often stops at 336×188 while the microformat has the 480×360
-``hqdefault``).
-
-A channel's Shorts tab: a grid of shorts and a continuation token."""
+    """A channel's Shorts tab: a grid of shorts and a continuation token."""
 
     PLATFORM = "youtube_shorts"  # items are stored under the platform, not this adapter
     NAME = "youtube_shorts_tab"
