@@ -146,6 +146,55 @@ def abs_url(base: str, url: Any) -> str:
     return urljoin(base, link)
 
 
+def url_of(value: Any) -> str:
+    """A URL from the forms platforms use for one image or stream: a string, a list of
+    strings (the first), or an object holding them (``{"uri", "url_list": [...]}`` on
+    Douyin/TikTok APIs, ``urlList``, ``url``, ``src``). "" when there is none."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return next((u for u in (url_of(v) for v in value) if u), "")
+    if isinstance(value, dict):
+        for key in ("url_list", "urlList", "UrlList", "url", "src"):
+            found = url_of(value.get(key))
+            if found:
+                return found
+    return ""
+
+
+def flag(obj: Any, *paths: str) -> str | None:
+    """A platform's AI-content flag as ``"<key>=<value>"`` from the first path present (even
+    when it says 0/false: the platform said it), or None when the object carries none."""
+    for path in paths:
+        for value in jpath(obj, path):
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            if isinstance(value, str | int | float) and value != "":
+                key = path.rsplit(".", 1)[-1].strip('[]"')
+                return f"{key}={value}"
+    return None
+
+
+def episode_number(entry: dict[str, Any], position: int, *, zero_based: tuple[str, ...] = (),
+                   one_based: tuple[str, ...] = ()) -> int:
+    """An episode's number (from 1): a 0-based index key + 1, else a 1-based display key
+    (``"001"``, ``"EP 3"``), else its position in the list (from 1)."""
+    for key in zero_based:
+        n = to_int(entry.get(key))
+        if n is not None:
+            return n + 1
+    for key in one_based:
+        n = to_int(entry.get(key))
+        if n is not None:
+            return n
+    return position + 1
+
+
+def is_blank(body: str) -> bool:
+    """True when a response has no content at all (nothing but white space)."""
+    return not body.strip()
+
+
 _SUFFIX = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "k": 1_000, "m": 1_000_000,
            "b": 1_000_000_000}
 

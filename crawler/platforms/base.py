@@ -25,6 +25,15 @@ class AdapterError(Exception):
     kind = "parse_error"
 
 
+class NoData(AdapterError):
+    """The page answered but carries no data at all (an empty body, an app shell without the
+    item's state, an API reply with nothing in it): what platforms serve to a client they
+    have stopped trusting. Counted as ``challenged`` for the platform's health, not as a
+    parse error, and the page is asked for again by the next crawl."""
+
+    kind = "challenged"
+
+
 class MissingField(AdapterError):
     """A mandatory field (id, url, media url) is missing from a parsed item."""
 
@@ -53,7 +62,11 @@ class CandidateItem:
     tags: list[str] = field(default_factory=list)
     cast: list[dict[str, str]] = field(default_factory=list)  # [{"name": .., "role": ..}]
     published_at: dt.datetime | None = None
-    view_count: int | None = None
+    view_count: int | None = None  # None: the platform hides the count (unknown is not 0)
+    # The platform's own AI-generated-content flag, as "<key>=<value>" exactly as the page or
+    # API gives it (e.g. "aigc_label_type=1", "IsAigc=true"); None when it says nothing.
+    # Per platform keys and meanings: docs/platforms.md.
+    ai_flag: str | None = None
     raw_state: dict[str, Any] | None = None
 
     def validate(self) -> CandidateItem:
@@ -82,6 +95,9 @@ class Page:
     # Items of this page that could not be parsed (e.g. MissingField), counted by kind; the
     # rest of the page is still used.
     errors: list[AdapterError] = field(default_factory=list)
+    # Which of the platform's shapes was read (e.g. "render_data", "aweme_list",
+    # "pinia_function"): counted per crawl as ``likewatch/shapes/<shape>``.
+    shape: str = ""
 
 
 class Adapter:
@@ -103,7 +119,12 @@ class Adapter:
         m = re.match(cls.VALID_URL, url)
         if m is None:
             raise AdapterError(f"{cls.NAME} does not claim {url}")
-        return m.group("id")
+        # ``id``, or for a pattern with alternatives the first other named group that matched
+        # (DramaBox's episode id, Hongguo's series id or share page)
+        found = m.group("id") or next((g for g in m.groupdict().values() if g), None)
+        if found is None:
+            raise AdapterError(f"{cls.NAME}: no id in {url}")
+        return str(found)
 
     def parse(self, url: str, body: str) -> Page:
         """Parse one fetched page. Pure: no network, no clock, no randomness."""

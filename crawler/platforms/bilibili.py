@@ -4,10 +4,19 @@ Video pages (``www.bilibili.com/video/BV…``) embed ``window.__INITIAL_STATE__`
 ``videoData`` (bvid, title, desc, pic, pubdate, owner, stat) and ``tags``; the stream URLs
 are in ``window.__playinfo__`` (DASH). Search pages (``search.bilibili.com/all?keyword=``)
 embed their first result page as state too (``window.__pinia`` on the current Vue 3 site,
-``window.__INITIAL_STATE__`` on the older one); results have the shape of the public
+``window.__INITIAL_STATE__`` on the older one). The current site writes ``__pinia`` as a
+JavaScript function call, ``(function(a,b,…){return {…}}("video",…))``, not as JSON: it is read
+with :mod:`crawler.platforms._jsvalue` (``Page.shape`` "pinia:function"; a JSON form is
+"pinia:json", the older state "INITIAL_STATE:json", the markup "cards"). Results have the shape of the public
 ``x/web-interface/search/type`` API (bvid, title with ``<em class="keyword">`` highlight,
 ``pic`` protocol-relative, author, mid, play, pubdate, comma-separated ``tag``).
-Fallbacks per field: OpenGraph / itemprop meta tags, then the result cards' markup.
+Fallbacks per field: OpenGraph / itemprop meta tags, then the result cards' markup; a state
+that is there but cannot be read is reported in ``page.errors`` (parse_error) even when the
+cards still give items, since the cards lose views, dates, tags, uploader ids and the page count.
+
+AI label: an uploader's declaration (``videoData.argue_info.argue_msg``, in search results
+``argue_msg``) that names AI synthesis becomes ``ai_flag``; other declarations ("危险行为…")
+are not AI flags.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from parsel import Selector
 
+from crawler.platforms._jsvalue import JsValueError, js_assignment
 from crawler.platforms._parsing import (
     FIXTURES_DIR,
     PlatformAdapter,
@@ -31,19 +41,34 @@ from crawler.platforms._parsing import (
     to_int,
     with_query,
 )
-from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.base import AdapterError, CandidateItem, Page
 
 # Rate-limited pages carry ``window._riskdata_ = {"v_voucher": ...}`` instead of the state
 # (yt-dlp's BiliBiliIE treats that as "exceeded the rate limit"); captcha pages use geetest.
 CHALLENGE_MARKERS = ("_riskdata_", "v_voucher", "geetest", "验证码", "安全验证", "访问频繁")
 
 
-def _state(body: str, *markers: str) -> Any:
-    for marker in markers:
+_AI_DECLARATION = re.compile(r"人工智能|AIGC|\bAI\b|AI生成|AI合成|生成式|数字人")
+
+
+def _state(body: str, *names: str) -> tuple[Any, str]:
+    """The value of the first of ``names`` the page assigns, and the shape read
+    (``"<name>:<form>"``, form json / string / function); (None, "") when none is there.
+    Raises AdapterError when one is there but cannot be read."""
+    for name in names:
         try:
-            return embedded_json(body, marker)
-        except AdapterError:
-            continue
+            found = js_assignment(body, name)
+        except JsValueError as exc:
+            raise AdapterError(f"bilibili: {name} cannot be read: {exc}") from exc
+        if found is not None:
+            return found[0], f"{name.strip('_')}:{found[1]}"
+    return None, ""
+
+
+def _ai_flag(obj: Any) -> str | None:
+    msg = jfirst(obj, "argue_info.argue_msg", "argue_msg", "stat.argue_msg")
+    if isinstance(msg, str) and _AI_DECLARATION.search(msg):
+        return f"argue_msg={msg}"
     return None
 
 
@@ -87,8 +112,19 @@ class Bilibili(PlatformAdapter):
 
     def parse(self, url: str, body: str) -> Page:
         vid = self.match_id(url)
-        state = _state(body, "window.__INITIAL_STATE__")
-        play = _state(body, "window.__playinfo__")
+        errors: list[AdapterError] = []
+        try:
+            state, shape = _state(body, "__INITIAL_STATE__")
+        except AdapterError as exc:  # the meta tags still name the video: keep them, say so
+            errors.append(exc)
+            state, shape = None, ""
+        try:
+            play, _ = _state(body, "__playinfo__")
+        except AdapterError as exc:
+            errors.append(exc)
+            play = None
+        if not isinstance(state, dict):
+            state, shape = None, "meta_tags"
         sel = Selector(text=body)
         data = jfirst(state, "videoData", default={}) if state else {}
         meta = _Meta(sel)
@@ -114,9 +150,10 @@ class Bilibili(PlatformAdapter):
             published_at=to_datetime(first(data.get("pubdate"), data.get("ctime"),
                                            meta.get("uploadDate", "datePublished"))),
             view_count=to_int(jfirst(data, "stat.view")),
+            ai_flag=_ai_flag(data),
             raw_state=data or None,
         )
-        page = Page()
+        page = Page(shape=shape, errors=errors)
         add_item(page, item)
         return page
 
@@ -187,6 +224,27 @@ class BilibiliSearch(PlatformAdapter):
                 "items[2].title": "替身新娘 混剪 宿命感拉满",
                 "next_url": "re:[?&]page=2(&|$)",
                 "published_at": "2026-11-20T12:00:00+00:00",
+                "shape": "pinia:json",
+            },
+        },
+        {
+            # The same results as the current site writes them: window.__pinia as a function
+            # call (fixtures/bilibili/SOURCE.md).
+            "url": "https://search.bilibili.com/all?keyword=%E6%9B%BF%E8%BA%AB%E6%96%B0%E5%A8%98",
+            "fixture": "search_pinia.html",
+            "expected": {
+                "shape": "pinia:function",
+                "items": ("count", 3),
+                "item_id": "BV1Qm4y1X7aZ",
+                "title": "【短剧】替身新娘 第1集 豪门恩怨",
+                "thumbnail_url": "https://i0.hdslb.com/bfs/archive/5f2c0d3b1e8a4c7d9e6f1a2b3c4d5e6f7a8b9c0d.jpg",
+                "uploader": "剧场小鹿",
+                "uploader_id": "405821337",
+                "view_count": 128345,
+                "items[1].view_count": 98000,
+                "tags": ["短剧", "替身新娘", "豪门"],
+                "published_at": "2026-11-20T12:00:00+00:00",
+                "next_url": "re:[?&]page=2(&|$)",
             },
         },
         {
@@ -205,10 +263,14 @@ class BilibiliSearch(PlatformAdapter):
 
     def parse(self, url: str, body: str) -> Page:
         self.match_id(url)
-        state = _state(body, "window.__pinia", "window.__INITIAL_STATE__")
+        page = Page()
+        try:
+            state, page.shape = _state(body, "__pinia", "__INITIAL_STATE__")
+        except AdapterError as exc:  # keep the cards, but say the state was unreadable
+            page.errors.append(exc)
+            state = None
         results = [r for r in jpath(state, "**") if isinstance(r, dict) and r.get("bvid")
                    and r.get("type", "video") == "video" and "title" in r] if state else []
-        page = Page()
         seen: set[str] = set()
         for r in results:
             if r["bvid"] in seen:
@@ -226,10 +288,13 @@ class BilibiliSearch(PlatformAdapter):
                 tags=[t for t in str(r.get("tag") or "").split(",") if t],
                 published_at=to_datetime(first(r.get("pubdate"), r.get("senddate"))),
                 view_count=to_int(r.get("play")),
+                ai_flag=_ai_flag(r),
                 raw_state=r,
             ))
         if not page.items:  # no state: the server-rendered cards
             self._cards(page, url, Selector(text=body))
+            if page.items:
+                page.shape = "cards"
         pages = to_int(first(*(jpath(state, "**.numPages") if state else []), default=None))
         current = to_int(parse_qs(urlsplit(url).query).get("page", ["1"])[0]) or 1
         if page.items and (pages is None or current < pages):

@@ -6,7 +6,9 @@ with ``props.pageProps.bookInfo`` (``bookId``, ``bookName``, ``introduction``, `
 "2.3M", ``performerList`` = cast: ``performerName``, ``roleName``) and
 ``props.pageProps.chapterList`` (``id``/``chapterId``, ``chapterName``, ``chapterIndex``,
 ``cover``); episode pages add ``props.pageProps.chapterInfo`` with the stream
-(``videoPath`` or ``mp4``). URLs: ``/movie/<bookId>/<slug>`` and
+(``videoPath`` or ``mp4``). Current pages number chapters with ``indexStr`` (the number shown,
+from 1) instead of ``chapterIndex`` (from 0), and give the stream as ``m3u8Url`` (HLS);
+both are read, and a chapter list without either numbering is numbered by position. URLs: ``/movie/<bookId>/<slug>`` and
 ``/ep/<bookId>_<slug>/<chapterId>_Episode-<n>``.
 """
 
@@ -20,6 +22,7 @@ from crawler.platforms._parsing import (
     abs_url,
     add_item,
     cast_list,
+    episode_number,
     first,
     jfirst,
     jpath,
@@ -64,14 +67,20 @@ class DramaBox(PlatformAdapter):
                 "cast": ("count", 2),
             },
         },
+        {
+            # Chapters numbered with indexStr (no chapterIndex), streams as m3u8Url.
+            "url": "https://www.dramaboxdb.com/movie/41000123456/the-hidden-heiress",
+            "fixture": "movie_indexstr.html",
+            "expected": {
+                "items": ("count", 3),
+                "title": "The Hidden Heiress - EP 1",
+                "items[2].title": "The Hidden Heiress - EP 3",
+                "items[2].url": "re:/700012347_Episode-3$",
+                "items[1].video_url": "re:/700012346\\.720p\\.m3u8\\?",
+                "shape": "next_data",
+            },
+        },
     ]
-
-    @classmethod
-    def match_id(cls, url: str) -> str:
-        m = re.match(cls.VALID_URL, url)
-        if m is None:
-            raise AdapterError(f"{cls.NAME} does not claim {url}")
-        return m.group("id") or m.group("ep")
 
     def parse(self, url: str, body: str) -> Page:
         self.match_id(url)
@@ -92,10 +101,11 @@ class DramaBox(PlatformAdapter):
         if m is not None and m.group("ep"):
             chapters = [c for c in chapters if str(first(c.get("chapterId"), c.get("id")))
                         == m.group("ep")] or ([info] if info else [])
-        page = Page()
-        for ch in chapters:
+        page = Page(shape="next_data")
+        for position, ch in enumerate(chapters):
             cid = str(first(ch.get("chapterId"), ch.get("id"), default=""))
-            index = (to_int(ch.get("chapterIndex")) or 0) + 1
+            index = episode_number(ch, position, zero_based=("chapterIndex",),
+                                   one_based=("indexStr", "chapterName"))
             extra = info if str(first(info.get("chapterId"), info.get("id"), default="")) == cid else {}
             add_item(page, CandidateItem(
                 platform=self.NAME,
@@ -105,8 +115,8 @@ class DramaBox(PlatformAdapter):
                 description=str(first(book.get("introduction"), default="")),
                 thumbnail_url=abs_url(BASE, first(ch.get("cover"), extra.get("cover"),
                                                   book.get("cover"), book.get("coverWap"))),
-                video_url=abs_url(BASE, first(extra.get("videoPath"), extra.get("mp4"),
-                                              ch.get("videoPath"), ch.get("mp4"))),
+                video_url=abs_url(BASE, first(*(d.get(k) for d in (extra, ch) for k in (
+                    "videoPath", "mp4", "m3u8Url", "m3u8")))),
                 uploader="DramaBox",
                 tags=tags,
                 cast=cast,

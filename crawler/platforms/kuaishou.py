@@ -23,10 +23,11 @@ from crawler.platforms._parsing import (
     abs_url,
     add_item,
     first,
+    is_blank,
     to_datetime,
     to_int,
 )
-from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.base import AdapterError, CandidateItem, NoData, Page, embedded_json
 
 BASE = "https://www.kuaishou.com/"
 
@@ -99,6 +100,8 @@ class Kuaishou(PlatformAdapter):
 
     def parse(self, url: str, body: str) -> Page:
         self.match_id(url)
+        if is_blank(body):
+            raise NoData(f"kuaishou: empty response on {url}")
         cache = _cache(body)
         authors: dict[str, dict[str, Any]] = {}
         tags: dict[str, list[str]] = {}
@@ -112,7 +115,7 @@ class Kuaishou(PlatformAdapter):
                 if pid and isinstance(obj.get("tags"), list):
                     names = [_deref(cache, t).get("name") for t in obj["tags"]]
                     tags[pid] = [n for n in names if isinstance(n, str) and n]
-        page = Page()
+        page = Page(shape="apollo" if cache else "")
         seen: set[str] = set()
         for key, obj in cache.items():
             if not (isinstance(obj, dict) and re.match(r"\w*Photo:", key) and obj.get("id")):
@@ -136,7 +139,10 @@ class Kuaishou(PlatformAdapter):
                 view_count=to_int(obj.get("viewCount")),
                 raw_state=obj,
             ))
+        before = len(page.items)
         self._cards(page, url, Selector(text=body), seen)
+        if len(page.items) > before:
+            page.shape = "+".join(filter(None, (page.shape if before else "", "cards")))
         return page
 
     def _cards(self, page: Page, url: str, sel: Selector, seen: set[str]) -> None:

@@ -6,8 +6,14 @@ book (a series): ``book_id`` (24 hex), ``book_title``, ``special_desc``, ``book_
 ``tag`` (list), ``chapter_count`` and ``online_base`` = the episodes (``chapter_id``,
 ``serial_number``, ``chapter_name``); episode pages add the episode's ``video_url`` (HLS)
 and ``video_pic``. URLs: ``/movie/<slug>-<book_id>`` and
-``/episodes/<episode-slug>-<book_id>-<chapter_id>``. Fallbacks: camelCase names
+``/episodes/<episode-slug>-<book_id>-<chapter_id>``; series also live at
+``/full-episodes/<slug>-<book_id>`` (same state). Fallbacks: camelCase names
 (``bookId``, ``bookTitle``) and the OpenGraph tags.
+
+Numbering: the first entry of ``online_base`` can be a preview (a trailer, marked by its
+name or a preview/trailer flag), kept as an item titled "Preview"; when the episodes'
+``serial_number`` starts at 0 they are numbered from 1 (0 → Episode 1). Streams may be
+``video_url`` or ``m3u8Url``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from crawler.platforms._parsing import (
     PlatformAdapter,
     abs_url,
     add_item,
+    episode_number,
     first,
     jfirst,
     to_datetime,
@@ -33,7 +40,7 @@ BASE = "https://www.reelshort.com/"
 
 class ReelShort(PlatformAdapter):
     NAME = "reelshort"
-    VALID_URL = (r"https?://(?:www\.)?reelshort\.com/(?:[a-z]{2}/)?(?:movie|episodes)/"
+    VALID_URL = (r"https?://(?:www\.)?reelshort\.com/(?:[a-z]{2}/)?(?:movie|episodes|full-episodes)/"
                  r"(?:[\w-]+-)?(?P<id>[0-9a-f]{24}(?:-[0-9a-z]{10})?)/?(?:[?#]|$)")
     CHALLENGE_MARKERS: ClassVar[tuple[str, ...]] = ("cf-challenge", "challenge-platform",
                                                      "Just a moment...")
@@ -63,6 +70,20 @@ class ReelShort(PlatformAdapter):
                 "published_at": "2026-11-02T00:00:00+00:00",
             },
         },
+        {
+            # /full-episodes/: a preview first, streams as m3u8Url.
+            "url": "https://www.reelshort.com/full-episodes/the-substitute-bride-66b1c2d3e4f5a6b7c8d9e0f1",
+            "fixture": "full_episodes.html",
+            "expected": {
+                "items": ("count", 4),
+                "title": "The Substitute Bride - Preview",
+                "items[1].title": "The Substitute Bride - Episode 1",
+                "items[3].title": "The Substitute Bride - Episode 3",
+                "items[3].url": "re:/episodes/episode-3-the-substitute-bride-66b1c2d3e4f5a6b7c8d9e0f1-c3d4e5f6a7$",
+                "items[2].video_url": "re:/b2c3d4e5f6/index\\.m3u8$",
+                "shape": "next_data",
+            },
+        },
     ]
 
     def parse(self, url: str, body: str) -> Page:
@@ -85,22 +106,44 @@ class ReelShort(PlatformAdapter):
             cid = self.match_id(url).split("-")[-1]
             chapters = [c for c in chapters if str(c.get("chapter_id")) == cid] or (
                 [current] if isinstance(current, dict) else [])
-        page = Page()
-        for ch in chapters:
+        previews = [c for c in chapters if _is_preview(c)]
+        serials = [n for n in (to_int(c.get("serial_number")) for c in chapters
+                               if c not in previews) if n is not None]
+        shift = 1 if serials and min(serials) == 0 else 0
+        page = Page(shape="next_data")
+        for position, ch in enumerate(chapters):
             cid = str(ch.get("chapter_id", ""))
-            number = to_int(ch.get("serial_number"))
+            preview = ch in previews
+            serial = to_int(ch.get("serial_number"))
+            if preview:
+                number = 0
+            elif serial is not None:
+                number = serial + shift
+            else:
+                number = episode_number(ch, position - len(previews))
+            label = "Preview" if preview else f"Episode {number}"
             extra = current if isinstance(current, dict) and str(current.get("chapter_id")) == cid else {}
             add_item(page, CandidateItem(
                 platform=self.NAME,
                 item_id=f"{book_id}-{cid}",
-                url=f"{BASE}episodes/episode-{number}-{slug}-{book_id}-{cid}",
-                title=f"{title} - Episode {number}",
+                url=f"{BASE}episodes/{label.lower().replace(' ', '-')}-{slug}-{book_id}-{cid}",
+                title=f"{title} - {label}",
                 description=desc,
                 thumbnail_url=abs_url(BASE, first(ch.get("video_pic"), extra.get("video_pic"), cover)),
-                video_url=abs_url(BASE, first(ch.get("video_url"), extra.get("video_url"))),
+                video_url=abs_url(BASE, first(*(d.get(k) for d in (ch, extra)
+                                                for k in ("video_url", "m3u8Url", "m3u8_url")))),
                 uploader="ReelShort",
                 tags=[t for t in tags if t],
                 published_at=to_datetime(first(ch.get("publish_at"), extra.get("publish_at"))),
                 raw_state=ch,
             ))
         return page
+
+
+def _is_preview(chapter: dict[str, Any]) -> bool:
+    """A trailer before the episodes: flagged, or named so."""
+    if any(chapter.get(k) in (True, 1, "1") for k in ("is_preview", "is_trailer")):
+        return True
+    kind = str(first(chapter.get("chapter_type"), chapter.get("type"), default="")).lower()
+    name = str(chapter.get("chapter_name") or "").lower()
+    return kind in ("preview", "trailer") or bool(re.match(r"(preview|trailer|预告)", name))

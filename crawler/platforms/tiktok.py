@@ -9,6 +9,14 @@ Since 2024 a video page embeds
 ``challenges[*].title``). Older pages used ``<script id="SIGI_STATE">`` with
 ``ItemModule[<id>]``: kept as the fallback. A removed or private video (``statusCode`` not 0
 and no item) yields an empty page, not an error.
+
+The logged-out mobile page (what a phone or a mobile user agent gets) keeps the same
+``itemInfo.itemStruct`` under ``__DEFAULT_SCOPE__["webapp.reflow.video.detail"]``; ``Page.shape``
+says which scope was read. A page whose rehydration data has neither scope and no status (the
+app shell TikTok serves to a client it distrusts), or an empty body, has no data at all: NoData,
+counted as a challenge. The AI-content label is ``aigcLabelType`` (0 none) or ``IsAigc`` on
+the web item (``AIGCDescription`` holds the text), ``aigc_info.aigc_label_type`` in the apps'
+API; kept as ``ai_flag``.
 """
 
 from __future__ import annotations
@@ -20,12 +28,17 @@ from crawler.platforms._parsing import (
     abs_url,
     add_item,
     first,
+    flag,
+    is_blank,
     jfirst,
     jpath,
     to_datetime,
     to_int,
 )
-from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.base import AdapterError, CandidateItem, NoData, Page, embedded_json
+
+# The scopes of __DEFAULT_SCOPE__ holding one video, desktop first.
+DETAIL_SCOPES = ("webapp.video-detail", "webapp.reflow.video.detail")
 
 
 class TikTok(PlatformAdapter):
@@ -50,6 +63,8 @@ class TikTok(PlatformAdapter):
                 "published_at": "2026-11-20T12:00:00+00:00",
                 "view_count": 1523000,
                 "tags": ["shortdrama", "substitutebride"],
+                "shape": "universal:webapp.video-detail",
+                "ai_flag": None,
             },
         },
         {
@@ -63,29 +78,55 @@ class TikTok(PlatformAdapter):
             "fixture": "video_removed.html",
             "expected": {"items": ("count", 0)},
         },
+        {
+            # The logged-out mobile page: the item under "webapp.reflow.video.detail".
+            "url": "https://www.tiktok.com/@reelhouse.drama/video/7441111111111111114",
+            "fixture": "video_reflow.html",
+            "expected": {
+                "shape": "universal:webapp.reflow.video.detail",
+                "items": ("count", 1),
+                "item_id": "7441111111111111114",
+                "uploader_id": "reelhouse.drama",
+                "thumbnail_url": "re:^https://p16-sign-va\\.tiktokcdn\\.com/",
+                "video_url": "re:^https://v16-webapp-prime\\.tiktok\\.com/video/",
+                "view_count": 1523000,
+                "ai_flag": "aigcLabelType=1",
+            },
+        },
     ]
 
     def parse(self, url: str, body: str) -> Page:
         vid = self.match_id(url)
+        if is_blank(body):
+            raise NoData(f"tiktok: empty response on {url}")
         struct: Any = None
         status = 0
+        shape = ""
         try:
             data = embedded_json(body, "__UNIVERSAL_DATA_FOR_REHYDRATION__")
-            detail = jfirst(data, '__DEFAULT_SCOPE__["webapp.video-detail"]', default={})
+            scopes = jfirst(data, "__DEFAULT_SCOPE__", default={})
+            scope = next((s for s in DETAIL_SCOPES if isinstance(scopes, dict) and s in scopes), None)
+            if scope is None:
+                raise NoData(f"tiktok: rehydration data without a video scope on {url}")
+            detail = scopes[scope] if isinstance(scopes[scope], dict) else {}
             struct = jfirst(detail, "itemInfo.itemStruct")
             status = to_int(detail.get("statusCode")) or 0
+            shape = f"universal:{scope}"
+        except NoData:
+            raise
         except AdapterError:
             try:
                 sigi = embedded_json(body, "SIGI_STATE")
             except AdapterError:
                 raise AdapterError(f"tiktok: no embedded state on {url}") from None
+            shape = "sigi_state"
             struct = jfirst(sigi, f'ItemModule["{vid}"]', "ItemModule.*")
             if isinstance(struct, dict) and isinstance(struct.get("author"), str):
                 user = jfirst(sigi, f'UserModule.users["{struct["author"]}"]', default={})
                 struct = {**struct, "author": {**user, "uniqueId": struct["author"]}}
         if not isinstance(struct, dict) or not struct.get("id"):
-            if status:
-                return Page()  # removed, private or region-locked: nothing to parse
+            if status:  # removed, private or region-locked: nothing to parse
+                return Page(shape=shape)
             raise AdapterError(f"tiktok: no itemStruct on {url}")
         author = struct.get("author") if isinstance(struct.get("author"), dict) else {}
         handle = str(first(author.get("uniqueId"), default=""))
@@ -107,8 +148,9 @@ class TikTok(PlatformAdapter):
             tags=list(dict.fromkeys(tags)),
             published_at=to_datetime(struct.get("createTime")),
             view_count=to_int(jfirst(struct, "statsV2.playCount", "stats.playCount")),
+            ai_flag=flag(struct, "aigcLabelType", "IsAigc", "aigc_info.aigc_label_type"),
             raw_state=struct,
         )
-        page = Page()
+        page = Page(shape=shape)
         add_item(page, item)
         return page

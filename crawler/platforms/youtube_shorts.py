@@ -7,6 +7,18 @@ A short (``youtube.com/shorts/ID``) embeds ``var ytInitialPlayerResponse = {...}
 ``var ytInitialData = {...};`` with the page's overlays. Stream URLs are signature-ciphered
 for the web client: the media used is the thumbnail (``i.ytimg.com/vi/ID/...``).
 
+Mobile pages (``m.youtube.com``) write the same objects as JavaScript strings
+(``var ytInitialData = '\\x7b\\x22…'``), read by :mod:`crawler.platforms._jsvalue`. A
+``/shorts/ID`` page may also embed ``ytInitialReelWatchSequenceResponse``: the reel sequence,
+``entries[*].command.reelWatchEndpoint`` (``videoId``, ``thumbnail.thumbnails`` = the frame),
+the current short first, then the shorts YouTube plays next. Without a player response the
+current short is read from it (and the overlay's metapanel for title and channel); the other
+entries become items too (id, URL, frame): each is a short found on the page (not followed,
+so a crawl does not walk YouTube's endless sequence). ``Page.shape`` names what was read,
+``player``, ``initial_data`` (without a player response) and ``reel_sequence``, joined by ``+``. The thumbnail is the largest of every list the
+page gives (``videoDetails`` often stops at 336×188 while the microformat has the 480×360
+``hqdefault``).
+
 A channel's Shorts tab (``/@handle/shorts``, ``/channel/UC…/shorts``) embeds ``ytInitialData``
 with a ``richGridRenderer`` of ``shortsLockupViewModel`` entries (2024 layout; the older
 ``reelItemRenderer`` is the fallback). Its ``continuationItemRenderer`` token is for a POST
@@ -18,32 +30,53 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from crawler.platforms._jsvalue import JsValueError, js_assignment
 from crawler.platforms._parsing import (
     FIXTURES_DIR,
     PlatformAdapter,
     add_item,
     first,
+    is_blank,
     jfirst,
     jpath,
     to_datetime,
     to_int,
 )
-from crawler.platforms.base import AdapterError, CandidateItem, Page, embedded_json
+from crawler.platforms.base import AdapterError, CandidateItem, NoData, Page
 
 CHALLENGE_MARKERS = ("consent.youtube.com", "www.google.com/sorry", "unusual traffic")
 
 
-def _state(body: str, marker: str) -> Any:
+def _state(body: str, name: str) -> Any:
+    """The object assigned to ``name`` (JSON or a JavaScript string of JSON), or None."""
     try:
-        return embedded_json(body, marker)
-    except AdapterError:
-        return None
+        found = js_assignment(body, name)
+    except JsValueError as exc:
+        raise AdapterError(f"youtube_shorts: {name} cannot be read: {exc}") from exc
+    return found[0] if found is not None and isinstance(found[0], dict) else None
 
 
-def _thumb(video_id: str, thumbs: list[Any]) -> str:
-    best = max((t for t in thumbs if isinstance(t, dict) and t.get("url")),
-               key=lambda t: (t.get("width") or 0) * (t.get("height") or 0), default=None)
-    return best["url"] if best else f"https://i.ytimg.com/vi/{video_id}/hq2.jpg"
+def _area(t: dict[str, Any]) -> int:
+    return (to_int(t.get("width")) or 0) * (to_int(t.get("height")) or 0)
+
+
+def _thumb(video_id: str, *lists: list[Any]) -> str:
+    """The largest image of all the lists (width × height), else the frame URL."""
+    best = max((t for thumbs in lists for t in thumbs if isinstance(t, dict) and t.get("url")),
+               key=_area, default=None)
+    return str(best["url"]) if best else f"https://i.ytimg.com/vi/{video_id}/frame0.jpg"
+
+
+def _sequence_items(platform: str, sequence: Any) -> list[CandidateItem]:
+    """One item per short of a reel watch sequence (id, URL, frame)."""
+    out: list[CandidateItem] = []
+    for endpoint in jpath(sequence, "entries[*].command.reelWatchEndpoint"):
+        vid = endpoint.get("videoId") if isinstance(endpoint, dict) else None
+        if isinstance(vid, str) and vid:
+            out.append(CandidateItem(
+                platform=platform, item_id=vid, url=f"https://www.youtube.com/shorts/{vid}",
+                thumbnail_url=_thumb(vid, jpath(endpoint, "thumbnail.thumbnails[*]"))))
+    return out
 
 
 def _text(value: Any) -> str:
@@ -78,6 +111,24 @@ class YoutubeShorts(PlatformAdapter):
                 "published_at": "2026-11-20T04:00:00+00:00",
                 "view_count": 2345678,
                 "tags": ("count", 3),
+                "shape": "player",
+            },
+        },
+        {
+            # A mobile page: ytInitialData as a JavaScript string, no player response, and
+            # the reel sequence (the short itself, then the next two).
+            "url": "https://m.youtube.com/shorts/Ab3dEf6hIj0",
+            "fixture": "short_mweb.html",
+            "expected": {
+                "shape": "initial_data+reel_sequence",
+                "items": ("count", 3),
+                "item_id": "Ab3dEf6hIj0",
+                "title": "The Substitute Bride | Episode 3 #shorts #drama",
+                "uploader": "@ReelHouseDrama",
+                "thumbnail_url": "https://i.ytimg.com/vi/Ab3dEf6hIj0/frame0.jpg",
+                "items[1].item_id": "Qq1wWe2rRt3",
+                "items[1].url": "https://www.youtube.com/shorts/Qq1wWe2rRt3",
+                "items[2].thumbnail_url": "https://i.ytimg.com/vi/Zz9yXx8wVv7/frame0.jpg",
             },
         },
     ]
@@ -86,14 +137,20 @@ class YoutubeShorts(PlatformAdapter):
         vid = self.match_id(url)
         player = _state(body, "ytInitialPlayerResponse")
         data = _state(body, "ytInitialData")
-        if player is None and data is None:
+        sequence = _state(body, "ytInitialReelWatchSequenceResponse")
+        if player is None and data is None and sequence is None:
+            if is_blank(body):
+                raise NoData(f"youtube_shorts: empty response on {url}")
             raise AdapterError(f"youtube_shorts: no ytInitialPlayerResponse/ytInitialData on {url}")
         details = jfirst(player, "videoDetails", default={}) if player else {}
         micro = jfirst(player, "microformat.playerMicroformatRenderer", default={}) if player else {}
         overlay = jfirst(data, "**.reelPlayerOverlayRenderer", default={}) if data else {}
+        meta = jpath(overlay, "**.reelMetapanelViewModel.metadataItems[*]")
+        others = _sequence_items(self.NAME, sequence)
+        own = next((i for i in others if i.item_id == vid), None)
         title = first(details.get("title"), _text(micro.get("title")),
                       _text(jfirst(overlay, "**.reelPlayerHeaderRenderer.reelTitleText")),
-                      default="")
+                      _text(jfirst(meta, "*.shortsVideoTitleViewModel.text")), default="")
         item = CandidateItem(
             platform=self.NAME,
             item_id=str(first(details.get("videoId"), vid)),
@@ -101,10 +158,13 @@ class YoutubeShorts(PlatformAdapter):
             title=str(title),
             description=str(first(details.get("shortDescription"), _text(micro.get("description")),
                                   default="")),
-            thumbnail_url=_thumb(vid, jpath(details, "thumbnail.thumbnails[*]")
-                                 or jpath(micro, "thumbnail.thumbnails[*]")),
+            thumbnail_url=_thumb(vid, jpath(details, "thumbnail.thumbnails[*]"),
+                                 jpath(micro, "thumbnail.thumbnails[*]"),
+                                 [{"url": own.thumbnail_url}] if own else []),
             uploader=str(first(details.get("author"), micro.get("ownerChannelName"),
-                               _text(jfirst(overlay, "**.channelTitleText")), default="")),
+                               _text(jfirst(overlay, "**.channelTitleText")),
+                               _text(jfirst(meta, "*.reelChannelBarViewModel.channelName")),
+                               default="")),
             uploader_id=str(first(details.get("channelId"), micro.get("externalChannelId"),
                                   default="")),
             tags=[t for t in details.get("keywords") or [] if isinstance(t, str)],
@@ -112,8 +172,13 @@ class YoutubeShorts(PlatformAdapter):
             view_count=to_int(first(details.get("viewCount"), micro.get("viewCount"))),
             raw_state={"videoDetails": details} if details else None,
         )
-        page = Page()
+        page = Page(shape="+".join(n for n, v in (("player", player),
+                                                   ("initial_data", data and not player),
+                                                   ("reel_sequence", sequence)) if v))
         add_item(page, item)
+        for other in others:
+            if other.item_id != item.item_id:
+                add_item(page, other)
         return page
 
 
@@ -163,16 +228,19 @@ class YoutubeShortsTab(PlatformAdapter):
                 continue
             add_item(page, self._item(
                 vid, _text(jfirst(lockup, "overlayMetadata.primaryText")),
-                jfirst(lockup, "thumbnail.sources[0].url",
-                       "thumbnailViewModel.thumbnailViewModel.image.sources[0].url",
-                       "onTap.innertubeCommand.reelWatchEndpoint.thumbnail.thumbnails[0].url"),
+                _thumb(vid, jpath(lockup, "thumbnail.sources[*]"),
+                       jpath(lockup, "thumbnailViewModel.thumbnailViewModel.image.sources[*]"),
+                       jpath(lockup, "onTap.innertubeCommand.reelWatchEndpoint.thumbnail"
+                                     ".thumbnails[*]")),
                 _text(jfirst(lockup, "overlayMetadata.secondaryText")), channel, channel_id))
+            page.shape = "shorts_lockup"
         if not page.items:
             for reel in jpath(data, "**.reelItemRenderer"):
                 add_item(page, self._item(
                     reel.get("videoId", ""), _text(reel.get("headline")),
-                    jfirst(reel, "thumbnail.thumbnails[-1].url"),
+                    _thumb(str(reel.get("videoId", "")), jpath(reel, "thumbnail.thumbnails[*]")),
                     _text(reel.get("viewCountText")), channel, channel_id))
+                page.shape = "reel_item"
         # The grid's continuation token is a POST body for the InnerTube API, not a URL
         # parameter: not followed (the first grid page holds the newest shorts).
         return page

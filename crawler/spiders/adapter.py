@@ -27,7 +27,7 @@ from crawler.errors import count_error
 from crawler.health import detect_challenge
 from crawler.items import CrawlResult
 from crawler.platforms import get_adapter
-from crawler.platforms.base import Adapter, AdapterError
+from crawler.platforms.base import Adapter, AdapterError, NoData
 from crawler.state import default_watch_key, load_checkpoint, save_checkpoint, seen_ids
 from likewatch.catalog import Catalog
 
@@ -124,7 +124,10 @@ class AdapterSpider(scrapy.Spider):
         try:
             page = self.adapter.parse(response.url, body)
         except AdapterError as exc:
-            if self._challenged(response, body):
+            if isinstance(exc, NoData) or self._challenged(response, body):
+                if isinstance(exc, NoData):  # a page with no data at all: a challenge
+                    count_error(stats, exc.kind)
+                    self.logger.warning("challenged (no data): %s", exc)
                 return
             count_error(stats, exc.kind)
             self.logger.warning("%s: %s", exc.kind, exc)
@@ -135,6 +138,8 @@ class AdapterSpider(scrapy.Spider):
         if not (page.items or page.detail_urls or page.next_url or page.next_cursor or page.errors) \
                 and self._challenged(response, body):
             return
+        if page.shape:
+            stats.inc_value(f"likewatch/shapes/{page.shape}")
         for err in page.errors:
             count_error(stats, err.kind)
             self.logger.warning("%s: %s", err.kind, err)

@@ -14,7 +14,7 @@ from crawler.platforms.base import Adapter, CandidateItem, Page
 from crawler.platforms.generic import load_sites
 
 FIXTURES = Path(platforms_pkg.__file__).resolve().parent / "fixtures"
-PAGE_KEYS = ("items", "detail_urls", "next_url", "next_cursor", "errors")
+PAGE_KEYS = ("items", "detail_urls", "next_url", "next_cursor", "errors", "shape")
 
 
 def discovered_adapters() -> dict[str, type[Adapter]]:
