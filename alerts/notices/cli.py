@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from alerts.notices import cli_outcomes
 from likewatch.cli import DependencyError, UserError
 
 
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     cmd.add_argument("--out", type=Path, help="output file (default: stdout for text, "
                                               "notice-<alert>-<platform>-<lang>.pdf for PDF)")
     cmd.set_defaults(func=_cmd_notice)
+    cli_outcomes.register(sub)
 
 
 def _cmd_notice(args: argparse.Namespace) -> int:
