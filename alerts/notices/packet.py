@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ def build_packet(catalog: Catalog, ref: str, *, platform: str | None = None,
                                               reviewer_signs, actor="packet")
     except NoticeError as exc:
         raise PacketError(str(exc)) from None
-    folder = out / f"packet-{ctx.notice_id}"
+    folder = out / ("packet-" + re.sub(r"[^\w.-]+", "_", ctx.notice_id))
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
