@@ -10,7 +10,6 @@ from sqlalchemy import select
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage, Subscription
 from likewatch.catalog.models import Candidate, Client, Person
-from likewatch.catalog.provenance import provenance_summary
 
 
 def _ts(value: float | None) -> str | None:
@@ -57,7 +56,6 @@ def list_alerts(cat: Catalog, *, client: str | None = None, state: str | None = 
                 "uploader": cand.uploader if cand else None,
                 "signal": a.signal, "distance": round(a.distance, 4), "threshold": a.threshold,
                 "frame": a.frame, "signals": len(a.signals or []),
-                "provenance": provenance_summary(s, a.candidate_id),  # AI labels, issue #19
                 "created_at": a.created_at.isoformat().replace("+00:00", "Z"),
                 "deliveries": deliveries,
             })
@@ -66,9 +64,6 @@ def list_alerts(cat: Catalog, *, client: str | None = None, state: str | None = 
 
 def format_alert_line(a: dict[str, Any]) -> str:
     states = ",".join(f"{d['channel']}:{d['state']}({d['attempts']})" for d in a["deliveries"])
-    prov = a.get("provenance") or {}
-    ai = (f" AI-label={prov['ai_label']}" if prov.get("ai_label") else "") + (
-        " C2PA-AI" if (prov.get("c2pa") or {}).get("ai_generated") else "")
     return (f"{a['id']} [{a['severity']}] {a['person_name']} on {a['platform']} {a['url']} "
-            f"{a['signal']}={a['distance']} (<= {a['threshold']}){ai} "
+            f"{a['signal']}={a['distance']} (<= {a['threshold']}) "
             f"deliveries: {states or 'none'}")

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                          description="Without STATE: show the notice and its history. "
                          "States: " + ", ".join(NOTICE_STATES) + ".")
     out.add_argument("notice", metavar="NOTICE", help="notice number (LW-...) or id")
-    out.add_argument("state", metavar="STATE", nargs="?", choices=NOTICE_STATES)
+    out.add_argument("state", metavar="STATE", nargs="?",
+                     choices=(*NOTICE_STATES, "counter-notice"))
     out.add_argument("--at", help="when it happened, ISO 8601 (default now; without a time "
                                   "zone it is UTC), e.g. 2026-12-01T09:30+08:00")
     out.add_argument("--note", default="", help="e.g. the platform's answer")
@@ -76,7 +77,8 @@ def notice_json(n: Any) -> dict[str, Any]:
             "reference": n.reference or None, "next": n.allowed,
             "history": [{"from": e.from_state, "to": e.to_state, "at": _iso(e.at),
                          "recorded_at": _iso(e.recorded_at), "by": e.actor,
-                         "note": e.note or None} for e in n.history]}
+                         "note": e.note or None, "link": e.link or None}
+                        for e in n.history]}
 
 
 def _cmd_outcome(args: argparse.Namespace) -> int:
@@ -129,7 +131,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from likewatch.catalog import Catalog
 
     with Catalog.open() as catalog:
-        report = outcome_report(catalog, client_id=_client_id(catalog, args.client))
+        cid = _client_id(catalog, args.client)
+        report = outcome_report(catalog, client_ids=None if cid is None else [cid])
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

@@ -8,11 +8,12 @@ The one interface for the CLI (``likewatch outcome``), the API and the review de
     set_state(catalog, n.id, "removed", at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC))
     get_notice(catalog, n.id).history                               # every change, in order
 
-States (storage keys): drafted -> filed -> removed | rejected; rejected -> filed (filed
-again with more evidence); removed -> counter-notice (the uploader objected, Civil Code
-art. 1196) | restored (the platform put it back); counter-notice -> restored | removed (the
-rights holder went to court or to the authorities in time, so it stays down); restored ->
-filed (a new complaint). Anything else raises :class:`OutcomeError` with a one-line reason.
+States (storage keys): drafted -> filed -> removed | rejected | counter_notice; rejected ->
+filed (filed again with more evidence); removed -> counter_notice (the uploader objected,
+Civil Code art. 1196) | restored (the platform put it back); counter_notice -> restored |
+removed (the rights holder went to court or to the authorities in time, so it is or stays
+down); restored -> filed (a new complaint). Anything else raises :class:`OutcomeError` with
+a one-line reason. ``counter-notice`` is accepted for ``counter_notice``.
 
 Each change is one history row (``notice_events``, never updated) and one conditional update
 of the notice (``... WHERE state = <the state it was read in>``): two desks changing the same
@@ -37,12 +38,13 @@ from likewatch.catalog.notices import NOTICE_STATES, Notice, NoticeEvent
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "drafted": frozenset({"filed"}),
-    "filed": frozenset({"removed", "rejected"}),
+    "filed": frozenset({"removed", "rejected", "counter_notice"}),
     "rejected": frozenset({"filed"}),
-    "removed": frozenset({"counter-notice", "restored"}),
-    "counter-notice": frozenset({"restored", "removed"}),
+    "removed": frozenset({"counter_notice", "restored"}),
+    "counter_notice": frozenset({"restored", "removed"}),
     "restored": frozenset({"filed"}),
 }
+ALIASES = {"counter-notice": "counter_notice"}  # how people write it
 FUTURE_SLACK = dt.timedelta(minutes=5)  # clocks of the desk and the server may differ a bit
 
 
@@ -58,6 +60,7 @@ class Event:
     recorded_at: dt.datetime
     actor: str
     note: str
+    link: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def _view(n: Notice, events: list[NoticeEvent]) -> NoticeState:
         person_id=n.person_id, platform=n.platform, url=n.url, state=n.state,
         state_at=n.state_at, filed_at=n.filed_at, removed_at=n.removed_at,
         reference=n.reference,
-        history=[Event(e.from_state, e.to_state, e.at, e.recorded_at, e.actor, e.note)
+        history=[Event(e.from_state, e.to_state, e.at, e.recorded_at, e.actor, e.note, e.link)
                  for e in events])
 
 
@@ -159,8 +162,9 @@ def draft_notice(catalog: Catalog, alert_id: int, platform: str,
 
 def set_state(catalog: Catalog, ref: str | int, state: str, *, at: dt.datetime | None = None,
               actor: str = "", note: str = "", reference: str | None = None,
-              client_id: int | None = None) -> NoticeState:
+              link: str = "", client_id: int | None = None) -> NoticeState:
     """Move notice ``ref`` (id or notice number) to ``state``; see the module docstring."""
+    state = ALIASES.get(state, state)
     if state not in NOTICE_STATES:
         raise OutcomeError(f"unknown state {state!r}; use one of {', '.join(NOTICE_STATES)}")
     now = utcnow()
@@ -191,7 +195,7 @@ def set_state(catalog: Catalog, ref: str | int, state: str, *, at: dt.datetime |
         if getattr(done, "rowcount", 1) != 1:
             raise OutcomeError(f"notice {n.notice_no} was changed meanwhile; read it again")
         s.add(NoticeEvent(notice_id=n.id, from_state=before, to_state=state, at=when,
-                          actor=actor, note=note))
+                          actor=actor, note=note, link=link))
         s.flush()
         s.expire(n)
         return _view(s.get(Notice, n.id) or n, _events(s, n.id))

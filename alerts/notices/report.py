@@ -4,19 +4,21 @@ For each group (a platform, a client, and all together):
 
 - ``notices``: notices drafted; ``filed``: notices filed at least once;
 - ``pending``: filed and not answered yet (state ``filed``);
-- ``removed``: the content is down now (``removed``, or ``counter-notice`` while the
-  objection runs); ``rejected``; ``restored``: taken down, then put back;
+- ``removed``: the content is down now (``removed``, or ``counter_notice`` after a removal
+  while the objection runs); ``rejected``; ``restored``: put back after a counter-notice or
+  an appeal; ``counter_notice``: an objection is running;
 - ``success_rate``: of the answered notices (filed, no longer ``filed``), the share whose
   content was taken down at least once; ``None`` when none was answered yet;
 - ``median_hours_to_removal``: from the first filing to the first removal, over the notices
   removed at least once; ``None`` when none was.
 
-``client_id`` restricts everything to one client's notices (a studio sees only its own).
+``client_ids`` restricts everything to those clients' notices (a studio sees only its own).
 """
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,6 +37,7 @@ class Outcomes:
     pending: int = 0
     removed: int = 0
     rejected: int = 0
+    counter_notice: int = 0
     restored: int = 0
     success_rate: float | None = None
     median_hours_to_removal: float | None = None
@@ -53,8 +56,10 @@ def _tally(group: str, rows: list[Notice]) -> Outcomes:
         else:
             answered += 1
             taken_down += n.removed_at is not None
-        out.removed += n.state in ("removed", "counter-notice")
+        out.removed += n.state == "removed" or (n.state == "counter_notice"
+                                                and n.removed_at is not None)
         out.rejected += n.state == "rejected"
+        out.counter_notice += n.state == "counter_notice"
         out.restored += n.state == "restored"
         if n.removed_at is not None:
             hours.append((n.removed_at - n.filed_at).total_seconds() / 3600)
@@ -63,12 +68,13 @@ def _tally(group: str, rows: list[Notice]) -> Outcomes:
     return out
 
 
-def outcome_report(catalog: Catalog, *, client_id: int | None = None) -> dict[str, Any]:
+def outcome_report(catalog: Catalog, *,
+                   client_ids: Collection[int] | None = None) -> dict[str, Any]:
     """``{"overall": {...}, "by_platform": [...], "by_client": [...]}`` (see the module)."""
     with catalog.session() as s:
         q = select(Notice, Client.name).join(Client, Client.id == Notice.client_id)
-        if client_id is not None:
-            q = q.where(Notice.client_id == client_id)
+        if client_ids is not None:
+            q = q.where(Notice.client_id.in_(list(client_ids)))
         rows = [(n, name) for n, name in s.execute(q)]
     by_platform: dict[str, list[Notice]] = {}
     by_client: dict[str, list[Notice]] = {}

@@ -3,11 +3,12 @@
 Two tables (names, columns and state names are storage keys: add, never rename):
 
 - ``notices``: one complaint notice per (alert, platform). ``state`` is where it stands now
-  (``drafted``, ``filed``, ``removed``, ``rejected``, ``counter-notice``, ``restored``) and
+  (``drafted``, ``filed``, ``removed``, ``rejected``, ``counter_notice``, ``restored``) and
   since when; ``filed_at`` / ``removed_at`` are the first filing and the first removal after
   it, the two times the removal report measures between.
 - ``notice_events``: every change of state, only ever inserted: from, to, when it happened
-  (as told, e.g. the date on the platform's reply), when it was recorded, by whom, a note.
+  (as told, e.g. the date on the platform's reply), when it was recorded, by whom, a note
+  and a link (e.g. the re-upload that followed a restore).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from likewatch.catalog.base import Base, UTCDateTime, utcnow
 
-NOTICE_STATES = ("drafted", "filed", "removed", "rejected", "counter-notice", "restored")
+NOTICE_STATES = ("drafted", "filed", "removed", "rejected", "counter_notice", "restored")
 
 
 class Notice(Base):
@@ -53,5 +54,7 @@ class NoticeEvent(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # when it happened
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    actor: Mapped[str] = mapped_column(String(200), default="")
+    actor: Mapped[str] = mapped_column(String(320), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # A URL or alert key the change links to (e.g. the re-upload behind "restored").
+    link: Mapped[str] = mapped_column(Text, default="")

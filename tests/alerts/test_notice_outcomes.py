@@ -36,14 +36,14 @@ def test_a_notice_through_its_life() -> None:
     assert (n.state, n.allowed) == ("drafted", ["filed"])
     set_state(cat, n.id, "filed", at=hours(0), actor="alice", reference="TS-118")
     set_state(cat, "LW-1-douyin", "removed", at=hours(5), note="平台已删除")
-    set_state(cat, n.id, "counter-notice", at=hours(30))
+    set_state(cat, n.id, "counter-notice", at=hours(30))  # either spelling
     set_state(cat, n.id, "restored", at=hours(300))
     final = set_state(cat, n.id, "filed", at=hours(301), note="filed again with a court order")
     assert final.state == "filed" and final.reference == "TS-118"
     assert (final.filed_at, final.removed_at) == (hours(0), hours(5))  # first of each
     assert [(e.from_state, e.to_state) for e in final.history] == [
         (None, "drafted"), ("drafted", "filed"), ("filed", "removed"),
-        ("removed", "counter-notice"), ("counter-notice", "restored"), ("restored", "filed")]
+        ("removed", "counter_notice"), ("counter_notice", "restored"), ("restored", "filed")]
     assert final.history[1].actor == "alice" and final.history[2].note == "平台已删除"
     assert get_notice(cat, n.id).history == final.history
 
@@ -119,7 +119,7 @@ def test_report_success_rate_and_median_time_to_removal() -> None:
     assert by_client["studio-a"]["median_hours_to_removal"] == 3.0
     assert by_client["agency-b"]["success_rate"] == 0.5
     assert report["overall"]["notices"] == 7 and report["overall"]["filed"] == 6
-    only_a = outcome_report(cat, client_id=get_notice(cat, 1).client_id)
+    only_a = outcome_report(cat, client_ids=[get_notice(cat, 1).client_id])
     assert [r["group"] for r in only_a["by_client"]] == ["studio-a"]
 
 
@@ -133,9 +133,9 @@ def test_cli_outcome_notices_and_report(capsys: pytest.CaptureFixture[str]) -> N
     shown = json.loads(out[-1])
     assert shown["state"] == "removed" and shown["filed_at"] == "2026-11-02T08:00:00Z"
     assert shown["removed_at"] == "2026-11-03T00:00:00Z" and shown["reference"] == "CASE-9"
-    assert shown["next"] == ["counter-notice", "restored"]
+    assert shown["next"] == ["counter_notice", "restored"]
     assert main(["outcome", n.notice_no, "rejected"]) == 2
-    assert "is removed: it can become counter-notice, restored, not rejected" in \
+    assert "is removed: it can become counter_notice, restored, not rejected" in \
         capsys.readouterr().err
     assert main(["outcome", n.notice_no]) == 0
     assert "filed -> removed" in capsys.readouterr().out
@@ -150,3 +150,36 @@ def test_cli_outcome_notices_and_report(capsys: pytest.CaptureFixture[str]) -> N
     text = capsys.readouterr().out
     assert "by platform" in text and "tiktok" in text and "100%" in text
     assert main(["report", "--client", "nobody"]) == 2
+
+
+def test_the_desk_tracker_is_the_same_record() -> None:
+    """The review desk's takedown interface (state/history/start/advance/stats) writes the
+    notice outcomes that `likewatch outcome` and `likewatch report` read."""
+    from alerts.notices.tracker import NoticeTracker
+
+    cat = Catalog.open()
+    tracker = NoticeTracker(cat)
+    mine = make_alert(cat, "desk1", client="studio-a", platform="kuaishou")
+    other = make_alert(cat, "desk2", client="agency-b", platform="douyin")
+    assert tracker.state(mine) is None and tracker.history(mine) == []
+    tracker.start(mine, "desk:alice")
+    tracker.start(mine, "desk:alice")  # once only
+    assert tracker.advance(mine, "filed", "desk:alice", note="web form") == "filed"
+    assert tracker.advance(mine, "counter_notice", "desk:bob") == "counter_notice"
+    assert tracker.advance(mine, "restored", "desk:bob", link="lw_reupload") == "restored"
+    with pytest.raises(ValueError, match="is restored: it can become filed, not removed"):
+        tracker.advance(mine, "removed", "desk:bob")
+    assert tracker.advance(other, "filed", "desk:carol") == "filed"  # drafted on the way
+    assert [h["state"] for h in tracker.history(mine)] == [
+        "drafted", "filed", "counter_notice", "restored"]
+    assert tracker.history(mine)[-1]["link"] == "lw_reupload"
+    [notice] = list_notices(cat, platform="kuaishou")
+    assert notice.state == "restored" and notice.alert_id == mine
+    assert get_notice(cat, notice.id).history[1].note == "web form"
+    stats = tracker.stats([notice.client_id])
+    assert [s["platform"] for s in stats] == ["kuaishou"]
+    assert (stats[0]["takedowns"], stats[0]["restored"], stats[0]["success_rate"]) == (1, 1, 0.0)
+    both = {s["platform"]: s for s in tracker.stats(None)}
+    assert both["douyin"]["pending"] == 1 and both["douyin"]["success_rate"] is None
+    with pytest.raises(ValueError, match="no alert 999"):
+        tracker.state(999)
