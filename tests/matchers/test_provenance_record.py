@@ -7,33 +7,22 @@ from pathlib import Path
 from sqlalchemy import select
 
 from likewatch.catalog import Catalog
-from likewatch.catalog.models import Candidate, Media
+from likewatch.catalog.models import Candidate
 from likewatch.catalog.provenance import CandidateProvenance, provenance_summary
-from likewatch.media import MediaStore
 from matchers.pipeline import _media_path, process_pending
 from matchers.provenance.record import platform_flag_of, record_candidate_provenance
 from tests.matchers import provenance_files as pf
+from tests.matchers.test_pipeline import _candidate as pipeline_candidate
 
 
 def _candidate(catalog: Catalog, item: str, thumb: bytes | None = None,
                video: bytes | None = None, raw: dict[str, object] | None = None) -> int:
-    store = MediaStore(catalog.home)
+    cid = pipeline_candidate(catalog, item, thumb, video=video)
     with catalog.session() as s:
-        shas: list[str | None] = []
-        for data, kind in ((thumb, "thumbnail"), (video, "video")):
-            if data is None:
-                shas.append(None)
-                continue
-            sha, rel = store.put(data)
-            if s.get(Media, sha) is None:
-                s.add(Media(sha256=sha, kind=kind, size=len(data), path=rel))
-            shas.append(sha)
-        s.flush()
-        c = Candidate(platform="sandbox", item_id=item, url=f"http://x/{item}",
-                      thumbnail_sha256=shas[0], video_sha256=shas[1], raw_state=raw)
-        s.add(c)
-        s.flush()
-        return c.id
+        cand = s.get(Candidate, cid)
+        assert cand is not None
+        cand.raw_state = raw
+    return cid
 
 
 def test_process_pending_records_provenance(tmp_path: Path) -> None:
