@@ -32,6 +32,9 @@ from likewatch.catalog.provenance import CandidateProvenance
 # Words by which uploaders themselves declare AI generation (compared case-insensitively).
 AI_WORDS = ("AI生成", "AI合成", "AI换脸", "AI短剧", "AI漫剧", "AIGC", "人工智能生成", "深度合成",
             "数字人", "deepfake", "AI-generated", "AI generated", "face swap")
+# A platform flag is "<key>=<value>" as the page gave it (docs/platforms.md); these values
+# say "not AI" (Douyin's aigc_label_type=0, TikTok's IsAigc=false): the platform said no.
+FLAG_SAYS_NO = {"", "0", "false", "no", "none", "null"}
 LABEL_MEANING = {
     "1": ("属于人工智能生成合成内容", "AI-generated"),
     "2": ("可能为人工智能生成合成内容", "possibly AI-generated"),
@@ -84,10 +87,13 @@ def _declared(cand: Candidate) -> list[str]:
     return [w for w in AI_WORDS if w.lower() in text]
 
 
-def _flag_text(flag: Any) -> str:
-    if isinstance(flag, dict):
-        return ", ".join(f"{k}={v}" for k, v in list(flag.items())[:4])
-    return str(flag)
+def platform_says_ai(flag: Any) -> bool:
+    """Whether the platform's own flag (``"<key>=<value>"``) marks the content as AI."""
+    if flag is None or flag is False:
+        return False
+    text = str(flag)
+    value = text.partition("=")[2] if "=" in text else text
+    return value.strip().lower() not in FLAG_SAYS_NO
 
 
 def finding_for(session: Session, alert: Alert,
@@ -116,8 +122,8 @@ def finding_for(session: Session, alert: Alert,
             f.signs.append(Sign("c2pa", f"C2PA 内容凭证声明为 AI 生成（签名者 {prov.c2pa_signer}）",
                                 f"its C2PA Content Credentials declare AI generation "
                                 f"(signed by {prov.c2pa_signer})"))
-        if prov.platform_flag not in (None, "", False):
-            text = _flag_text(prov.platform_flag)
+        if platform_says_ai(prov.platform_flag):
+            text = str(prov.platform_flag)[:200]
             f.signs.append(Sign("platform_flag", f"平台自身标注为 AI 内容（{text}）",
                                 f"the platform itself marks it as AI content ({text})"))
     words = _declared(cand)

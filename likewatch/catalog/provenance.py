@@ -5,9 +5,12 @@ One table (names and columns are storage keys: add, never rename):
 
 - ``candidate_provenance``: one row per candidate; the summary columns say what the strongest
   finding was (``ai_label`` "1"/"2"/"3" or NULL, the producer, C2PA's signer and whether C2PA
-  declares AI generation, the platform's flag), ``media`` holds what each file said
+  declares AI generation), ``media`` holds what each file said
   (``{"thumbnail": {...}, "video": {...}}``, the ``provenance`` objects of
-  ``likewatch scan --json``).
+  ``likewatch scan --json``). ``platform_flag`` is the platform's own AI-content flag as the
+  adapter gave it (``CandidateItem.ai_flag``, ``"<key>=<value>"``, docs/platforms.md),
+  stored by the crawler when it keeps the candidate (:func:`set_platform_flag`); reading the
+  media again never changes it.
 """
 
 from __future__ import annotations
@@ -46,6 +49,17 @@ class CandidateProvenance(Base):
                 "propagator": self.propagator or None, "c2pa": c2pa,
                 "platform_flag": self.platform_flag, "label": label,
                 "checked_at": self.checked_at.isoformat().replace("+00:00", "Z")}
+
+
+def set_platform_flag(session: Session, candidate_id: int, flag: str | None) -> None:
+    """Record the platform's AI-content flag of a candidate (None: the page said nothing)."""
+    if flag is None:
+        return
+    row = session.get(CandidateProvenance, candidate_id)
+    if row is None:
+        row = CandidateProvenance(candidate_id=candidate_id, media={})
+        session.add(row)
+    row.platform_flag = flag
 
 
 def provenance_summary(session: Session, candidate_id: int) -> dict[str, Any] | None:

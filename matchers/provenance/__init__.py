@@ -8,7 +8,8 @@
 One module per label kind: ``gb45438`` (China's implicit label, found by ``containers``,
 which walks JPEG/PNG/WebP/MP4 structure in bounded memory) and ``c2pa_manifest`` (C2PA
 Content Credentials through the ``c2pa-python`` library). The platform's own AI-content
-flag comes from the crawled candidate, not the file (``record.platform_flag_of``).
+flag comes from the crawled page, not the file (``likewatch.catalog.provenance
+.set_platform_flag``; ``platform_flag`` here is for callers that have one).
 ``record`` stores a candidate's provenance in the catalog (``candidate_provenance``).
 Bad or hostile input never raises: it gives no label and an error saying why.
 """

@@ -6,10 +6,11 @@ Called by the matcher pipeline right after a candidate's media are hashed
     record_candidate_provenance(catalog, cand, media_path)
 
 Each stored file (thumbnail, video) is read with :func:`read_provenance`; the candidate's
-summary takes the strongest GB 45438 label found (1 before 2 before 3), the C2PA manifest
-that declares AI generation (else any), and the platform's own AI-content flag. Writing is
-an upsert keyed by the candidate, so a candidate matched again (or by two matchers at once)
-keeps one row. Never raises: provenance must not stop matching.
+summary takes the strongest GB 45438 label found (1 before 2 before 3) and the C2PA manifest
+that declares AI generation (else any). Writing is an upsert keyed by the candidate, so a
+candidate matched again (or by two matchers at once) keeps one row, and the platform's own
+flag the crawler stored in it (``likewatch.catalog.provenance.set_platform_flag``) stays.
+Never raises: provenance must not stop matching.
 """
 
 from __future__ import annotations
@@ -34,22 +35,11 @@ log = logging.getLogger(__name__)
 MediaPath = Callable[["Catalog", str], Path]
 
 
-def platform_flag_of(cand: Candidate) -> Any:
-    """The platform's own AI-content flag for ``cand``, as its adapter recorded it.
-
-    The adapters put it under ``ai_flag`` in the item they parse (issue #17); it reaches the
-    catalog with the candidate's stored raw state. This is the one place that reads it.
-    """
-    raw = cand.raw_state if isinstance(cand.raw_state, dict) else {}
-    flag = raw.get("ai_flag")
-    return None if flag in (None, "", False) else flag
-
-
 def _rank(p: Provenance) -> int:
     return int(p.ai_label) if p.ai_label else 9
 
 
-def summarize(per_media: dict[str, Provenance], platform_flag: Any) -> dict[str, Any]:
+def summarize(per_media: dict[str, Provenance]) -> dict[str, Any]:
     """The summary columns of a ``candidate_provenance`` row from each file's provenance."""
     labelled = sorted((p for p in per_media.values() if p.ai_label), key=_rank)
     c2pas = [p.c2pa for p in per_media.values() if p.c2pa is not None]
@@ -60,7 +50,6 @@ def summarize(per_media: dict[str, Provenance], platform_flag: Any) -> dict[str,
             "propagator": best.content_propagator if best else "",
             "c2pa_signer": c2pas[0].signer if c2pas else "",
             "c2pa_ai": bool(c2pas and c2pas[0].ai_generated),
-            "platform_flag": platform_flag,
             "media": {k: p.to_json() for k, p in per_media.items()}}
 
 
@@ -72,7 +61,7 @@ def record_candidate_provenance(catalog: Catalog, cand: Candidate,
         for kind, sha in (("thumbnail", cand.thumbnail_sha256), ("video", cand.video_sha256)):
             if sha:
                 per_media[kind] = read_provenance(media_path(catalog, sha))
-        values = summarize(per_media, platform_flag_of(cand))
+        values = summarize(per_media)
         try:
             return _upsert(catalog, cand.id, values)
         except IntegrityError:  # another matcher inserted the row first: update it

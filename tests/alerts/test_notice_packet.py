@@ -28,7 +28,7 @@ from likewatch.cli import main
 from tests.alerts.notice_world import make_alert
 
 UNLABELLED_AI = {"ai_label": None, "c2pa_signer": "Gen Signer", "c2pa_ai": True,
-                 "platform_flag": {"aigc_label": "AI生成"},
+                 "platform_flag": "aigc_label_type=1",
                  "media": {"thumbnail": {"ai_label": None, "label": None}}}
 LABELLED = {"ai_label": "1", "producer": "001191110108MA01KP2T5U00000",
             "media": {"video": {"ai_label": "1", "label": {
@@ -87,12 +87,13 @@ def test_unlabelled_ai_notice_names_both_violations() -> None:
     assert "第一千零一十九条" in zh and "侵犯了其肖像权" in zh  # the portrait right
     assert "《人工智能生成合成内容标识办法》第五条、第十条" in zh  # the labelling measures
     assert "GB 45438-2025" in zh and "C2PA 内容凭证声明为 AI 生成（签名者 Gen Signer）" in zh
-    assert "平台自身标注为 AI 内容（aigc_label=AI生成）" in zh
+    assert "平台自身标注为 AI 内容（aigc_label_type=1）" in zh
     assert "Articles 1018 and 1019" in en
     assert "Measures for Labelling AI-Generated Synthetic Content (Articles 5 and 10" in en
     assert "a second violation, separate from the infringement of the likeness" in en
-    # Control: media checked, no sign of AI: the portrait right only.
-    plain = make_alert(cat, "plain1", provenance=CHECKED_PLAIN)
+    # Control: media checked, the platform says "not AI": the portrait right only.
+    plain = make_alert(cat, "plain1", provenance={**CHECKED_PLAIN,
+                                                  "platform_flag": "aigc_label_type=0"})
     zh_plain = render_text(prepare_notice(cat, str(plain))[0], "douyin", "zh")
     assert "第一千零一十九条" in zh_plain and "标识办法" not in zh_plain
     assert "未发现隐式标识" in zh_plain  # what was checked is still said
@@ -197,3 +198,14 @@ def test_cli_packet_one_language(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["notices", "--json"]) == 0
     [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert row["platform"] == "bilibili" and row["notice"] in folder.name
+
+
+@pytest.mark.parametrize(("flag", "says_ai"), [
+    ("aigc_label_type=1", True), ("aigc_label_type=2", True), ("IsAigc=true", True),
+    ("argue_msg=作者声明：该视频使用人工智能合成技术", True), ("aigc_label_type=0", False),
+    ("IsAigc=false", False), ("aigcLabelType=", False), (None, False),
+])
+def test_platform_flags_as_the_adapters_give_them(flag: str | None, says_ai: bool) -> None:
+    from alerts.notices.ai import platform_says_ai
+
+    assert platform_says_ai(flag) is says_ai

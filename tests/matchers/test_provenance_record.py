@@ -8,21 +8,20 @@ from sqlalchemy import select
 
 from likewatch.catalog import Catalog
 from likewatch.catalog.models import Candidate
-from likewatch.catalog.provenance import CandidateProvenance, provenance_summary
+from likewatch.catalog.provenance import (
+    CandidateProvenance,
+    provenance_summary,
+    set_platform_flag,
+)
 from matchers.pipeline import _media_path, process_pending
-from matchers.provenance.record import platform_flag_of, record_candidate_provenance
+from matchers.provenance.record import record_candidate_provenance
 from tests.matchers import provenance_files as pf
 from tests.matchers.test_pipeline import _candidate as pipeline_candidate
 
 
 def _candidate(catalog: Catalog, item: str, thumb: bytes | None = None,
-               video: bytes | None = None, raw: dict[str, object] | None = None) -> int:
-    cid = pipeline_candidate(catalog, item, thumb, video=video)
-    with catalog.session() as s:
-        cand = s.get(Candidate, cid)
-        assert cand is not None
-        cand.raw_state = raw
-    return cid
+               video: bytes | None = None) -> int:
+    return pipeline_candidate(catalog, item, thumb, video=video)
 
 
 def test_process_pending_records_provenance(tmp_path: Path) -> None:
@@ -31,11 +30,13 @@ def test_process_pending_records_provenance(tmp_path: Path) -> None:
     ids = {
         "thumb-1": _candidate(catalog, "t1", thumb=pf.jpeg(pf.label("1", producer="IMGGEN"))),
         "both": _candidate(catalog, "both", thumb=pf.png(pf.label("3")), video=video),
-        "plain": _candidate(catalog, "plain", thumb=pf.jpeg(None),
-                            raw={"ai_flag": "ai_generated_declared", "id": "x"}),
+        "plain": _candidate(catalog, "plain", thumb=pf.jpeg(None)),
         "c2pa": _candidate(catalog, "c2pa", thumb=pf.c2pa_signed_jpeg(signer="Gen Signer")),
         "broken": _candidate(catalog, "broken", thumb=b"\xff\xd8\xff\xe1\x00\x01"),
     }
+    with catalog.session() as s:  # what the crawler stores from CandidateItem.ai_flag
+        set_platform_flag(s, ids["plain"], "aigc_label_type=1")
+        set_platform_flag(s, ids["thumb-1"], None)  # the page said nothing
     summary = process_pending(catalog)
     assert summary.candidates == 5
     with catalog.session() as s:
@@ -47,7 +48,9 @@ def test_process_pending_records_provenance(tmp_path: Path) -> None:
         assert both.media["thumbnail"]["ai_label"] == "3"
         assert both.media["video"]["ai_label"] == "2"
         plain = rows[ids["plain"]]
-        assert plain.ai_label is None and plain.platform_flag == "ai_generated_declared"
+        assert plain.ai_label is None and plain.platform_flag == "aigc_label_type=1"
+        assert plain.media["thumbnail"]["ai_label"] is None  # the matcher kept the flag
+        assert rows[ids["thumb-1"]].platform_flag is None
         signed = rows[ids["c2pa"]]
         assert signed.c2pa_signer == "Gen Signer" and signed.c2pa_ai and signed.ai_label is None
         assert rows[ids["broken"]].ai_label is None
@@ -70,14 +73,3 @@ def test_recording_again_updates_the_one_row() -> None:
         rows = s.scalars(select(CandidateProvenance)).all()
         assert len(rows) == 1 and rows[0].ai_label == "1"
         assert rows[0].checked_at >= first.checked_at
-
-
-def test_platform_flag_is_read_from_the_stored_item() -> None:
-    def cand(raw: object) -> Candidate:
-        return Candidate(platform="douyin", item_id="1", url="u", raw_state=raw)
-
-    assert platform_flag_of(cand({"ai_flag": {"label": "AI生成"}})) == {"label": "AI生成"}
-    assert platform_flag_of(cand({"ai_flag": True})) is True
-    assert platform_flag_of(cand({"ai_flag": False})) is None
-    assert platform_flag_of(cand({"other": 1})) is None
-    assert platform_flag_of(cand(None)) is None
