@@ -8,6 +8,8 @@ Stable contract (tests outside the project use it):
   ``{"path": P, "matches": [{"person": ID, "signal": NAME, "distance": D,
   "threshold": T}], "error": null}``; an unreadable file gets ``"error": "<why>"`` and the
   scan goes on (exit 0). Output is always JSON lines; ``--json`` is accepted for clarity.
+  Each object also has ``"provenance"``: the file's AI-content labels
+  (``matchers.provenance``; ``{"ai_label": "1"|"2"|"3"|null, "producer", "c2pa", ...}``).
 
 Also ``likewatch match-pending`` (``matchers.pipeline.process_pending``) and
 ``likewatch eval`` (``matchers.eval``). All honour ``LIKEWATCH_HOME``.
@@ -175,6 +177,7 @@ def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
 def _cmd_scan(args: argparse.Namespace) -> int:
     from likewatch.catalog import Catalog
     from matchers.banks import BankSet
+    from matchers.provenance import scan_provenance
 
     with Catalog.open() as catalog:
         banks = BankSet.from_catalog(catalog)
@@ -183,6 +186,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             result = scan_file(banks, Path(f))
         except Exception as e:  # noqa: BLE001 - the scan goes on after any one file
             result = {"path": f, "matches": [], "error": f"{type(e).__name__}: {e}"}
+        result["provenance"] = scan_provenance(Path(f))  # AI-content labels, issue #19
         print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0
 

@@ -34,6 +34,7 @@ from likewatch.media import MediaStore
 from matchers.bank_index import HammingIndex
 from matchers.banks import BankCache, BankSet
 from matchers.euclidean_index import EuclideanIndex
+from matchers.provenance.record import record_candidate_provenance
 from matchers.signals.base import Match, SignalType, SignalValue
 
 if TYPE_CHECKING:
@@ -179,6 +180,7 @@ def process_pending(catalog: Catalog, *, limit: int | None = None,
         if cand is not None and cand.match_status == "pending":
             summary.candidates += 1
             batch.append(_Hashed(cand, *hash_media(catalog, cand, banks, summary)))
+            record_candidate_provenance(catalog, cand, _media_path)  # AI labels, issue #19
         if batch and (i == len(ids) - 1 or len(batch) >= MATCH_BATCH_CANDIDATES
                       or sum(len(h.images) for h in batch) >= MATCH_BATCH_IMAGES
                       or time.monotonic() - started >= MATCH_BATCH_SECONDS):

@@ -27,8 +27,11 @@ PLATFORMS: dict[str, PlatformInfo] = {p.key: p for p in [
     PlatformInfo("bilibili", "哔哩哔哩", "Bilibili", "上海宽娱数码科技有限公司",
                  "Shanghai Kuanyu Digital Technology Co., Ltd.", "哔哩哔哩侵权投诉渠道",
                  "Bilibili's infringement complaint channel"),
-    PlatformInfo("douyin", "抖音", "Douyin", "北京微播视界科技有限公司",
-                 "Beijing Microlive Vision Technology Co., Ltd.", "抖音侵权投诉渠道",
+    # Renamed from 北京微播视界科技有限公司 (Douyin Open Platform's SDK page names the
+    # developer "北京抖音科技有限公司（曾用名“北京微播视界科技有限公司”）"; see
+    # platform_requirements/douyin.yaml for the source).
+    PlatformInfo("douyin", "抖音", "Douyin", "北京抖音科技有限公司",
+                 "Beijing Douyin Technology Co., Ltd.", "抖音侵权投诉渠道",
                  "Douyin's infringement complaint channel"),
     PlatformInfo("kuaishou", "快手", "Kuaishou", "北京快手科技有限公司",
                  "Beijing Kuaishou Technology Co., Ltd.", "快手侵权投诉渠道",
@@ -45,7 +48,9 @@ PLATFORMS: dict[str, PlatformInfo] = {p.key: p for p in [
                  "content that simulates their face or voice"),
     PlatformInfo("hongguo", "红果短剧", "Hongguo Short Drama"),
     PlatformInfo("reelshort", "ReelShort", "ReelShort"),
-    PlatformInfo("dramabox", "DramaBox", "DramaBox"),
+    # DramaBox's terms and privacy policy (platform_requirements/dramabox.yaml).
+    PlatformInfo("dramabox", "DramaBox", "DramaBox", "STORYMATRIX PTE. LTD.（新加坡）",
+                 "STORYMATRIX PTE. LTD. (Singapore)"),
     PlatformInfo("sandbox", "测试平台（沙盒）", "Sandbox test platform", "Likewatch 沙盒",
                  "the Likewatch sandbox", "沙盒投诉渠道（测试用）",
                  "the sandbox complaint channel (for testing)"),

@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from alerts.notices.ai import AiFinding
 from alerts.notices.platforms import platform_info
 from likewatch import settings
 
@@ -59,6 +60,8 @@ class NoticeContext:
     evidence: dict[str, Any] | None = None
     match: dict[str, Any] = field(default_factory=dict)
     date: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).date().isoformat())
+    alert_id: str = ""  # the alert's id as the evidence records it
+    ai: AiFinding | None = None  # what the notice says about AI generation (ai.py)
 
     def variables(self, lang: str) -> dict[str, Any]:
         contact = {k: settings.get(f"notice_contact_{k}")
@@ -69,7 +72,8 @@ class NoticeContext:
                 "p": platform_info(self.platform), "rights_holder": self.rights_holder or blank,
                 "person": self.person or self.rights_holder or unnamed, "agent": self.agent,
                 "contact": contact, "items": self.items, "evidence": self.evidence,
-                "match": {"signal": "", "distance": None, "threshold": None, **self.match}}
+                "match": {"signal": "", "distance": None, "threshold": None, **self.match},
+                "ai": self.ai}
 
 
 def context_from_manifest(manifest: dict[str, Any], tree_head: dict[str, Any] | None,
@@ -96,7 +100,7 @@ def context_from_manifest(manifest: dict[str, Any], tree_head: dict[str, Any] | 
         notice_id=f"LW-{alert['alert_id']}-{re.sub(r'[^0-9]', '', manifest['captured_at'])[:14]}",
         rights_holder=alert.get("rights_holder", ""), person=alert.get("person", ""),
         agent=alert.get("agent", ""), platform=alert.get("platform") or "generic",
-        items=items, evidence=evidence, match=match)
+        items=items, evidence=evidence, match=match, alert_id=str(alert["alert_id"]))
 
 
 def context_from_subject(subject: Any) -> NoticeContext:
@@ -108,7 +112,8 @@ def context_from_subject(subject: Any) -> NoticeContext:
     return NoticeContext(
         notice_id=f"LW-{record['alert_id']}", rights_holder=record["rights_holder"],
         person=record["person"], agent=record["agent"], platform=record["platform"] or "generic",
-        items=items, match={k: record[k] for k in ("signal", "distance", "threshold")})
+        items=items, match={k: record[k] for k in ("signal", "distance", "threshold")},
+        alert_id=str(record["alert_id"]))
 
 
 def environment() -> jinja2.Environment:
@@ -120,18 +125,15 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined)
 
 
-def render_text(ctx: NoticeContext, platform: str, lang: str) -> str:
-    """The filled notice as plain text."""
-    if lang not in LANGS:
-        raise NoticeError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+def render_template(names: list[str], variables: dict[str, Any]) -> str:
+    """The first of ``names`` found (user templates first), filled, as tidy plain text."""
     env = environment()
     try:
-        template = env.select_template([f"{platform}.{lang}.txt.j2", f"notice.{lang}.txt.j2"])
+        template = env.select_template(names)
     except jinja2.TemplatesNotFound as exc:
-        raise NoticeError(f"no notice template for {platform}/{lang}") from exc
-    ctx = NoticeContext(**{**ctx.__dict__, "platform": platform})
+        raise NoticeError(f"no template among {', '.join(names)}") from exc
     try:
-        text = template.render(**ctx.variables(lang))
+        text = template.render(**variables)
     except jinja2.TemplateError as exc:
         raise NoticeError(f"template {template.name}: {exc}") from exc
     lines: list[str] = []
@@ -139,6 +141,27 @@ def render_text(ctx: NoticeContext, platform: str, lang: str) -> str:
         if line or (lines and lines[-1]):  # no leading or doubled blank lines
             lines.append(line)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        raise NoticeError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+
+
+def render_text(ctx: NoticeContext, platform: str, lang: str) -> str:
+    """The filled notice as plain text."""
+    _check_lang(lang)
+    ctx = NoticeContext(**{**ctx.__dict__, "platform": platform})
+    return render_template([f"{platform}.{lang}.txt.j2", f"notice.{lang}.txt.j2"],
+                           ctx.variables(lang))
+
+
+def render_poa(ctx: NoticeContext, platform: str, lang: str) -> str:
+    """The power-of-attorney template for an agent filing ``ctx``'s notice, as plain text."""
+    _check_lang(lang)
+    ctx = NoticeContext(**{**ctx.__dict__, "platform": platform})
+    return render_template([f"{platform}.poa.{lang}.txt.j2", f"poa.{lang}.txt.j2"],
+                           ctx.variables(lang))
 
 
 NO_LINE_START = set("，。、；：？！）》」』】〕”’…,.;:?!)]}%")

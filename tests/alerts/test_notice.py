@@ -131,7 +131,7 @@ def test_cli_notice_text_and_pdf(sealed: tuple[str, str], tmp_path: Path,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["notice", "a-7", "--lang", "zh"]) == 0
     out = capsys.readouterr().out
-    assert "北京微播视界科技有限公司（抖音）" in out  # the alert's own platform by default
+    assert "北京抖音科技有限公司（抖音）" in out  # the alert's own platform by default
     assert main(["notice", "a-7", "--platform", "tiktok", "--lang", "en", "--format", "pdf",
                  "--out", str(tmp_path / "n.pdf")]) == 0
     text = pdf_text((tmp_path / "n.pdf").read_bytes(), tmp_path)

@@ -42,7 +42,7 @@ def test_enroll_then_scan_as_processes(tmp_path: Path, likewatch_home: Path) -> 
     assert [o["path"] for o in out] == [str(mirrored), str(broken),
                                         str(tmp_path / "missing.png"),
                                         str(FACES / "T000468_1.jpg")]
-    assert set(out[0]) == {"path", "matches", "error"} and out[0]["error"] is None
+    assert set(out[0]) == {"path", "matches", "error", "provenance"} and out[0]["error"] is None
     signals = {m["signal"] for m in out[0]["matches"]}
     assert {"pdq", "face"} <= signals
     for m in out[0]["matches"]:
@@ -50,6 +50,8 @@ def test_enroll_then_scan_as_processes(tmp_path: Path, likewatch_home: Path) -> 
         assert m["person"] == "demo-a" and m["distance"] <= m["threshold"]
     assert out[1]["matches"] == [] and out[1]["error"]
     assert out[2]["error"] == "no such file"
+    provenance = out[3].pop("provenance")  # issue #19: the file's AI-content labels
+    assert provenance["ai_label"] is None and provenance["c2pa"] is None
     assert out[3] == {"path": str(FACES / "T000468_1.jpg"), "matches": [], "error": None}
 
 

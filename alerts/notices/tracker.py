@@ -1,0 +1,79 @@
+"""The review desk's takedown tracker, over the notice outcomes (alerts/notices/outcomes.py).
+
+The desk (webapp/takedowns, issue #15) tracks one takedown per alert through a small
+interface: ``state``, ``history``, ``start``, ``advance``, ``stats``. :class:`NoticeTracker`
+implements it on the ``notices`` tables, as the notice of the alert to the alert's own
+platform, so the desk, the CLI (``likewatch outcome``) and ``likewatch report`` see one
+record. A wrong step raises :class:`~alerts.notices.outcomes.OutcomeError` (a ValueError).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import select
+
+from alerts.notices.outcomes import NoticeState, OutcomeError, draft_notice, get_notice, set_state
+from alerts.notices.platforms import PLATFORMS
+from alerts.notices.report import outcome_report
+from likewatch.catalog import Catalog
+from likewatch.catalog.alerts import Alert
+from likewatch.catalog.models import Candidate
+from likewatch.catalog.notices import Notice
+
+
+class NoticeTracker:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def _platform(self, alert_id: int) -> str:
+        with self.catalog.session() as s:
+            alert = s.get(Alert, alert_id)
+            cand = s.get(Candidate, alert.candidate_id) if alert is not None else None
+        if cand is None:
+            raise OutcomeError(f"no alert {alert_id}")
+        return cand.platform if cand.platform in PLATFORMS else "generic"
+
+    def _notice(self, alert_id: int) -> NoticeState | None:
+        platform = self._platform(alert_id)
+        with self.catalog.session() as s:
+            nid = s.scalar(select(Notice.id).where(Notice.alert_id == alert_id,
+                                                   Notice.platform == platform))
+        return get_notice(self.catalog, nid) if nid is not None else None
+
+    def state(self, alert_id: int) -> str | None:
+        notice = self._notice(alert_id)
+        return notice.state if notice else None
+
+    def history(self, alert_id: int) -> list[dict[str, Any]]:
+        notice = self._notice(alert_id)
+        return [{"state": e.to_state, "by": e.actor, "note": e.note, "link": e.link,
+                 "at": e.at.isoformat().replace("+00:00", "Z")}
+                for e in (notice.history if notice else [])]
+
+    def start(self, alert_id: int, actor: str, note: str = "") -> None:
+        """Record ``drafted`` unless the takedown has already begun."""
+        if self._notice(alert_id) is None:
+            draft_notice(self.catalog, alert_id, self._platform(alert_id), actor=actor)
+
+    def advance(self, alert_id: int, state: str, actor: str, note: str = "",
+                link: str = "") -> str:
+        notice = self._notice(alert_id)
+        if notice is None:
+            notice = draft_notice(self.catalog, alert_id, self._platform(alert_id), actor=actor)
+            if state == "drafted":
+                return notice.state
+        return set_state(self.catalog, notice.id, state, actor=actor, note=note,
+                         link=link).state
+
+    def stats(self, client_ids: Collection[int] | None) -> list[dict[str, Any]]:
+        """Per platform: takedowns begun, filed, each state's count, the success rate and
+        the median hours to removal (alerts/notices/report.py says how they are counted)."""
+        rows = outcome_report(self.catalog, client_ids=client_ids)["by_platform"]
+        return [{"platform": r["group"], "takedowns": r["notices"], "filed": r["filed"],
+                 "drafted": r["notices"] - r["filed"], "pending": r["pending"],
+                 "removed": r["removed"], "rejected": r["rejected"],
+                 "counter_notice": r["counter_notice"], "restored": r["restored"],
+                 "success_rate": r["success_rate"],
+                 "median_hours_to_removal": r["median_hours_to_removal"]} for r in rows]
