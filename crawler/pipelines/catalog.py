@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from crawler.items import CrawlResult, MediaFile
 from likewatch.catalog import Catalog
 from likewatch.catalog.models import Candidate, Media
+from likewatch.catalog.provenance import set_platform_flag
 
 
 class CatalogPipeline:
@@ -63,28 +64,29 @@ class CatalogPipeline:
             for media in (item.thumbnail, item.video):
                 if media is not None:
                     _ensure_media(s, media)
-            s.add(
-                Candidate(
-                    platform=cand.platform,
-                    item_id=cand.item_id,
-                    url=cand.url,
-                    title=cand.title,
-                    description=cand.description,
-                    uploader=cand.uploader,
-                    uploader_id=cand.uploader_id,
-                    tags=cand.tags,
-                    cast=cand.cast,
-                    published_at=cand.published_at,
-                    view_count=cand.view_count,
-                    thumbnail_url=cand.thumbnail_url,
-                    video_url=cand.video_url,
-                    thumbnail_sha256=item.thumbnail.sha256 if item.thumbnail else None,
-                    video_sha256=item.video.sha256 if item.video else None,
-                    raw_state=cand.raw_state,
-                    watch=item.watch,
-                    match_status="pending",
-                )
+            row = Candidate(
+                platform=cand.platform,
+                item_id=cand.item_id,
+                url=cand.url,
+                title=cand.title,
+                description=cand.description,
+                uploader=cand.uploader,
+                uploader_id=cand.uploader_id,
+                tags=cand.tags,
+                cast=cand.cast,
+                published_at=cand.published_at,
+                view_count=cand.view_count,
+                thumbnail_url=cand.thumbnail_url,
+                video_url=cand.video_url,
+                thumbnail_sha256=item.thumbnail.sha256 if item.thumbnail else None,
+                video_sha256=item.video.sha256 if item.video else None,
+                raw_state=cand.raw_state,
+                watch=item.watch,
+                match_status="pending",
             )
+            s.add(row)
+            s.flush()
+            set_platform_flag(s, row.id, cand.ai_flag)
 
 
 def _ensure_media(session: Any, media: MediaFile) -> None:
