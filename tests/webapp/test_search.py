@@ -217,3 +217,15 @@ def test_likewatch_serve(likewatch_home: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_api_by_photo_filters_and_exact_total_on_both_backends(filled: CandidateIndex,
+                                                                shared_data: Path) -> None:
+    same, _ = photo_index(shared_data, filled)
+    files = {"file": (same.name, same.read_bytes(), "image/jpeg")}
+    _, wide = call(filled, "POST", "/api/search/by-photo?size=20", files=files)
+    _, narrow = call(filled, "POST", "/api/search/by-photo?size=1", files=files)
+    assert wide["total"] == narrow["total"] >= 1 and len(narrow["hits"]) == 1
+    _, none = call(filled, "POST", "/api/search/by-photo?platform=douyin", files=files)
+    _, only = call(filled, "POST", "/api/search/by-photo?platform=sandbox&q=thumb", files=files)
+    assert none["total"] == 0 and only["total"] == wide["total"]
