@@ -66,3 +66,12 @@ def test_pages_render_for_each_area(desk: Desk) -> None:
     crop = c.get(f"/media/alerts/{key}/crops/candidate/0")
     assert crop.status_code == 200 and crop.headers["content-type"] == "image/jpeg"
     assert crop.headers["cache-control"] == "private, no-store"
+
+
+def test_hardening_headers_on_every_answer(desk: Desk) -> None:
+    for r in (desk.client().get("/login"), desk.client().get("/api/alerts"),
+              desk.client(desk.world.tokens["owner_a"]).get("/alerts")):
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert "script-src" not in r.headers["content-security-policy"]  # default-src 'self'
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
