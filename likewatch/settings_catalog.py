@@ -94,3 +94,16 @@ register("notice_contact_name", "", str,
 register("notice_contact_email", "", str, "Contact e-mail printed in takedown notices.")
 register("notice_contact_phone", "", str, "Contact telephone printed in takedown notices.")
 register("notice_contact_address", "", str, "Postal address printed in takedown notices.")
+
+# --- the review desk (webapp/) --------------------------------------------------------
+register("allowed_hosts", ["127.0.0.1", "localhost"], list,
+         "Comma-separated host names the web application answers to (the Host header, port "
+         "left out); any other is refused with 400. '*.example.com' allows subdomains.")
+register("webapp_secure_cookies", True, bool,
+         "Mark the desk's session and CSRF cookies Secure (sent over HTTPS only; browsers also "
+         "send them to http://localhost and 127.0.0.1). Turn off only behind a plain-HTTP test.")
+register("webapp_session_hours", 12.0, float,
+         "Hours a desk login lasts before the user must log in again.")
+register("webapp_secret", "", str,
+         "Key that signs the desk's session and CSRF cookies; empty: a random key kept in "
+         "$LIKEWATCH_HOME/webapp-secret (mode 0600), created on first start.")

@@ -34,9 +34,20 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        description="Enrol reference photos of a person: every signal is "
                        "computed and stored; each photo must show exactly one face "
                        "(or choose one with --face). Prints one line per reference.")
-    p.add_argument("--person", required=True, help="the client's id for the person")
-    p.add_argument("--client", default="default", help="client (studio or agency) name")
+    p.add_argument("--person", default=None, help="the client's id for the person")
+    p.add_argument("--client", default=None,
+                   help="client (studio or agency) name; it must exist (`likewatch client "
+                   "add`); with --csv, for rows without a client column")
     p.add_argument("--name", default="", help="display name of the person")
+    p.add_argument("--alias", action="append", default=[], help="another name (repeatable)")
+    p.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                   help="bulk enrolment: a roster CSV (columns person, photo, name, aliases, "
+                   "official, client; see matchers/enroll.py read_roster_csv)")
+    p.add_argument("--folder", type=Path, default=None, metavar="DIR",
+                   help="bulk enrolment: one sub-folder of photos per person, named by "
+                   "the person's id")
+    p.add_argument("--json", action="store_true",
+                   help="with --csv/--folder: one JSON object per person")
     p.add_argument("--face", type=int, default=None, metavar="N",
                    help="in photos with several faces, use face N (0 = leftmost)")
     p.add_argument("--official", action="append", default=[], metavar="PLATFORM:UPLOADER",
@@ -44,7 +55,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    "'*:name' for any platform")
     p.add_argument("--no-backsearch", action="store_true",
                    help="do not search the new references back through stored candidates")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="*", metavar="FILE")
     p.set_defaults(func=_cmd_enroll)
 
     p = sub.add_parser("scan", help="match image or video files against every enrolled person",
@@ -94,8 +105,12 @@ def _user_error(msg: str) -> Exception:
 def _cmd_enroll(args: argparse.Namespace) -> int:
     from likewatch.catalog import Catalog
     from matchers.enroll import EnrolError, enroll
-    from matchers.pipeline import backsearch
 
+    if args.csv or args.folder:
+        return _cmd_enroll_batch(args)
+    if not args.person or not args.client or not args.files:
+        raise _user_error("enroll needs --client NAME --person ID FILE... "
+                          "(or --csv FILE / --folder DIR)")
     accounts = []
     for item in args.official:
         platform, sep, uploader = item.partition(":")
@@ -106,22 +121,86 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
         try:
             results = enroll(catalog, args.person, [Path(f) for f in args.files],
                              client=args.client, display_name=args.name,
-                             face_index=args.face, official_accounts=accounts)
+                             face_index=args.face, official_accounts=accounts,
+                             aliases=args.alias, create_client=False)
         except EnrolError as e:
             raise _user_error(str(e)) from e
         for r in results:
             print(r.line(), flush=True)
         if not args.no_backsearch and any(not r.already for r in results):
-            from likewatch.catalog.models import Reference
-
-            with catalog.session() as s:
-                ref = s.get(Reference, results[0].reference_id)
-                person_id = ref.person_id if ref is not None else None
-            if person_id is not None:
-                found = backsearch(catalog, person_id)
-                print(f"backsearch: {len(found)} new match(es) in stored candidates",
-                      file=sys.stderr)
+            _backsearch(catalog, results[0].reference_id)
     return 0
+
+
+def _backsearch(catalog: Any, reference_id: int) -> None:
+    from likewatch.catalog.models import Reference
+    from matchers.pipeline import backsearch
+
+    with catalog.session() as s:
+        ref = s.get(Reference, reference_id)
+        person_id = ref.person_id if ref is not None else None
+    if person_id is not None:
+        found = backsearch(catalog, person_id)
+        print(f"backsearch: {len(found)} new match(es) in stored candidates", file=sys.stderr)
+
+
+def _cmd_enroll_batch(args: argparse.Namespace) -> int:
+    """``enroll --csv FILE`` / ``--folder DIR``: progress on stderr, a line (or JSON
+    object) per person on stdout; exit 1 if any person failed, after trying them all."""
+    from likewatch.catalog import Catalog
+    from matchers.enroll import (
+        BatchItem,
+        EnrolError,
+        enroll_roster,
+        read_roster_csv,
+        read_roster_folder,
+    )
+
+    if args.files or args.person:
+        raise _user_error("--csv/--folder take the persons from the file; give no "
+                          "--person or FILE")
+    try:
+        if args.csv:
+            entries = read_roster_csv(args.csv, args.client)
+        else:
+            if not args.client:
+                raise _user_error("--folder needs --client NAME")
+            entries = read_roster_folder(args.folder, args.client)
+    except EnrolError as e:
+        raise _user_error(str(e)) from e
+    with Catalog.open() as catalog:
+        from sqlalchemy import select
+
+        from likewatch.catalog.models import Client
+
+        with catalog.session() as s:
+            known = set(s.scalars(select(Client.name)))
+        unknown = sorted({e.client for e in entries} - known)
+        if unknown:
+            raise _user_error(f"no client named {unknown[0]!r} (add it first with "
+                              "`likewatch client add`); nothing enrolled")
+
+        def progress(done: int, total: int, item: BatchItem) -> None:
+            state = f"error: {item.error}" if item.error else f"{len(item.results)} photo(s)"
+            print(f"[{done}/{total}] {item.client}/{item.person}: {state}", file=sys.stderr,
+                  flush=True)
+            if args.json:
+                print(json.dumps({"client": item.client, "person": item.person,
+                                  "references": [r.reference_id for r in item.results],
+                                  "error": item.error}, ensure_ascii=False), flush=True)
+            else:
+                for r in item.results:
+                    print(r.line(), flush=True)
+
+        items = enroll_roster(catalog, entries, progress=progress)
+        if not args.no_backsearch:
+            for item in items:
+                if any(not r.already for r in item.results):
+                    _backsearch(catalog, item.results[0].reference_id)
+    failed = [i for i in items if i.error]
+    print(f"enrolled {len(items) - len(failed)} of {len(items)} person(s)"
+          + (f"; {len(failed)} failed" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _match_json(m: Match) -> dict[str, Any]:

@@ -13,7 +13,7 @@ The photo and its embeddings are the client's: nothing here logs either.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,8 +114,11 @@ def reference_signals(image: ImageInput, types: Mapping[str, SignalType], *,
 def enroll(catalog: Catalog, person_key: str, files: Sequence[str | Path | bytes], *,
            client: str = "default", display_name: str = "", face_index: int | None = None,
            official_accounts: Sequence[tuple[str, str]] = (),
-           signal_types: Mapping[str, SignalType] | None = None) -> list[EnrolResult]:
-    """Enrol reference photos of ``person_key`` (created with its client if new).
+           signal_types: Mapping[str, SignalType] | None = None,
+           create_client: bool = True, aliases: Sequence[str] = ()) -> list[EnrolResult]:
+    """Enrol reference photos of ``person_key`` (the person is created if new; the client
+    too unless ``create_client`` is False, when an unknown client is an EnrolError --
+    ``likewatch enroll`` and the desk never create one by a typo).
 
     ``official_accounts``: (platform, uploader) pairs added to the person's allow-list
     (``*`` as platform: any platform); content they post never matches.
@@ -126,6 +129,11 @@ def enroll(catalog: Catalog, person_key: str, files: Sequence[str | Path | bytes
         raise EnrolError("a person id is required")
     if not files:
         raise EnrolError("no reference photo given")
+    if not create_client:
+        with catalog.session() as s:
+            if s.scalars(select(Client.id).where(Client.name == client)).first() is None:
+                raise EnrolError(f"no client named {client!r} (add it first with "
+                                 "`likewatch client add`)")
     if signal_types is None:
         from matchers.signals import all_signal_types
 
@@ -149,6 +157,9 @@ def enroll(catalog: Catalog, person_key: str, files: Sequence[str | Path | bytes
     results = []
     with catalog.session() as s:
         c = s.scalars(select(Client).where(Client.name == client)).first()
+        if c is None and not create_client:
+            raise EnrolError(f"no client named {client!r} (add it first with "
+                             "`likewatch client add`)")
         if c is None:
             c = Client(name=client)
             s.add(c)
@@ -161,6 +172,8 @@ def enroll(catalog: Catalog, person_key: str, files: Sequence[str | Path | bytes
             s.flush()
         elif display_name:
             p.display_name = display_name
+        known = list(p.aliases or [])
+        p.aliases = known + [a for a in dict.fromkeys(aliases) if a and a not in known]
         accounts = list(p.official_accounts or [])
         for platform, uploader in official_accounts:
             entry = {"platform": platform or "*", "uploader": uploader}
@@ -185,3 +198,112 @@ def enroll(catalog: Catalog, person_key: str, files: Sequence[str | Path | bytes
     log.info("enrolled %d reference(s) for person %s of client %s",
              sum(not r.already for r in results), person_key, client)
     return results
+
+
+# --- bulk enrolment: a CSV file or a folder of folders ------------------------------------
+
+@dataclass
+class RosterEntry:
+    """One person of a bulk enrolment, with their photo files."""
+
+    client: str
+    person: str
+    files: list[Path]
+    name: str = ""
+    aliases: list[str] = field(default_factory=list)
+    official: list[tuple[str, str]] = field(default_factory=list)
+
+
+CSV_COLUMNS = ("person", "photo", "name", "aliases", "official", "client")
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"})
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split("|") if v.strip()]
+
+
+def read_roster_csv(path: Path, client: str | None) -> list[RosterEntry]:
+    """Persons of a roster CSV (UTF-8, a header row). Columns: ``person`` and ``photo``
+    (required; photo paths relative to the CSV's folder, several separated by ``|`` or on
+    several rows of the same person), ``name``, ``aliases`` (``|``-separated),
+    ``official`` (``PLATFORM:UPLOADER``, ``|``-separated), ``client`` (else ``client``)."""
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise EnrolError(f"{path}: cannot read: {e}") from e
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in ("person", "photo") if c not in header]
+    if missing:
+        raise EnrolError(f"{path}: no column {missing[0]!r}; columns are "
+                         f"{', '.join(CSV_COLUMNS)}")
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown:
+        raise EnrolError(f"{path}: unknown column {unknown[0]!r}; columns are "
+                         f"{', '.join(CSV_COLUMNS)}")
+    entries: dict[tuple[str, str], RosterEntry] = {}
+    for line, raw in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        who, owner = row.get("person", ""), row.get("client") or client
+        if not who:
+            raise EnrolError(f"{path}:{line}: the person column is empty")
+        if not owner:
+            raise EnrolError(f"{path}:{line}: no client (a client column or --client)")
+        entry = entries.setdefault((owner, who), RosterEntry(owner, who, []))
+        entry.files += [path.parent / f for f in _split(row.get("photo"))]
+        entry.name = row.get("name") or entry.name
+        entry.aliases += [a for a in _split(row.get("aliases")) if a not in entry.aliases]
+        for item in _split(row.get("official")):
+            platform, sep, uploader = item.partition(":")
+            if not sep or not uploader.strip():
+                raise EnrolError(f"{path}:{line}: official account {item!r}: expected "
+                                 "PLATFORM:UPLOADER")
+            entry.official.append((platform.strip(), uploader.strip()))
+    return list(entries.values())
+
+
+def read_roster_folder(path: Path, client: str) -> list[RosterEntry]:
+    """Persons of a folder: one sub-folder per person (its name is the person's id),
+    holding that person's photos."""
+    if not path.is_dir():
+        raise EnrolError(f"{path}: not a folder")
+    out = []
+    for sub in sorted(p for p in path.iterdir() if p.is_dir()):
+        files = sorted(f for f in sub.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        if files:
+            out.append(RosterEntry(client, sub.name, files))
+    if not out:
+        raise EnrolError(f"{path}: no person folders with photos inside")
+    return out
+
+
+@dataclass
+class BatchItem:
+    """How one person of a bulk enrolment went."""
+
+    client: str
+    person: str
+    results: list[EnrolResult] = field(default_factory=list)
+    error: str | None = None
+
+
+def enroll_roster(catalog: Catalog, entries: Sequence[RosterEntry], *,
+                  progress: Callable[[int, int, BatchItem], None] | None = None
+                  ) -> list[BatchItem]:
+    """Enrol each person in turn; one person's bad photo is that person's error and the
+    batch goes on. Clients must exist. ``progress(done, total, item)`` after each."""
+    out = []
+    for i, e in enumerate(entries, start=1):
+        item = BatchItem(e.client, e.person)
+        try:
+            item.results = enroll(catalog, e.person, list(e.files), client=e.client,
+                                  display_name=e.name, official_accounts=e.official,
+                                  aliases=e.aliases, create_client=False)
+        except (EnrolError, ImageError) as err:
+            item.error = str(err)
+        out.append(item)
+        if progress is not None:
+            progress(i, len(entries), item)
+    return out

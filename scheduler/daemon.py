@@ -120,13 +120,14 @@ def build_scheduler(roles: Sequence[str], tick: float | None = None) -> Backgrou
 
 def _start_api(stop: threading.Event, host: str = "127.0.0.1", port: int = 8080
                ) -> threading.Thread | None:
-    """Serve ``webapp.app.create_app(catalog, index)`` (aiohttp) in a thread until ``stop``."""
+    """Serve ``webapp.app.create_app(catalog, index)`` (ASGI, uvicorn) in a thread until
+    ``stop``."""
     try:
         from webapp.app import create_app
     except ImportError:
         log.warning("api role: webapp.app.create_app not available; not serving")
         return None
-    from aiohttp import web
+    import uvicorn
 
     from matchers.index import open_index
 
@@ -135,15 +136,21 @@ def _start_api(stop: threading.Event, host: str = "127.0.0.1", port: int = 8080
 
         async def main() -> None:
             cat, index = catalog(), open_index()
-            runner = web.AppRunner(create_app(cat, index))
-            await runner.setup()
-            try:
-                await web.TCPSite(runner, host, port).start()
-                log.info("api listening", url=f"http://{host}:{port}")
+            server = uvicorn.Server(uvicorn.Config(
+                create_app(cat, index), host=host, port=port, log_config=None,
+                access_log=False, lifespan="off", server_header=False))
+
+            async def watch() -> None:
                 while not stop.is_set():
                     await asyncio.sleep(0.2)
+                server.should_exit = True
+
+            watcher = asyncio.create_task(watch())
+            log.info("api listening", url=f"http://{host}:{port}")
+            try:
+                await server.serve()
             finally:
-                await runner.cleanup()
+                watcher.cancel()
                 index.close()
 
         try:

@@ -1,4 +1,5 @@
-"""Subcommands of `likewatch` contributed by the `webapp` package: ``search`` and ``serve``."""
+"""Subcommands of `likewatch` contributed by the `webapp` package: ``search``, ``index``,
+``serve``, and (``webapp/accounts/cli.py``) ``user`` and ``token``."""
 
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("--host", default="127.0.0.1")
     s.set_defaults(func=cmd_serve)
 
+    from webapp.accounts.cli import register as register_accounts
+
+    register_accounts(sub)
+
 
 def cmd_search(args: argparse.Namespace) -> int:
     from likewatch.cli import DependencyError, UserError
@@ -71,7 +76,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 except OSError as exc:
                     raise UserError(f"cannot read {args.by_photo}: {exc.strerror}") from exc
                 result = search.search_by_photo(index, data, name=args.by_photo.name,
-                                                size=req.size)
+                                                size=req.size, req=req)
             else:
                 result = search.run_search(index, req)
     except BadQuery as exc:
@@ -154,7 +159,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
+    import uvicorn
 
     from likewatch.catalog import Catalog
     from matchers.index import open_index
@@ -165,8 +170,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         print(f"likewatch: serving on http://{args.host}:{args.port} (index: {index.backend})",
               flush=True)
-        web.run_app(create_app(catalog, index), host=args.host, port=args.port,
-                    print=None, handle_signals=True)
+        uvicorn.run(create_app(catalog, index), host=args.host, port=args.port,
+                    log_config=None, access_log=False, lifespan="off", server_header=False)
     finally:
         index.close()
         catalog.close()

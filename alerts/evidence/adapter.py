@@ -31,11 +31,9 @@ class AlertNotFound(LookupError):
 
 
 def _find_alert(session: Any, ref: str | int) -> Alert:
-    alert: Alert | None = None
-    if isinstance(ref, int) or str(ref).isdigit():
-        alert = session.get(Alert, int(ref))
-    if alert is None:
-        alert = session.scalars(select(Alert).where(Alert.key == str(ref))).first()
+    from alerts.refs import find_alert
+
+    alert = find_alert(session, ref)
     if alert is None:
         raise AlertNotFound(f"no alert {ref!r}")
     return alert

@@ -37,10 +37,13 @@ class ExportError(LookupError):
 
 
 def find_capture(catalog: Catalog, ref: str) -> EvidenceCapture:
-    """The newest capture whose alert id or capture id is ``ref``."""
+    """The newest capture whose alert (number or ``lw_`` key) or capture id is ``ref``."""
+    from alerts.refs import evidence_ref
+
     with catalog.session() as s:
+        alert_ref = evidence_ref(s, ref)
         row = s.scalars(select(EvidenceCapture)
-                        .where(or_(EvidenceCapture.alert_id == ref,
+                        .where(or_(EvidenceCapture.alert_id == alert_ref,
                                    EvidenceCapture.capture_id == ref))
                         .order_by(EvidenceCapture.captured_at.desc(), EvidenceCapture.id.desc())
                         ).first()

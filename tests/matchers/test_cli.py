@@ -24,6 +24,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_enroll_then_scan_as_processes(tmp_path: Path, likewatch_home: Path) -> None:
+    assert _run("client", "add", "agency-x", "--kind", "agency").returncode == 0
     r = _run("enroll", "--person", "demo-a", "--client", "agency-x", "--name", "Demo person A",
              str(FACES / "A000370_1.jpg"), str(FACES / "B001295_1.jpg"))
     assert r.returncode == 0, r.stderr
@@ -58,7 +59,11 @@ def test_enroll_then_scan_as_processes(tmp_path: Path, likewatch_home: Path) -> 
 def test_enroll_refusals_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scene = tmp_path / "scene.png"
     synthetic_scene(np.random.default_rng(1), (320, 240)).save(scene)
-    assert main(["enroll", "--person", "p", str(scene)]) == 2
+    assert main(["enroll", "--client", "c1", "--person", "p", str(scene)]) == 2
+    err = capsys.readouterr().err
+    assert "no client named 'c1'" in err and err.count("\n") == 1  # never created by a typo
+    assert main(["client", "add", "c1"]) == 0
+    assert main(["enroll", "--client", "c1", "--person", "p", str(scene)]) == 2
     err = capsys.readouterr().err
     assert "no face found" in err and err.count("\n") == 1
 
@@ -73,7 +78,9 @@ def test_scan_video_and_truncated_video(tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     from matchers.eval_transforms import encode_video
 
-    assert main(["enroll", "--person", "vid-person", str(FACES / "M001190_1.jpg")]) == 0
+    assert main(["client", "add", "c1"]) == 0
+    assert main(["enroll", "--client", "c1", "--person", "vid-person",
+                 str(FACES / "M001190_1.jpg")]) == 0
     capsys.readouterr()
     photo = Image.open(FACES / "M001190_1.jpg").convert("RGB")
     scene = synthetic_scene(np.random.default_rng(2), photo.size)
@@ -100,10 +107,11 @@ def test_official_accounts_and_client_threshold(tmp_path: Path,
     from likewatch.catalog import Catalog
     from likewatch.catalog.models import Person
 
+    assert main(["client", "add", "c9"]) == 0
     assert main(["enroll", "--person", "o1", "--client", "c9", "--official", "sandbox:o1_home",
                  "--official", "*:o1_everywhere", str(FACES / "T000468_1.jpg")]) == 0
-    assert main(["enroll", "--person", "o1", "--official", "bad", str(FACES / "T000468_1.jpg")
-                 ]) == 2
+    assert main(["enroll", "--person", "o1", "--client", "c9", "--official", "bad",
+                 str(FACES / "T000468_1.jpg")]) == 2
     with Catalog.open() as catalog, catalog.session() as s:
         p = s.scalars(select(Person).where(Person.key == "o1")).one()
         assert p.official_accounts == [{"platform": "sandbox", "uploader": "o1_home"},

@@ -3,7 +3,6 @@ command line (likewatch search / serve), against real indexes and real photos.""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import subprocess
@@ -14,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from starlette.testclient import TestClient
 
 from likewatch import cli
 from likewatch.catalog import Catalog
@@ -26,6 +24,7 @@ from matchers.index.elastic import ElasticsearchIndex
 from tests.index.conftest import es_node_info, es_url  # noqa: F401  (fixtures)
 from tests.index.data import make_docs
 from tests.index.esnode import unique_prefix
+from webapp.accounts import service
 from webapp.app import create_app
 from webapp.search import image_signals
 
@@ -33,15 +32,19 @@ DOCS, _ = make_docs()
 
 
 def call(index: CandidateIndex, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-    """One request to a real server running create_app(catalog, index) on 127.0.0.1."""
-    async def go() -> tuple[int, Any]:
-        catalog = Catalog.open()
-        async with TestClient(TestServer(create_app(catalog, index))) as client:
-            resp = await client.request(method, path, **kwargs)
-            body = await resp.json()
+    """One request to create_app(catalog, index) as an operator (who searches everything;
+    tenant scoping is tested in test_isolation.py and below)."""
+    catalog = Catalog.open()
+    try:
+        service.add_user(catalog, "ops@example.com", role="operator")
+        token, _ = service.create_token(catalog, "ops@example.com")
+        client = TestClient(create_app(catalog, index, allowed_hosts=["testserver"]),
+                            base_url="https://testserver",
+                            headers={"Authorization": f"Bearer {token}"})
+        resp = client.request(method, path, **kwargs)
+        return resp.status_code, resp.json()
+    finally:
         catalog.close()
-        return resp.status, body
-    return asyncio.run(go())
 
 
 @pytest.fixture(params=["embedded", "elasticsearch"])
@@ -115,17 +118,16 @@ def photo_index(shared_data: Path, backend_index: CandidateIndex) -> tuple[Path,
 def test_api_by_photo_finds_the_same_photo_and_the_same_face(filled: CandidateIndex,
                                                               shared_data: Path) -> None:
     same, other_photo = photo_index(shared_data, filled)
-    data = aiohttp.FormData()
-    data.add_field("file", same.read_bytes(), filename=same.name, content_type="image/jpeg")
-    status, body = call(filled, "POST", "/api/search/by-photo", data=data)
+    files = {"file": (same.name, same.read_bytes(), "image/jpeg")}
+    status, body = call(filled, "POST", "/api/search/by-photo", files=files)
     assert status == 200
     top = body["hits"][0]
     assert top["doc_id"] == "sandbox:A000370_1"
     assert {m["signal"]: m["distance"] for m in top["matches"]}["pdq"] == 0
     assert "sandbox:B001229_1" not in [h["doc_id"] for h in body["hits"]]
-    # Another photo of the same person: found by face (raw body upload this time).
+    # Another photo of the same person: found by face.
     status, body = call(filled, "POST", "/api/search/by-photo?size=5",
-                        data=other_photo.read_bytes())
+                        files={"file": ("other.jpg", other_photo.read_bytes(), "image/jpeg")})
     assert status == 200
     hit = next(h for h in body["hits"] if h["doc_id"] == "sandbox:A000370_1")
     assert any(m["signal"] == "face" and m["distance"] < m["threshold"] for m in hit["matches"])
@@ -133,7 +135,8 @@ def test_api_by_photo_finds_the_same_photo_and_the_same_face(filled: CandidateIn
 
 def test_api_by_photo_refuses_a_non_image() -> None:
     index = open_index("embedded")
-    status, body = call(index, "POST", "/api/search/by-photo", data=b"not an image at all")
+    status, body = call(index, "POST", "/api/search/by-photo",
+                        files={"file": ("x.jpg", b"not an image at all", "image/jpeg")})
     index.close()
     assert status == 400 and "image" in body["error"]
 
@@ -189,6 +192,9 @@ def test_cli_search_on_elasticsearch(es_url: str, monkeypatch: pytest.MonkeyPatc
 def test_likewatch_serve(likewatch_home: Path) -> None:
     with open_index("embedded") as index:
         index.add(DOCS)
+    with Catalog.open() as catalog:
+        service.add_user(catalog, "ops@example.com", role="operator")
+        token, _ = service.create_token(catalog, "ops@example.com")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -198,7 +204,9 @@ def test_likewatch_serve(likewatch_home: Path) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=vlog") as r:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/api/search?q=vlog",
+                                             headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(req) as r:
                     body = json.load(r)
                 break
             except OSError:
@@ -209,3 +217,15 @@ def test_likewatch_serve(likewatch_home: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_api_by_photo_filters_and_exact_total_on_both_backends(filled: CandidateIndex,
+                                                                shared_data: Path) -> None:
+    same, _ = photo_index(shared_data, filled)
+    files = {"file": (same.name, same.read_bytes(), "image/jpeg")}
+    _, wide = call(filled, "POST", "/api/search/by-photo?size=20", files=files)
+    _, narrow = call(filled, "POST", "/api/search/by-photo?size=1", files=files)
+    assert wide["total"] == narrow["total"] >= 1 and len(narrow["hits"]) == 1
+    _, none = call(filled, "POST", "/api/search/by-photo?platform=douyin", files=files)
+    _, only = call(filled, "POST", "/api/search/by-photo?platform=sandbox&q=thumb", files=files)
+    assert none["total"] == 0 and only["total"] == wide["total"]

@@ -12,18 +12,19 @@ page), ``aggs`` (platform,uploader,day).
 
 Find-by-photo hashes the uploaded image with every signal type (PDQ with its 8 dihedral
 variants, pHash, each face's embedding and face PDQ) and searches every candidate:
-Hamming signals by exact radius (the signal's threshold), faces by exact kNN within the
-face threshold. Hits are ranked by their best distance relative to its threshold.
+Hamming signals by exact radius (the signal's threshold), faces by kNN within the face
+threshold (every face within it, not only ``size``). The same text and filters as a text
+search then apply to what was found, so ``total`` counts every candidate that shows the
+photo and passes the filters, whatever ``size`` is. Hits are ranked by their best
+distance relative to its threshold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from aiohttp import web
 
 from matchers.index.base import (
     AGG_NAMES,
@@ -37,9 +38,6 @@ from matchers.index.base import (
 
 MAX_SIZE = 500
 MAX_UPLOAD = 20 * 1024 * 1024
-
-routes = web.RouteTableDef()
-
 
 @dataclass
 class SearchRequest:
@@ -143,10 +141,30 @@ def image_signals(data: bytes, name: str = "") -> dict[str, list[str]]:
         raise BadQuery(f"cannot read the image: {exc}") from exc
 
 
+def _filtered(index: CandidateIndex, ids: list[str], req: SearchRequest | None) -> set[str]:
+    """Which of ``ids`` pass the request's text and filters (every page of them)."""
+    if req is None or (not req.text and req.filters == SearchFilters()):
+        return set(ids)
+    from matchers.index.base import MAX_PAGE
+
+    f = SearchFilters(**{**req.filters.__dict__, "doc_ids": ids})
+    kept: set[str] = set()
+    after: str | None = None
+    while True:
+        page = index.search(req.text, f, sort="-found_at", size=MAX_PAGE, after=after)
+        kept.update(h.doc_id for h in page.hits)
+        after = page.next_token
+        if not after or not page.hits:
+            return kept
+
+
 def search_by_values(index: CandidateIndex, signals: Mapping[str, Sequence[str]], *,
-                     size: int = 20, thresholds: Mapping[str, float] | None = None
-                     ) -> dict[str, Any]:
-    """Candidates near any of ``signals`` ({name: values}), best first, with the distances."""
+                     size: int = 20, thresholds: Mapping[str, float] | None = None,
+                     req: SearchRequest | None = None) -> dict[str, Any]:
+    """Candidates near any of ``signals`` ({name: values}) that pass ``req``'s text and
+    filters, best first, with the distances; ``total`` counts all of them."""
+    from matchers.index.base import MAX_PAGE
+
     if thresholds is None:
         from matchers.signals import all_signal_types
 
@@ -159,12 +177,14 @@ def search_by_values(index: CandidateIndex, signals: Mapping[str, Sequence[str]]
             if name in HAMMING_SIGNALS:
                 hits = index.radius_search(name, value, int(limit))
             elif name in EUCLIDEAN_SIGNALS:
-                hits = index.knn_face(value, size, limit)
+                hits = index.knn_face(value, MAX_PAGE, limit)
             else:
                 continue
             for doc_id, dist in hits:
                 best = found.setdefault(doc_id, {})
                 best[name] = min(best.get(name, dist), dist)
+    keep = _filtered(index, sorted(found), req)
+    found = {k: v for k, v in found.items() if k in keep}
 
     def rank(doc_id: str) -> tuple[float, str]:
         return min(d / max(thresholds[s], 1e-9) for s, d in found[doc_id].items()), doc_id
@@ -185,51 +205,5 @@ def search_by_values(index: CandidateIndex, signals: Mapping[str, Sequence[str]]
 
 
 def search_by_photo(index: CandidateIndex, data: bytes, *, name: str = "",
-                    size: int = 20) -> dict[str, Any]:
-    return search_by_values(index, image_signals(data, name), size=size)
-
-
-# --- HTTP ------------------------------------------------------------------------------
-
-def _index(request: web.Request) -> CandidateIndex:
-    from webapp.app import INDEX
-
-    return request.app[INDEX]
-
-
-async def _blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    import asyncio
-    import functools
-
-    return await asyncio.get_running_loop().run_in_executor(
-        None, functools.partial(fn, *args, **kwargs))
-
-
-@routes.get("/api/search")
-async def api_search(request: web.Request) -> web.Response:
-    """Full text + filters + aggregations, paged with ``after``. JSON."""
-    params = {k: request.query.getall(k) for k in request.query}
-    req = parse_search_params(params)
-    return web.json_response(await _blocking(run_search, _index(request), req))
-
-
-@routes.post("/api/search/by-photo")
-async def api_search_by_photo(request: web.Request) -> web.Response:
-    """Upload an image (multipart field ``file``, or the raw body): candidates that show it
-    or the faces in it. ``?size=N`` (default 20)."""
-    size = parse_search_params({"size": request.query.get("size", "20")}).size
-    name = ""
-    if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        data = b""
-        async for part in reader:
-            if getattr(part, "name", None) == "file":
-                name = getattr(part, "filename", None) or ""
-                data = await part.read()  # type: ignore[union-attr]
-                break
-    else:
-        data = await request.read()
-    if not data:
-        raise BadQuery("no image uploaded (multipart field 'file' or the request body)")
-    return web.json_response(
-        await _blocking(search_by_photo, _index(request), data, name=name, size=size))
+                    size: int = 20, req: SearchRequest | None = None) -> dict[str, Any]:
+    return search_by_values(index, image_signals(data, name), size=size, req=req)

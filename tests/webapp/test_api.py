@@ -1,0 +1,110 @@
+"""The desk's API with tokens: tenants see their own, decisions are recorded, ids agree."""
+
+from __future__ import annotations
+
+import json
+
+from openapi_spec_validator import validate
+
+from tests.webapp.conftest import Desk
+from tests.webapp.world import A, B
+
+
+def test_no_credentials_is_401_and_health_is_public(desk: Desk) -> None:
+    c = desk.client()
+    for path in ("/api/alerts", "/api/persons", "/api/search?q=x", "/openapi.json"):
+        r = c.get(path)
+        assert r.status_code == 401, path
+        assert r.json() == {"error": "authentication required"}
+        assert r.headers["www-authenticate"].startswith("Bearer")
+    assert c.get("/api/health").json()["ok"] is True
+    assert desk.client("lwt_not-a-real-token").get("/api/alerts").status_code == 401
+    assert desk.client().get("/api/alerts", headers={"Authorization": "Basic eDp5"}
+                             ).status_code == 401
+
+
+def test_unknown_host_is_refused(desk: Desk) -> None:
+    c = desk.client(desk.world.tokens["owner_a"])
+    assert c.get("/api/health", headers={"Host": "evil.example"}).status_code == 400
+    assert c.get("/api/alerts", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_a_token_lists_its_clients_alerts_and_persons_only(desk: Desk) -> None:
+    w = desk.world
+    c = desk.client(w.tokens["owner_a"])
+    alerts = c.get("/api/alerts").json()["alerts"]
+    assert {a["id"] for a in alerts} == set(w.alerts[A]) and alerts
+    assert all(a["client"] == A and a["person"] == "demo-a" and a["tier"] == "alert"
+               and a["status"] == "new" for a in alerts)
+    assert [a["number"] for a in alerts] == sorted(w.numbers[A], reverse=True)  # newest first
+    persons = c.get("/api/persons").json()["persons"]
+    assert [(p["key"], p["client"]) for p in persons] == [("demo-a", A)]
+    assert persons[0]["references"] and persons[0]["open_alerts"] == len(w.alerts[A])
+    # B's token sees B's only; the operator sees both.
+    b = desk.client(w.tokens["owner_b"]).get("/api/alerts").json()["alerts"]
+    assert {a["id"] for a in b} == set(w.alerts[B])
+    ops = desk.client(w.tokens["operator"]).get("/api/alerts").json()["alerts"]
+    assert {a["id"] for a in ops} == set(w.alerts[A]) | set(w.alerts[B])
+    clients = desk.client(w.tokens["owner_a"]).get("/api/clients").json()["clients"]
+    assert [cl["name"] for cl in clients] == [A]
+
+
+def test_json_is_utf8_without_escapes(desk: Desk) -> None:
+    r = desk.client(desk.world.tokens["owner_a"]).get("/api/alerts")
+    assert r.headers["content-type"].startswith("application/json")
+    assert A.encode("utf-8") in r.content and b"\\u" not in r.content
+    assert r.headers["cache-control"] == "private, no-store"
+
+
+def test_one_alert_id_everywhere(desk: Desk) -> None:
+    w = desk.world
+    c = desk.client(w.tokens["owner_a"])
+    key, number = w.alerts[A][0], w.numbers[A][0]
+    by_key, by_number = c.get(f"/api/alerts/{key}").json(), c.get(f"/api/alerts/{number}").json()
+    assert by_key == by_number and by_key["id"] == key and by_key["number"] == number
+    assert by_key["matches"][0]["signal"] == "face"
+
+
+def test_review_records_who_and_when(desk: Desk) -> None:
+    w = desk.world
+    key = w.alerts[A][1]
+    viewer = desk.client(w.tokens["viewer_a"])
+    r = viewer.post(f"/api/alerts/{key}/review", json={"decision": "confirm"})
+    assert r.status_code == 403  # a viewer reads, never decides
+    c = desk.client(w.tokens["owner_a"])
+    r = c.post(f"/api/alerts/{key}/review", json={"decision": "confirm", "note": "是她"})
+    assert r.status_code == 200 and r.json() == {"id": key, "status": "confirmed", "settled": []}
+    detail = c.get(f"/api/alerts/{key}").json()
+    [d] = detail["decisions"]
+    assert detail["status"] == "confirmed" and d["decision"] == "confirm"
+    assert d["by"].startswith(w.users["owner_a"]) and d["at"].endswith("Z") and d["note"] == "是她"
+    r = c.post(f"/api/alerts/{key}/review", json={"decision": "maybe"})
+    assert r.status_code == 422
+    assert c.get("/api/alerts?status=confirmed").json()["alerts"][0]["id"] == key
+
+
+def test_allow_listing_an_uploader_settles_their_open_alerts(desk: Desk) -> None:
+    w = desk.world
+    c = desk.client(w.tokens["owner_b"])
+    first, second = w.alerts[B]
+    r = c.post(f"/api/alerts/{first}/allow-uploader")
+    assert r.status_code == 200
+    assert r.json()["status"] == "suppressed" and r.json()["settled"] == []  # u9 had one alert
+    person = c.get(f"/api/persons/{w.persons[B]}").json()
+    assert {"platform": "sandbox", "uploader": "u9"} in person["official_accounts"]
+    assert c.get(f"/api/alerts/{second}").json()["status"] == "new"  # u8's stays open
+
+
+def test_openapi_is_valid_openapi_3_from_the_code(desk: Desk) -> None:
+    r = desk.client(desk.world.tokens["viewer_a"]).get("/openapi.json")
+    spec = r.json()
+    validate(spec)
+    assert spec["openapi"].startswith("3.")
+    for path in ("/api/alerts", "/api/alerts/{alert_id}", "/api/alerts/{alert_id}/review",
+                 "/api/persons", "/api/search", "/api/search/by-photo",
+                 "/api/alerts/{alert_id}/evidence", "/api/alerts/{alert_id}/notice"):
+        assert path in spec["paths"], path
+    assert "/alerts" not in spec["paths"]  # pages are not API
+    page = desk.client(desk.world.tokens["viewer_a"]).get("/docs")
+    assert page.status_code == 200 and "/api/alerts/{alert_id}/review" in page.text
+    assert json.loads(r.content) == spec
