@@ -109,7 +109,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from scheduler import demo
+    from demo import live as demo
 
     demo.use_data_dir(args.data)
     if args.crawl_only:
