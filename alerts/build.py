@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -22,9 +21,10 @@ from sqlalchemy.orm import Session
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, OutboxMessage, Subscription
 from likewatch.catalog.models import Candidate, Client, MatchRow, Person, Reference
-from likewatch.catalog.queue import SchedulerCursor
 from likewatch.log import get_logger
-from scheduler.db import write_session
+from likewatch.work import cursor
+from likewatch.work.clock import SYSTEM, Clock, as_datetime
+from likewatch.work.db import write_session
 
 log = get_logger("likewatch.alerts")
 
@@ -80,10 +80,13 @@ def _subscriptions_for(s: Session, client_id: int, person_id: int) -> list[Subsc
         or_(Subscription.person_id.is_(None), Subscription.person_id == person_id))))
 
 
-def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow]) -> str:
+def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow], t: float
+            ) -> str:
+    """Create or update the alert for (person, candidate); ``t`` stamps the alert and its
+    outbox rows alike (one clock reading)."""
     alert = s.scalar(select(Alert).where(Alert.person_id == person.id,
                                          Alert.candidate_id == cand.id))
-    now = dt.datetime.now(dt.UTC)
+    now = as_datetime(t)
     if alert is None:
         signals = _merge([], rows)
         best = signals[0]
@@ -99,7 +102,8 @@ def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow]) -
         if alert.status == "suppressed":
             return "suppressed"
         for sub in _subscriptions_for(s, person.client_id, person.id):
-            s.add(OutboxMessage(alert_id=alert.id, subscription_id=sub.id))
+            s.add(OutboxMessage(alert_id=alert.id, subscription_id=sub.id, created_at=t,
+                                next_attempt_at=t))
         return "created"
     signals = _merge(list(alert.signals or []), rows)
     if signals == list(alert.signals or []):
@@ -112,7 +116,7 @@ def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow]) -
     alert.frame, alert.reference_id = best["frame"], best["reference_id"]
     alert.updated_at = now
     if alert.status != "suppressed" and _RANK[alert.severity] > _RANK[before]:
-        _resend(s, alert.id)
+        _resend(s, alert.id, t)
         return "escalated"
     return "updated"
 
@@ -120,7 +124,7 @@ def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow]) -
 _RANK = {"low": 0, "medium": 1, "high": 2}
 
 
-def _resend(s: Session, alert_id: int) -> None:
+def _resend(s: Session, alert_id: int, t: float) -> None:
     """An alert whose severity rose is sent again to every subscription that already had
     it, under the same id (receivers keep the copy with the latest ``updated_at``). Rows
     still pending send the new state anyway; dead letters stay dead. Smaller changes (one
@@ -129,19 +133,19 @@ def _resend(s: Session, alert_id: int) -> None:
     for row in s.scalars(select(OutboxMessage).where(OutboxMessage.alert_id == alert_id,
                                                       OutboxMessage.state == "sent")):
         row.state, row.attempts, row.batch_key, row.last_error = "pending", 0, "", ""
-        row.next_attempt_at, row.lease_owner, row.lease_until = time.time(), "", 0.0
+        row.next_attempt_at, row.lease_owner, row.lease_until = t, "", 0.0
 
 
-def sync_alerts(cat: Catalog, *, batch: int = 2000) -> dict[str, int]:
+def sync_alerts(cat: Catalog, *, batch: int = 2000, clock: Clock = SYSTEM) -> dict[str, int]:
     """Turn new MatchRow rows into alerts and outbox rows. Idempotent; returns counts."""
     counts: dict[str, int] = defaultdict(int)
     while True:
         with write_session(cat) as s:
-            cursor = SchedulerCursor.at(s, CURSOR)
+            mark = cursor.at(s, CURSOR)
             no_alert = ~exists().where(and_(Alert.person_id == MatchRow.person_id,
                                             Alert.candidate_id == MatchRow.candidate_id))
             rows = list(s.scalars(select(MatchRow).where(
-                or_(MatchRow.id > cursor.value, no_alert)).order_by(MatchRow.id).limit(batch)))
+                or_(MatchRow.id > mark.value, no_alert)).order_by(MatchRow.id).limit(batch)))
             if not rows:
                 return dict(counts)
             groups: dict[tuple[int, int], list[MatchRow]] = defaultdict(list)
@@ -152,8 +156,8 @@ def sync_alerts(cat: Catalog, *, batch: int = 2000) -> dict[str, int]:
                 cand = s.get(Candidate, cand_id)
                 if person is None or cand is None:
                     continue
-                counts[_upsert(s, person, cand, grp)] += 1
-            cursor.value = max(cursor.value, max(r.id for r in rows))
+                counts[_upsert(s, person, cand, grp, clock.now())] += 1
+            mark.value = max(mark.value, max(r.id for r in rows))
         if len(rows) < batch:
             return dict(counts)
 

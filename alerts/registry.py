@@ -16,7 +16,7 @@ from alerts.channels import CHANNELS
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Subscription
 from likewatch.catalog.models import Client, Person
-from scheduler.db import write_session
+from likewatch.work.db import write_session
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 

@@ -172,7 +172,7 @@ def preload(cat: Catalog, base_url: str, max_pages: int | None = None) -> int:
     from sqlalchemy import update
 
     from crawler.run import crawl
-    from scheduler.db import write_session
+    from likewatch.work.db import write_session
 
     crawl(f"{base_url}/browse?page=1", platform="sandbox", mode="listing", max_pages=max_pages)
     with write_session(cat) as s:

@@ -28,8 +28,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from likewatch import settings
 from likewatch.log import get_logger
+from likewatch.work.db import catalog
 from scheduler import jobs
-from scheduler.db import catalog
 
 log = get_logger("likewatch.daemon")
 
