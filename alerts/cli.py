@@ -1,13 +1,13 @@
 """Subcommands of `likewatch` contributed by the `alerts` package.
 
 ``client add``, ``person add``, ``subscribe``, ``alerts``. Sub-packages (evidence, notices)
-may add their own through a ``register(sub)`` in ``alerts/<pkg>/cli.py``.
+have their own ``register(sub)`` in ``alerts/<pkg>/cli.py``, declared beside this one in
+``pyproject.toml`` (see ``likewatch/cli.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from typing import Any
 
@@ -52,15 +52,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                         help="only alerts with a delivery in this state")
     alerts.add_argument("--limit", type=int, default=200)
     alerts.set_defaults(func=_cmd_alerts)
-
-    for pkg in ("alerts.evidence.cli", "alerts.notices.cli"):
-        try:
-            module = importlib.import_module(pkg)
-        except ModuleNotFoundError as exc:
-            if exc.name != pkg:
-                raise
-            continue
-        module.register(sub)
 
 
 def _registry_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
