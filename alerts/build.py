@@ -22,6 +22,7 @@ from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, OutboxMessage, Subscription
 from likewatch.catalog.models import Candidate, Client, MatchRow, Person, Reference
 from likewatch.log import get_logger
+from likewatch.official import is_official_upload
 from likewatch.work import cursor
 from likewatch.work.clock import SYSTEM, Clock, as_datetime
 from likewatch.work.db import write_session
@@ -53,14 +54,6 @@ def severity(signals: list[dict[str, Any]]) -> str:
 def _ratio(m: dict[str, Any]) -> float:
     t = float(m["threshold"])
     return float(m["distance"]) / t if t > 0 else 0.0
-
-
-def _is_official(person: Person, cand: Candidate) -> bool:
-    for acc in person.official_accounts or []:
-        if acc.get("platform") in ("", None, cand.platform) and acc.get("uploader") in (
-                cand.uploader_id, cand.uploader):
-            return True
-    return False
 
 
 def _merge(existing: list[dict[str, Any]], rows: list[MatchRow]) -> list[dict[str, Any]]:
@@ -95,7 +88,9 @@ def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow], t
             client_id=person.client_id, person_id=person.id, candidate_id=cand.id,
             severity=severity(signals), signal=best["signal"], distance=best["distance"],
             threshold=best["threshold"], frame=best["frame"], reference_id=best["reference_id"],
-            signals=signals, status="suppressed" if _is_official(person, cand) else "new",
+            signals=signals, status="suppressed" if is_official_upload(
+                person.official_accounts, cand.platform, cand.uploader, cand.uploader_id)
+            else "new",
             created_at=now, updated_at=now)
         s.add(alert)
         s.flush()

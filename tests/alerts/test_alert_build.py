@@ -70,6 +70,20 @@ def test_official_accounts_never_alert():
         assert s.scalars(select(OutboxMessage)).all() == []
 
 
+def test_an_any_platform_official_account_is_matched_normalised():
+    """{"platform": "*", "uploader": "@StarStudio"} covers StarStudio everywhere, as the
+    matchers say (likewatch/official.py; tests/matchers/test_match_official.py)."""
+    cat = Catalog.open()
+    ids = world(cat)
+    registry.add_person(cat, "acme", "alice", official=["*:@StarStudio"])
+    registry.add_subscription(cat, "acme", "email", "desk@example.org")
+    match(cat, candidate(cat, "v1", uploader="starstudio"), ids["alice"])
+    match(cat, candidate(cat, "v2", uploader="StarStudio2"), ids["alice"])
+    assert sync_alerts(cat) == {"suppressed": 1, "created": 1}
+    with cat.session() as s:
+        assert len(s.scalars(select(OutboxMessage)).all()) == 1
+
+
 def test_payload_says_who_where_when_how_and_carries_no_embeddings():
     cat = Catalog.open()
     ids = world(cat)
