@@ -10,7 +10,6 @@ alert's severity ("escalated") sends it again to subscriptions that already had 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections import defaultdict
 from typing import Any
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, OutboxMessage, Subscription
-from likewatch.catalog.models import Candidate, Client, MatchRow, Person, Reference
+from likewatch.catalog.models import Candidate, MatchRow, Person
 from likewatch.log import get_logger
 from likewatch.official import is_official_upload
 from likewatch.work import cursor
@@ -30,7 +29,6 @@ from likewatch.work.db import write_session
 log = get_logger("likewatch.alerts")
 
 CURSOR = "alerts.matches"
-WHOLE_IMAGE_SIGNALS = frozenset({"pdq", "phash"})
 
 
 def alert_key(client: str, person_key: str, platform: str, item_id: str) -> str:
@@ -155,44 +153,3 @@ def sync_alerts(cat: Catalog, *, batch: int = 2000, clock: Clock = SYSTEM) -> di
             mark.value = max(mark.value, max(r.id for r in rows))
         if len(rows) < batch:
             return dict(counts)
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
-def alert_payload(s: Session, alert: Alert) -> dict[str, Any]:
-    """What a channel says about an alert: who, where, when, how close, which images.
-
-    Never carries embeddings or reference photo bytes: images are named by sha256 (and the
-    platform URL for the candidate's thumbnail).
-    """
-    person = s.get(Person, alert.person_id)
-    cand = s.get(Candidate, alert.candidate_id)
-    client = s.get(Client, alert.client_id)
-    ref = s.get(Reference, alert.reference_id) if alert.reference_id else None
-    assert person is not None and cand is not None and client is not None
-    return {
-        "id": alert.key,
-        "type": "likewatch.alert",
-        "severity": alert.severity,
-        "status": alert.status,
-        "client": client.name,
-        "person": {"id": person.key, "name": person.display_name or person.key},
-        "where": {
-            "platform": cand.platform, "item_id": cand.item_id, "url": cand.url,
-            "title": cand.title, "uploader": cand.uploader, "uploader_id": cand.uploader_id,
-        },
-        "published_at": _iso(cand.published_at),
-        "found_at": _iso(cand.found_at),
-        "alerted_at": _iso(alert.created_at),
-        "updated_at": _iso(alert.updated_at),
-        "match": {"signal": alert.signal, "distance": round(alert.distance, 4),
-                  "threshold": alert.threshold, "frame": alert.frame},
-        "signals": alert.signals,
-        "candidate_image": {
-            "sha256": cand.thumbnail_sha256, "url": cand.thumbnail_url,
-            "video_sha256": cand.video_sha256, "frame": alert.frame,
-        },
-        "reference": {"id": ref.id if ref else None, "sha256": ref.sha256 if ref else None},
-    }

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from alerts import channels
-from alerts.build import alert_payload
+from alerts.payload import alert_payload, digest_payload
 from likewatch import settings
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage, Subscription
@@ -88,7 +88,8 @@ def claim(cat: Catalog, owner: str, *, lease_seconds: float | None = None,
     return Unit(lease.ids, lease.group, lease.token, owner, lease)
 
 
-def _build(cat: Catalog, unit: Unit) -> tuple[Subscription, dict[str, Any], str]:
+def _build(cat: Catalog, unit: Unit) -> tuple[Subscription, channels.Payload, str]:
+    """The subscription, the payload (an alert, or a digest of alerts) and its id."""
     with cat.session() as s:
         rows = s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(unit.ids))).all()
         sub = s.get(Subscription, rows[0].subscription_id)
@@ -100,9 +101,8 @@ def _build(cat: Catalog, unit: Unit) -> tuple[Subscription, dict[str, Any], str]
             payloads.append(alert_payload(s, alert))
         s.expunge(sub)
     if unit.batch_key:
-        return sub, {"id": unit.batch_key, "type": "likewatch.digest",
-                     "alerts": payloads}, unit.batch_key
-    return sub, payloads[0], payloads[0]["id"]
+        return sub, digest_payload(unit.batch_key, payloads), unit.batch_key
+    return sub, payloads[0], payloads[0].id
 
 
 def _finish(cat: Catalog, unit: Unit, ok: bool, status: str, error: str, ms: float, *,
