@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from likewatch import settings
-from scheduler.config import allow_loopback
+from likewatch.settings import allow_loopback
 
 
 def format_summary(summary: dict[str, Any]) -> str:
