@@ -12,8 +12,8 @@ echo "== ruff"
 $BIN/ruff check .
 echo "== import contracts (the layers of docs/architecture.md; pyproject.toml [tool.importlinter])"
 $BIN/lint-imports --no-logo
-echo "== mypy (strict on likewatch/ and matchers/)"
-$BIN/mypy likewatch matchers
+echo "== mypy (strict on every package: pyproject.toml [tool.mypy] files)"
+$BIN/mypy
 
 echo "== elasticsearch"
 export LIKEWATCH_TEST_ES_NODE="test-$$"
