@@ -74,7 +74,7 @@ def claim(cat: Catalog, owner: str, *, lease_seconds: float | None = None,
     """Lease the next unit due by ``due_before`` (default: now) to ``owner``.
 
     A row of a digest subscription waits until :func:`form_digests` put it in a batch."""
-    with write_session(cat) as s:
+    with cat.session() as s:
         digest_subs = list(s.scalars(select(Subscription.id)
                                      .where(Subscription.digest_minutes > 0)))
     sendable = or_(OutboxMessage.batch_key != "",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -10,12 +9,14 @@ from sqlalchemy import select
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage, Subscription
 from likewatch.catalog.models import Candidate, Client, Person
+from likewatch.work.clock import as_datetime
 
 
 def _ts(value: float | None) -> str | None:
+    """A work-layer clock reading (outbox times) as ISO 8601 UTC."""
     if value is None:
         return None
-    return dt.datetime.fromtimestamp(value, dt.UTC).isoformat().replace("+00:00", "Z")
+    return as_datetime(value).isoformat().replace("+00:00", "Z")
 
 
 def list_alerts(cat: Catalog, *, client: str | None = None, state: str | None = None,

@@ -119,16 +119,12 @@ def build_scheduler(roles: Sequence[str], tick: float | None = None) -> Backgrou
 
 
 def _start_api(stop: threading.Event, host: str = "127.0.0.1", port: int = 8080
-               ) -> threading.Thread | None:
+               ) -> threading.Thread:
     """Serve ``webapp.app.create_app(catalog, index)`` (aiohttp) in a thread until ``stop``."""
-    try:
-        from webapp.app import create_app
-    except ImportError:
-        log.warning("api role: webapp.app.create_app not available; not serving")
-        return None
     from aiohttp import web
 
     from matchers.index import open_index
+    from webapp.app import create_app
 
     def serve() -> None:
         import asyncio
