@@ -59,6 +59,15 @@ def parse_official_accounts(raw: Iterable[Mapping[str, str]] | None) -> list[Off
     return out
 
 
+def parse_account_arg(text: str) -> OfficialAccount:
+    """``PLATFORM:UPLOADER`` as given to ``--official`` (an empty platform, or ``*``, is any
+    platform); ``ValueError`` without an uploader."""
+    platform, sep, uploader = text.partition(":")
+    if not sep or not uploader.strip():
+        raise ValueError(f"--official wants PLATFORM:UPLOADER, not {text!r}")
+    return OfficialAccount(platform.strip() or ANY_PLATFORM, uploader.strip())
+
+
 def is_official(accounts: Iterable[OfficialAccount], platform: str, *uploaders: str) -> bool:
     """Whether content by any of ``uploaders`` on ``platform`` is the person's own."""
     return any(a.covers(platform, uploaders) for a in accounts)

@@ -39,3 +39,13 @@ def test_empty_platform_means_any_and_empty_uploader_means_none():
         OfficialAccount("*", "a"), OfficialAccount("*", "b")]
     assert not OfficialAccount("*", "").covers("douyin", ["", "x"])
     assert normalise(" @Ab ") == "ab" and normalise("@@a") == "@a"
+
+
+def test_the_official_option_is_parsed_in_one_place():
+    from likewatch.official import parse_account_arg
+
+    assert parse_account_arg("douyin:@Star") == OfficialAccount("douyin", "@Star")
+    assert parse_account_arg(":star") == parse_account_arg("*:star") == OfficialAccount("*", "star")
+    for bad in ("star", "douyin:", "douyin: "):
+        with pytest.raises(ValueError, match="PLATFORM:UPLOADER"):
+            parse_account_arg(bad)
