@@ -10,9 +10,7 @@ alert's severity ("escalated") sends it again to subscriptions that already had 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -21,15 +19,16 @@ from sqlalchemy.orm import Session
 
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, OutboxMessage, Subscription
-from likewatch.catalog.models import Candidate, Client, MatchRow, Person, Reference
-from likewatch.catalog.queue import SchedulerCursor
+from likewatch.catalog.models import Candidate, MatchRow, Person
 from likewatch.log import get_logger
-from scheduler.db import write_session
+from likewatch.official import is_official_upload
+from likewatch.work import cursor
+from likewatch.work.clock import SYSTEM, Clock, as_datetime
+from likewatch.work.db import write_session
 
 log = get_logger("likewatch.alerts")
 
 CURSOR = "alerts.matches"
-WHOLE_IMAGE_SIGNALS = frozenset({"pdq", "phash"})
 
 
 def alert_key(client: str, person_key: str, platform: str, item_id: str) -> str:
@@ -55,14 +54,6 @@ def _ratio(m: dict[str, Any]) -> float:
     return float(m["distance"]) / t if t > 0 else 0.0
 
 
-def _is_official(person: Person, cand: Candidate) -> bool:
-    for acc in person.official_accounts or []:
-        if acc.get("platform") in ("", None, cand.platform) and acc.get("uploader") in (
-                cand.uploader_id, cand.uploader):
-            return True
-    return False
-
-
 def _merge(existing: list[dict[str, Any]], rows: list[MatchRow]) -> list[dict[str, Any]]:
     seen = {(m["signal"], m.get("frame", ""), m.get("reference_id")): m for m in existing}
     for r in rows:
@@ -80,10 +71,13 @@ def _subscriptions_for(s: Session, client_id: int, person_id: int) -> list[Subsc
         or_(Subscription.person_id.is_(None), Subscription.person_id == person_id))))
 
 
-def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow]) -> str:
+def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow], t: float
+            ) -> str:
+    """Create or update the alert for (person, candidate); ``t`` stamps the alert and its
+    outbox rows alike (one clock reading)."""
     alert = s.scalar(select(Alert).where(Alert.person_id == person.id,
                                          Alert.candidate_id == cand.id))
-    now = dt.datetime.now(dt.UTC)
+    now = as_datetime(t)
     if alert is None:
         signals = _merge([], rows)
         best = signals[0]
@@ -92,14 +86,17 @@ def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow]) -
             client_id=person.client_id, person_id=person.id, candidate_id=cand.id,
             severity=severity(signals), signal=best["signal"], distance=best["distance"],
             threshold=best["threshold"], frame=best["frame"], reference_id=best["reference_id"],
-            signals=signals, status="suppressed" if _is_official(person, cand) else "new",
+            signals=signals, status="suppressed" if is_official_upload(
+                person.official_accounts, cand.platform, cand.uploader, cand.uploader_id)
+            else "new",
             created_at=now, updated_at=now)
         s.add(alert)
         s.flush()
         if alert.status == "suppressed":
             return "suppressed"
         for sub in _subscriptions_for(s, person.client_id, person.id):
-            s.add(OutboxMessage(alert_id=alert.id, subscription_id=sub.id))
+            s.add(OutboxMessage(alert_id=alert.id, subscription_id=sub.id, created_at=t,
+                                next_attempt_at=t))
         return "created"
     signals = _merge(list(alert.signals or []), rows)
     if signals == list(alert.signals or []):
@@ -112,7 +109,7 @@ def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow]) -
     alert.frame, alert.reference_id = best["frame"], best["reference_id"]
     alert.updated_at = now
     if alert.status != "suppressed" and _RANK[alert.severity] > _RANK[before]:
-        _resend(s, alert.id)
+        _resend(s, alert.id, t)
         return "escalated"
     return "updated"
 
@@ -120,7 +117,7 @@ def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow]) -
 _RANK = {"low": 0, "medium": 1, "high": 2}
 
 
-def _resend(s: Session, alert_id: int) -> None:
+def _resend(s: Session, alert_id: int, t: float) -> None:
     """An alert whose severity rose is sent again to every subscription that already had
     it, under the same id (receivers keep the copy with the latest ``updated_at``). Rows
     still pending send the new state anyway; dead letters stay dead. Smaller changes (one
@@ -129,19 +126,19 @@ def _resend(s: Session, alert_id: int) -> None:
     for row in s.scalars(select(OutboxMessage).where(OutboxMessage.alert_id == alert_id,
                                                       OutboxMessage.state == "sent")):
         row.state, row.attempts, row.batch_key, row.last_error = "pending", 0, "", ""
-        row.next_attempt_at, row.lease_owner, row.lease_until = time.time(), "", 0.0
+        row.next_attempt_at, row.lease_owner, row.lease_until = t, "", 0.0
 
 
-def sync_alerts(cat: Catalog, *, batch: int = 2000) -> dict[str, int]:
+def sync_alerts(cat: Catalog, *, batch: int = 2000, clock: Clock = SYSTEM) -> dict[str, int]:
     """Turn new MatchRow rows into alerts and outbox rows. Idempotent; returns counts."""
     counts: dict[str, int] = defaultdict(int)
     while True:
         with write_session(cat) as s:
-            cursor = SchedulerCursor.at(s, CURSOR)
+            mark = cursor.at(s, CURSOR)
             no_alert = ~exists().where(and_(Alert.person_id == MatchRow.person_id,
                                             Alert.candidate_id == MatchRow.candidate_id))
             rows = list(s.scalars(select(MatchRow).where(
-                or_(MatchRow.id > cursor.value, no_alert)).order_by(MatchRow.id).limit(batch)))
+                or_(MatchRow.id > mark.value, no_alert)).order_by(MatchRow.id).limit(batch)))
             if not rows:
                 return dict(counts)
             groups: dict[tuple[int, int], list[MatchRow]] = defaultdict(list)
@@ -152,48 +149,7 @@ def sync_alerts(cat: Catalog, *, batch: int = 2000) -> dict[str, int]:
                 cand = s.get(Candidate, cand_id)
                 if person is None or cand is None:
                     continue
-                counts[_upsert(s, person, cand, grp)] += 1
-            cursor.value = max(cursor.value, max(r.id for r in rows))
+                counts[_upsert(s, person, cand, grp, clock.now())] += 1
+            mark.value = max(mark.value, max(r.id for r in rows))
         if len(rows) < batch:
             return dict(counts)
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
-def alert_payload(s: Session, alert: Alert) -> dict[str, Any]:
-    """What a channel says about an alert: who, where, when, how close, which images.
-
-    Never carries embeddings or reference photo bytes: images are named by sha256 (and the
-    platform URL for the candidate's thumbnail).
-    """
-    person = s.get(Person, alert.person_id)
-    cand = s.get(Candidate, alert.candidate_id)
-    client = s.get(Client, alert.client_id)
-    ref = s.get(Reference, alert.reference_id) if alert.reference_id else None
-    assert person is not None and cand is not None and client is not None
-    return {
-        "id": alert.key,
-        "type": "likewatch.alert",
-        "severity": alert.severity,
-        "status": alert.status,
-        "client": client.name,
-        "person": {"id": person.key, "name": person.display_name or person.key},
-        "where": {
-            "platform": cand.platform, "item_id": cand.item_id, "url": cand.url,
-            "title": cand.title, "uploader": cand.uploader, "uploader_id": cand.uploader_id,
-        },
-        "published_at": _iso(cand.published_at),
-        "found_at": _iso(cand.found_at),
-        "alerted_at": _iso(alert.created_at),
-        "updated_at": _iso(alert.updated_at),
-        "match": {"signal": alert.signal, "distance": round(alert.distance, 4),
-                  "threshold": alert.threshold, "frame": alert.frame},
-        "signals": alert.signals,
-        "candidate_image": {
-            "sha256": cand.thumbnail_sha256, "url": cand.thumbnail_url,
-            "video_sha256": cand.video_sha256, "frame": alert.frame,
-        },
-        "reference": {"id": ref.id if ref else None, "sha256": ref.sha256 if ref else None},
-    }

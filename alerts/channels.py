@@ -4,13 +4,16 @@
 - ``email``: a plain-text message over SMTP (settings smtp_*).
 - ``wecom``, ``dingtalk``, ``feishu``, ``slack``: those apps' incoming-webhook JSON formats.
 
-Each sender raises :class:`DeliveryError` on failure and returns a short status on
-success. They are plain functions: the outbox calls them, tests call them directly.
+Each sender takes the typed payload (``alerts/payload.py``: an alert or a digest; the
+webhook body and the e-mail attachment are its JSON, chat messages are written from it),
+raises :class:`DeliveryError` on failure and returns a short status on success. They are
+plain functions: the outbox calls them, tests call them directly.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -22,7 +25,10 @@ import urllib.request
 from email.message import EmailMessage
 from typing import Any
 
+from alerts.payload import AlertPayload, DigestPayload
 from likewatch import netguard, settings
+
+Payload = AlertPayload | DigestPayload
 
 CHANNELS = ("webhook", "email", "wecom", "dingtalk", "feishu", "slack")
 SIGNATURE_HEADER = "X-Likewatch-Signature"
@@ -71,35 +77,45 @@ def _post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, byt
         raise DeliveryError(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from exc
 
 
-def message_text(payload: dict[str, Any]) -> tuple[str, str]:
+def message_text(payload: Payload) -> tuple[str, str]:
     """(title, plain/markdown-ish body) for human channels; a digest lists its alerts."""
-    alerts = payload.get("alerts") or [payload]
-    if payload.get("type") == "likewatch.digest":
+    alerts = payload.alerts if isinstance(payload, DigestPayload) else [payload]
+    if isinstance(payload, DigestPayload):
         title = f"Likewatch digest: {len(alerts)} alert(s)"
     else:
-        title = (f"[{payload['severity'].upper()}] {payload['person']['name']} "
-                 f"found on {payload['where']['platform']}")
+        title = (f"[{payload.severity.upper()}] {payload.person.name} "
+                 f"found on {payload.where.platform}")
     lines = []
     for a in alerts:
-        w, m = a["where"], a["match"]
-        frame = f", frame {m['frame']}" if m.get("frame") else ""
+        w, m = a.where, a.match
+        frame = f", frame {m.frame}" if m.frame else ""
         lines += [
-            f"[{a['severity'].upper()}] {a['person']['name']} ({a['person']['id']})",
-            f"Where: {w['platform']} {w['url']}",
-            f"Title: {w['title']}",
-            f"Uploader: {w['uploader']} ({w['uploader_id']})",
-            f"Published: {a['published_at']}  Found: {a['found_at']}",
-            f"Signal: {m['signal']} distance {m['distance']} (threshold {m['threshold']}){frame}",
-            f"Candidate image sha256: {a['candidate_image']['sha256']}",
-            f"Reference sha256: {a['reference']['sha256']}",
-            f"Alert id: {a['id']}",
+            f"[{a.severity.upper()}] {a.person.name} ({a.person.id})",
+            f"Where: {w.platform} {w.url}",
+            f"Title: {w.title}",
+            f"Uploader: {w.uploader} ({w.uploader_id})",
+            f"Published: {_when(a.published_at)}  Found: {_when(a.found_at)}",
+            f"Signal: {m.signal} distance {m.distance} (threshold {m.threshold}){frame}",
+            f"Candidate image sha256: {a.candidate_image.sha256}",
+            f"Reference sha256: {a.reference.sha256}",
+            f"Alert id: {a.id}",
             "",
         ]
     return title, "\n".join(lines).rstrip() + "\n"
 
 
-def send_webhook(target: str, secret: str, payload: dict[str, Any], key: str) -> str:
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+def _when(value: dt.datetime | None) -> str | None:
+    """A time as the JSON payload writes it (ISO 8601, UTC, Z), for message texts."""
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def body_bytes(payload: Payload) -> bytes:
+    """The JSON body of a webhook (and of an e-mail's attachment, indented there)."""
+    return json.dumps(payload.wire(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def send_webhook(target: str, secret: str, payload: Payload, key: str) -> str:
+    body = body_bytes(payload)
     status, _ = _post_json(target, body, {SIGNATURE_HEADER: sign(secret, body), ID_HEADER: key})
     if not 200 <= status < 300:
         raise DeliveryError(f"HTTP {status}")
@@ -123,7 +139,7 @@ def _check_app_reply(status: int, raw: bytes, app: str) -> str:
     return f"HTTP {status}"
 
 
-def chat_body(app: str, payload: dict[str, Any], secret: str = "",
+def chat_body(app: str, payload: Payload, secret: str = "",
               timestamp: int | None = None) -> dict[str, Any]:
     """The JSON an app's incoming webhook expects."""
     title, text = message_text(payload)
@@ -156,14 +172,14 @@ def dingtalk_url(url: str, secret: str, timestamp_ms: int | None = None) -> str:
     return f"{url}{'&' if '?' in url else '?'}timestamp={t}&sign={sig}"
 
 
-def send_chat(app: str, target: str, secret: str, payload: dict[str, Any], key: str) -> str:
+def send_chat(app: str, target: str, secret: str, payload: Payload, key: str) -> str:
     body = json.dumps(chat_body(app, payload, secret), ensure_ascii=False).encode("utf-8")
     url = dingtalk_url(target, secret) if app == "dingtalk" else target
     status, raw = _post_json(url, body, {ID_HEADER: key})
     return _check_app_reply(status, raw, app)
 
 
-def send_email(target: str, payload: dict[str, Any], key: str) -> str:
+def send_email(target: str, payload: Payload, key: str) -> str:
     title, text = message_text(payload)
     msg = EmailMessage()
     msg["Subject"] = f"[Likewatch] {title}"
@@ -172,7 +188,7 @@ def send_email(target: str, payload: dict[str, Any], key: str) -> str:
     msg["Message-ID"] = f"<{key}@likewatch>"
     msg[ID_HEADER] = key
     msg.set_content(text)
-    msg.add_attachment(json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"),
+    msg.add_attachment(json.dumps(payload.wire(), ensure_ascii=False, indent=2).encode("utf-8"),
                        maintype="application", subtype="json", filename=f"{key}.json")
     try:
         with smtplib.SMTP(settings.get("smtp_host"), int(settings.get("smtp_port")),
@@ -189,7 +205,7 @@ def send_email(target: str, payload: dict[str, Any], key: str) -> str:
     return "SMTP 250"
 
 
-def send(channel: str, target: str, secret: str, payload: dict[str, Any], key: str) -> str:
+def send(channel: str, target: str, secret: str, payload: Payload, key: str) -> str:
     """Deliver ``payload`` on ``channel``; raises DeliveryError on failure."""
     if channel == "webhook":
         return send_webhook(target, secret, payload, key)

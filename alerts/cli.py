@@ -1,15 +1,15 @@
 """Subcommands of `likewatch` contributed by the `alerts` package.
 
 ``client add|list``, ``person add|list|edit|remove``, ``subscribe``, ``alerts`` (list) and
-``alerts review``. Sub-packages (evidence, notices) may add their own through a
-``register(sub)`` in ``alerts/<pkg>/cli.py``. Listings take ``--json``. The CLI acts as
-the local operator: decisions are recorded as ``cli:<login>`` unless ``--by`` names someone.
+``alerts review``. Sub-packages (evidence, notices) have their own ``register(sub)`` in
+``alerts/<pkg>/cli.py``, declared beside this one in ``pyproject.toml`` (see
+``likewatch/cli.py``). Listings take ``--json``. The CLI acts as the local operator:
+decisions are recorded as ``cli:<login>`` unless ``--by`` names someone.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 from typing import Any
 
@@ -98,15 +98,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     rev.add_argument("--note", default="")
     rev.add_argument("--by", default=None, help="who decided (default cli:<login>)")
     rev.set_defaults(func=_cmd_alerts_review)
-
-    for pkg in ("alerts.evidence.cli", "alerts.notices.cli"):
-        try:
-            module = importlib.import_module(pkg)
-        except ModuleNotFoundError as exc:
-            if exc.name != pkg:
-                raise
-            continue
-        module.register(sub)
 
 
 def _registry_call(fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -43,7 +43,7 @@ from likewatch.catalog.models import (
     Reference,
 )
 from likewatch.catalog.review import PersonErasure, ReviewDecision, TakedownEvent
-from scheduler.db import write_session
+from likewatch.work.db import write_session
 
 FACE_SIGNALS = ("face", "face_pdq")
 KEPT_REASON = ("sealed evidence and takedown records are kept for legal reasons: they are "

@@ -2,10 +2,17 @@
 
 A delivery unit is one outbox row, or for a digest subscription a batch of rows sharing a
 ``batch_key`` (fixed before the first attempt, so a retry re-sends the same batch under
-the same id). The unit is claimed with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
-``BEGIN IMMEDIATE`` on SQLite), sent, then marked sent; a process killed after sending and
+the same id). ``alert_outbox`` is a lease table of the work layer
+(:mod:`likewatch.work.lease`: claims with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and
+``BEGIN IMMEDIATE`` on SQLite, fencing, backoff, dead letters); a digest's rows are leased
+together. A unit is claimed, sent, then marked sent; a process killed after sending and
 before marking re-sends after the lease expires, under the same idempotency key, which is
-how at-least-once looks to a receiver that de-duplicates on ``X-Likewatch-Alert-Id``.
+how at-least-once looks to a receiver that de-duplicates on ``X-Likewatch-Alert-Id``. Only
+the current lease holder can finish a unit: a sender whose lease expired records nothing.
+
+Rows keep their released vocabulary: ``pending`` (waiting, or held under a lease: then
+``lease_until`` is in the future), ``sent``, ``dead``. Times are the work layer's clock
+(float seconds).
 """
 
 from __future__ import annotations
@@ -15,18 +22,22 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select
 
 from alerts import channels
-from alerts.build import alert_payload
+from alerts.payload import alert_payload, digest_payload
 from likewatch import settings
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage, Subscription
 from likewatch.log import get_logger
-from scheduler.db import write_session
-from scheduler.queue import backoff_delay
+from likewatch.work import lease as leases
+from likewatch.work.clock import SYSTEM, Clock
+from likewatch.work.db import write_session
 
 log = get_logger("likewatch.outbox")
+
+OUTBOX = leases.LeaseTable(OutboxMessage, waiting="pending", held="pending",
+                           due="next_attempt_at", group_column="batch_key")
 
 
 @dataclass(frozen=True)
@@ -35,11 +46,12 @@ class Unit:
     batch_key: str
     attempts: int
     owner: str
+    lease: leases.Lease
 
 
-def form_digests(cat: Catalog, now: float | None = None) -> int:
+def form_digests(cat: Catalog, *, clock: Clock = SYSTEM) -> int:
     """Group waiting rows of digest subscriptions into batches once their window is due."""
-    t = time.time() if now is None else now
+    t = clock.now()
     formed = 0
     with write_session(cat) as s:
         subs = s.scalars(select(Subscription).where(Subscription.digest_minutes > 0)).all()
@@ -57,52 +69,27 @@ def form_digests(cat: Catalog, now: float | None = None) -> int:
     return formed
 
 
-def _digest_sub_ids(s: Any) -> list[int]:
-    return list(s.scalars(select(Subscription.id).where(Subscription.digest_minutes > 0)))
-
-
 def claim(cat: Catalog, owner: str, *, lease_seconds: float | None = None,
-          now: float | None = None, due_before: float | None = None) -> Unit | None:
-    """Lease the next unit due by ``due_before`` (default: now) to ``owner``."""
-    lease = float(lease_seconds or settings.get("alert_lease_seconds"))
-    t = time.time() if now is None else now
-    due = t if due_before is None else min(t, due_before)
-    with write_session(cat) as s:
-        digest_subs = _digest_sub_ids(s)
-        sendable = or_(OutboxMessage.batch_key != "",
-                       OutboxMessage.subscription_id.not_in(digest_subs or [-1]))
-        pick = (select(OutboxMessage.id)
-                .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= due,
-                       OutboxMessage.lease_until < t, sendable)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(1).with_for_update(skip_locked=True).scalar_subquery())
-        row = s.execute(update(OutboxMessage).where(OutboxMessage.id == pick).values(
-            lease_owner=owner, lease_until=t + lease, attempts=OutboxMessage.attempts + 1,
-        ).returning(OutboxMessage.id, OutboxMessage.batch_key, OutboxMessage.attempts)
-            .execution_options(synchronize_session=False)).first()
-        if row is None:
-            return None
-        if row.attempts > int(settings.get("alert_max_attempts")):
-            # Every alerter that took it died before finishing: a dead letter.
-            s.execute(update(OutboxMessage).where(or_(
-                OutboxMessage.id == row.id,
-                and_(OutboxMessage.batch_key == row.batch_key, OutboxMessage.batch_key != ""),
-            )).values(state="dead", last_error="lease expired on every attempt")
-                .execution_options(synchronize_session=False))
-            return None
-        ids: tuple[int, ...] = (row.id,)
-        if row.batch_key:
-            s.execute(update(OutboxMessage).where(
-                OutboxMessage.batch_key == row.batch_key, OutboxMessage.state == "pending",
-            ).values(lease_owner=owner, lease_until=t + lease, attempts=row.attempts)
-                .execution_options(synchronize_session=False))
-            ids = tuple(s.scalars(select(OutboxMessage.id).where(
-                OutboxMessage.batch_key == row.batch_key, OutboxMessage.lease_owner == owner,
-                OutboxMessage.state == "pending").order_by(OutboxMessage.id)))
-        return Unit(ids, row.batch_key, row.attempts, owner)
+          due_before: float | None = None, clock: Clock = SYSTEM) -> Unit | None:
+    """Lease the next unit due by ``due_before`` (default: now) to ``owner``.
+
+    A row of a digest subscription waits until :func:`form_digests` put it in a batch."""
+    with cat.session() as s:
+        digest_subs = list(s.scalars(select(Subscription.id)
+                                     .where(Subscription.digest_minutes > 0)))
+    sendable = or_(OutboxMessage.batch_key != "",
+                   OutboxMessage.subscription_id.not_in(digest_subs or [-1]))
+    lease = leases.claim(cat, OUTBOX, owner,
+                         lease_seconds=float(lease_seconds or settings.get("alert_lease_seconds")),
+                         max_attempts=int(settings.get("alert_max_attempts")),
+                         where=[sendable], due_before=due_before, clock=clock)
+    if lease is None:
+        return None
+    return Unit(lease.ids, lease.group, lease.token, owner, lease)
 
 
-def _build(cat: Catalog, unit: Unit) -> tuple[Subscription, dict[str, Any], str]:
+def _build(cat: Catalog, unit: Unit) -> tuple[Subscription, channels.Payload, str]:
+    """The subscription, the payload (an alert, or a digest of alerts) and its id."""
     with cat.session() as s:
         rows = s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(unit.ids))).all()
         sub = s.get(Subscription, rows[0].subscription_id)
@@ -114,38 +101,33 @@ def _build(cat: Catalog, unit: Unit) -> tuple[Subscription, dict[str, Any], str]
             payloads.append(alert_payload(s, alert))
         s.expunge(sub)
     if unit.batch_key:
-        return sub, {"id": unit.batch_key, "type": "likewatch.digest",
-                     "alerts": payloads}, unit.batch_key
-    return sub, payloads[0], payloads[0]["id"]
+        return sub, digest_payload(unit.batch_key, payloads), unit.batch_key
+    return sub, payloads[0], payloads[0].id
 
 
-def _finish(cat: Catalog, unit: Unit, ok: bool, status: str, error: str, ms: float) -> str:
-    fenced = and_(OutboxMessage.id.in_(unit.ids), OutboxMessage.lease_owner == unit.owner,
-                  OutboxMessage.state == "pending")
-    values: dict[str, Any] = {"lease_owner": "", "lease_until": 0.0}
+def _finish(cat: Catalog, unit: Unit, ok: bool, status: str, error: str, ms: float, *,
+            clock: Clock = SYSTEM) -> str:
+    """Record a unit's outcome if this sender still holds its lease: sent, retry or dead
+    (``lost-lease`` when another sender holds it now); every attempt is logged."""
     if ok:
-        state = "sent"
-        values.update(state="sent", sent_at=time.time(), last_error="")
-    elif unit.attempts >= int(settings.get("alert_max_attempts")):
-        state = "dead"
-        values.update(state="dead", last_error=error[:2000])
+        outcome, state = "sent", "sent"
+        values: dict[str, Any] = {"sent_at": clock.now(), "last_error": ""}
     else:
-        state = "retry"
-        delay = backoff_delay(unit.attempts, float(settings.get("alert_retry_base")),
-                              float(settings.get("alert_retry_max")))
-        values.update(next_attempt_at=time.time() + delay, last_error=error[:2000])
+        state, values = leases.after_failure(
+            OUTBOX, unit.lease, error, max_attempts=int(settings.get("alert_max_attempts")),
+            retry_base=float(settings.get("alert_retry_base")),
+            retry_max=float(settings.get("alert_retry_max")), clock=clock)
+        outcome = "dead" if state == OUTBOX.dead else "retry"
     with write_session(cat) as s:
-        res = s.execute(update(OutboxMessage).where(fenced).values(**values)
-                        .execution_options(synchronize_session=False))
-        if not getattr(res, "rowcount", 0):
+        if not leases.settle(s, OUTBOX, unit.lease, state, **values):
             return "lost-lease"
         for oid in unit.ids:
             s.add(Delivery(outbox_id=oid, attempt=unit.attempts, ok=ok, status=status,
-                           error=error[:2000], duration_ms=ms))
-    return state
+                           error=error[:2000], duration_ms=ms, at=clock.now()))
+    return outcome
 
 
-def deliver_unit(cat: Catalog, unit: Unit) -> str:
+def deliver_unit(cat: Catalog, unit: Unit, *, clock: Clock = SYSTEM) -> str:
     """Send one claimed unit and record the outcome; returns sent | retry | dead."""
     sub, payload, key = _build(cat, unit)
     started = time.monotonic()
@@ -155,24 +137,24 @@ def deliver_unit(cat: Catalog, unit: Unit) -> str:
     except channels.DeliveryError as exc:
         ok, status, error = False, "failed", str(exc)
     ms = (time.monotonic() - started) * 1000
-    state = _finish(cat, unit, ok, status, error, ms)
+    state = _finish(cat, unit, ok, status, error, ms, clock=clock)
     log.info("alert delivery", key=key, channel=sub.channel, attempt=unit.attempts,
              outcome=state, error=error or None)
     return state
 
 
 def deliver_due(cat: Catalog, owner: str, *, limit: int = 100,
-                lease_seconds: float | None = None) -> dict[str, int]:
+                lease_seconds: float | None = None, clock: Clock = SYSTEM) -> dict[str, int]:
     """The alerter's tick: form due digests, then deliver up to ``limit`` units."""
-    form_digests(cat)
+    form_digests(cat, clock=clock)
     out: dict[str, int] = {}
     # Only what was due when the tick began: a unit that fails now waits for its backoff
     # instead of being retried within the same tick.
-    tick_start = time.time()
+    tick_start = clock.now()
     for _ in range(limit):
-        unit = claim(cat, owner, lease_seconds=lease_seconds, due_before=tick_start)
+        unit = claim(cat, owner, lease_seconds=lease_seconds, due_before=tick_start, clock=clock)
         if unit is None:
             break
-        state = deliver_unit(cat, unit)
+        state = deliver_unit(cat, unit, clock=clock)
         out[state] = out.get(state, 0) + 1
     return out

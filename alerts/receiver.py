@@ -75,6 +75,7 @@ class WebhookReceiver:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address
         return f"http://{host}:{port}"
 
     def _record(self, path: str, raw: bytes, headers: dict[str, str]) -> None:

@@ -16,7 +16,8 @@ from alerts.channels import CHANNELS
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Subscription
 from likewatch.catalog.models import Client, Person
-from scheduler.db import write_session
+from likewatch.official import parse_account_arg
+from likewatch.work.db import write_session
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -63,10 +64,11 @@ def add_person(cat: Catalog, client: str, key: str, *, name: str = "",
     whose uploads never alert."""
     accounts = []
     for item in official or []:
-        platform, sep, uploader = item.partition(":")
-        if not sep or not platform or not uploader:
-            raise RegistryError(f"--official wants platform:uploader, not {item!r}")
-        accounts.append({"platform": platform, "uploader": uploader})
+        try:
+            account = parse_account_arg(item)
+        except ValueError as exc:
+            raise RegistryError(str(exc)) from None
+        accounts.append({"platform": account.platform, "uploader": account.uploader})
     with write_session(cat) as s:
         c = get_client(s, client)
         person = s.scalar(select(Person).where(Person.client_id == c.id, Person.key == key))

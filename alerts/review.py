@@ -25,8 +25,8 @@ from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert
 from likewatch.catalog.models import Candidate, Person
 from likewatch.catalog.review import ReviewDecision
+from likewatch.work.db import write_session
 from matchers.match import is_official, parse_official_accounts
-from scheduler.db import write_session
 
 DECISIONS = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "new"}
 OPEN = "new"

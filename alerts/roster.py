@@ -22,7 +22,7 @@ from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert
 from likewatch.catalog.models import Client, MatchRow, Person, Reference
 from likewatch.catalog.review import PersonErasure
-from scheduler.db import write_session
+from likewatch.work.db import write_session
 
 
 def _iso(value: dt.datetime | None) -> str | None:

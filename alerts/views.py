@@ -21,15 +21,17 @@ from sqlalchemy.orm import Session
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage, Subscription
 from likewatch.catalog.models import Candidate, Client, MatchRow, Person
+from likewatch.work.clock import as_datetime
 
 TIERS = ("alert", "review")
 STATUSES = ("new", "confirmed", "dismissed", "suppressed")
 
 
 def _ts(value: float | None) -> str | None:
+    """A work-layer clock reading (outbox times) as ISO 8601 UTC."""
     if value is None:
         return None
-    return dt.datetime.fromtimestamp(value, dt.UTC).isoformat().replace("+00:00", "Z")
+    return as_datetime(value).isoformat().replace("+00:00", "Z")
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -31,7 +31,7 @@ def main() -> int:
     from likewatch import log
 
     log.configure("console", "WARNING")
-    from scheduler import chaos
+    from demo import chaos
 
     data = args.data or Path(os.environ.get(
         "LIKEWATCH_SANDBOX_DATA", Path(__file__).resolve().parents[1]

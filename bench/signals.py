@@ -163,7 +163,7 @@ def bench_video(seconds: float, reps: int) -> float:
 
 
 def calibrate() -> float:
-    """This machine against the reference machine of ../shared/MEASURED.md (same library
+    """This machine against the reference machine of docs/measurements.md (same library
     calls), and our ResNet path (matchers.face_net) against dlib's own on the same chip."""
     import dlib
 
@@ -188,9 +188,9 @@ def calibrate() -> float:
             models.encoder.embed(chip)
         ours_ms.append(c.cpu * 1000)
     d, o = statistics.median(dlib_ms), statistics.median(ours_ms)
-    print(f"face embedding per chip: dlib {d:.1f} ms CPU (MEASURED.md: 53), ours (numpy + "
+    print(f"face embedding per chip: dlib {d:.1f} ms CPU (docs/measurements.md: 53), ours (numpy + "
           f"OpenBLAS, same weights) {o:.1f} ms CPU: {d / o:.1f}x faster")
-    print(f"calibration: Pillow full 720p decode {decode:.2f} ms CPU (MEASURED.md: 1.65): this "
+    print(f"calibration: Pillow full 720p decode {decode:.2f} ms CPU (docs/measurements.md: 1.65): this "
           f"machine is now {decode / 1.65:.1f}x slower than the reference one")
     return decode / 1.65
 

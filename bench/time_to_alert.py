@@ -75,10 +75,10 @@ def main() -> int:
     log.configure("console", "WARNING")
     from alerts import registry
     from alerts.receiver import WebhookReceiver
+    from demo.chaos import kill_group, preload, wait_quiet
     from likewatch.catalog import Catalog
     from sandbox.faults import FaultConfig
     from sandbox.server import SandboxServer
-    from scheduler.chaos import kill_group, preload, wait_quiet
     from scheduler.watches import add_watch
 
     secret = secrets.token_hex(8)

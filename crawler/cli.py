@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
+import subprocess
 import sys
 from typing import Any
 
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--watch", default=None,
                    help="watch key of the checkpoint (default platform:mode:url:query)")
     p.add_argument("--match", action="store_true",
-                   help="afterwards, match the pending candidates (matchers.pipeline)")
+                   help="afterwards, match the pending candidates (`likewatch match-pending`)")
     p.add_argument("--json", action="store_true",
                    help="end with the summary as one JSON object on the last line")
     p.set_defaults(func=_cmd_crawl)
@@ -63,18 +63,18 @@ def format_summary(s: dict[str, Any]) -> str:
 
 
 def _run_matchers() -> dict[str, Any] | str:
+    """``--match``: run ``likewatch match-pending`` (the matchers package's command) and
+    return the summary it prints. A command, not an import: the crawler sits below the
+    matchers and never imports them (likewatch/cli.py, the import contracts)."""
+    proc = subprocess.run([sys.executable, "-m", "likewatch.cli", "match-pending"],
+                          capture_output=True, text=True, check=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        return f"failed: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
     try:
-        pipeline = importlib.import_module("matchers.pipeline")
-    except ImportError as exc:
-        return f"skipped: matchers.pipeline not available ({exc})"
-    from likewatch.catalog import Catalog
-
-    with Catalog.open() as catalog:
-        result = pipeline.process_pending(catalog)
-    if hasattr(result, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(result)
+        result = json.loads(lines[-1])
+    except ValueError:
+        return f"failed: unexpected output {lines[-1][:200]!r}"
     return result if isinstance(result, dict) else str(result)
 
 

@@ -7,7 +7,8 @@ Samples are rows of ``adapter_health_samples`` (likewatch/catalog/health.py), on
 - :func:`record_sample` records counts directly (e.g. from a spider's own page accounting);
 - :func:`detect_challenge` tells a captcha / verify / block page from a real one, with the
   adapter's own ``CHALLENGE_MARKERS`` (each platform's verify pages differ);
-- :func:`platform_health` computes the report ``likewatch status`` prints.
+- :func:`platform_health` computes the report ``likewatch status`` prints (the command
+  is the scheduler's: it shows this beside the queues and watches).
 
 Parse rate = items parsed per page the adapter got to parse (``pages`` of a crawl summary;
 refused responses are counted apart as ``challenged``). Broken: the latest sample's parse
@@ -19,9 +20,7 @@ still come back 200). Blocked: at least half of the latest crawl's responses wer
 
 from __future__ import annotations
 
-import argparse
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -143,38 +142,3 @@ def format_health(reports: list[PlatformHealthReport]) -> list[str]:
                      f"missing fields {r.missing_fields}, parse errors {r.parse_errors}, "
                      f"blocked/challenged {r.challenged}")
     return lines
-
-
-def register(sub: argparse._SubParsersAction[Any]) -> None:
-    """``likewatch status``: adapter health, then the scheduler's view when it is installed."""
-    if "status" in sub.choices:
-        return
-    st = sub.add_parser("status", help="adapter health per platform, queues, watches, outbox")
-    st.add_argument("--json", action="store_true", help="print one JSON document")
-    st.set_defaults(func=_cmd_status)
-
-
-def _scheduler_status(cat: Catalog) -> tuple[dict[str, Any] | None, list[str]]:
-    try:
-        from scheduler.status import format_status, scheduler_status
-    except ImportError:
-        return None, []
-    st = scheduler_status(cat)
-    return st, format_status(st)
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    cat = Catalog.open()
-    try:
-        reports = platform_health(cat)
-        sched, sched_lines = _scheduler_status(cat)
-    finally:
-        cat.close()
-    if args.json:
-        doc: dict[str, Any] = {"adapters": [asdict(r) | {"state": r.state} for r in reports]}
-        if sched is not None:
-            doc["scheduler"] = sched
-        print(json.dumps(doc, ensure_ascii=False, default=str, indent=2))
-    else:
-        print("\n".join(format_health(reports) + sched_lines))
-    return 0

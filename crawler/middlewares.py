@@ -33,13 +33,11 @@ class URLGuardMiddleware:
 
     The allow-list is the ``allow_private_hosts`` setting (``LIKEWATCH_ALLOW_PRIVATE_HOSTS``);
     nothing else opens the guard. A refused request raises IgnoreRequest and is counted as
-    ``blocked_url``. Switched off only by ``LIKEWATCH_URL_GUARD = False`` in Scrapy settings
-    (never done by Likewatch itself).
+    ``blocked_url``. It cannot be switched off (its old off-switch, a Scrapy setting that
+    nothing set and no registry declared, is gone).
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        if not crawler.settings.getbool("LIKEWATCH_URL_GUARD", True):
-            raise NotConfigured
         self.crawler = crawler
         self.allow = netguard.AllowList.from_settings()
 
@@ -122,13 +120,15 @@ class BackoffRetryMiddleware:
         return cls(crawler)
 
     def backoff(self, request: Request) -> float:
-        attempt = request.meta.get("retry_times", 0) + 1
-        return min(self.backoff_max, self.base * 2 ** (attempt - 1))
+        attempt = int(request.meta.get("retry_times", 0)) + 1
+        return float(min(self.backoff_max, self.base * 2 ** (attempt - 1)))
 
     async def _retry(self, request: Request, reason: str, delay: float) -> Request | None:
+        spider = self.crawler.spider
+        assert spider is not None  # a request is retried only while its spider runs
         new = get_retry_request(
             request,
-            spider=self.crawler.spider,
+            spider=spider,
             reason=reason,
             max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
             stats_base_key="likewatch/retry",
@@ -137,7 +137,8 @@ class BackoffRetryMiddleware:
             count_error(self.crawler.stats, "retry_exhausted")
             return None
         if delay > 0:
-            self.crawler.stats.inc_value("likewatch/retry/wait_seconds", delay)
+            # Scrapy's stats add any number; its annotation says int.
+            self.crawler.stats.inc_value("likewatch/retry/wait_seconds", delay)  # type: ignore[arg-type]
             await asyncio.sleep(delay)
         return new
 
@@ -246,7 +247,9 @@ class HostPacingMiddleware:
         # reserve this request's start at once, so concurrent requests queue up behind it
         self.next_start[host] = start + self.crawl_delay.get(host, 0.0)
         if start > now:
-            self.crawler.stats.inc_value("likewatch/pacing/wait_seconds", start - now)
+            # Scrapy's stats add any number; its annotation says int.
+            wait = start - now
+            self.crawler.stats.inc_value("likewatch/pacing/wait_seconds", wait)  # type: ignore[arg-type]
             await asyncio.sleep(start - now)
 
     def process_response(self, request: Request, response: Response) -> Response:

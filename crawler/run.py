@@ -151,6 +151,9 @@ def scrapy_settings(
     launch = dict(s.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
     launch["executable_path"] = settings.get("chromium_path")
     s.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")
+    for setting in settings.all_settings():  # retries, pacing, progress: LIKEWATCH_<NAME>
+        if setting.scrapy:
+            s.set(setting.env_var, settings.get(setting.name), priority="project")
     if browser:
         handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
         s.set("DOWNLOAD_HANDLERS", {scheme: handler}, priority="project")

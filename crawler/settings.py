@@ -34,19 +34,10 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 408, 522, 524]
-LIKEWATCH_RETRY_BACKOFF_BASE = 0.5  # seconds; doubled on each retry of one request
-LIKEWATCH_RETRY_BACKOFF_MAX = 30.0
-LIKEWATCH_RETRY_AFTER_MAX = 120.0  # a longer Retry-After is capped (and the wait counted)
-# robots.txt Crawl-delay is honoured per host, up to this many seconds.
-LIKEWATCH_CRAWL_DELAY_MAX = 60.0
-# A 429/503 with Retry-After pauses every request to that host, not only the retried one.
-LIKEWATCH_PAUSE_HOST_ON_429 = True
-# A page that took longer than this is counted as a `slow_response` (it still succeeds).
-LIKEWATCH_SLOW_RESPONSE_SECONDS = 1.0
-LIKEWATCH_PROGRESS_INTERVAL = 1.0  # seconds between progress lines (0: none)
-# An item whose page failed to parse in this many crawls of a watch is not asked for again
-# by that watch (0: always retry). Kept in the watch's checkpoint.
-LIKEWATCH_MAX_PARSE_ATTEMPTS = 3
+# Our components' own knobs (LIKEWATCH_RETRY_BACKOFF_BASE, LIKEWATCH_PAUSE_HOST_ON_429, ...)
+# are settings of the Likewatch registry declared with scrapy=True
+# (likewatch/settings_catalog.py, docs/settings.md): crawler.run.scrapy_settings sets each
+# under its environment name, so there is one namespace and one place to declare them.
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

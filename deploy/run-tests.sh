@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# What `make test` runs after the virtualenv is ready: lint, then the whole pytest suite
-# (which starts and stops its own sandbox servers, SMTP server and Chromium). A real
-# Elasticsearch node is started here first (deploy/es-node, fetched from Maven Central on
-# the first run), its URL exported as LIKEWATCH_TEST_ES_URL, and stopped on exit whatever
-# happens. Extra arguments go to pytest.
+# What `make test` runs after the virtualenv is ready: lint, import contracts, types, then
+# the whole pytest suite (which starts and stops its own sandbox servers, SMTP server and
+# Chromium). A real Elasticsearch node is started here first (deploy/es-node, fetched from
+# Maven Central on the first run), its URL exported as LIKEWATCH_TEST_ES_URL, and stopped
+# on exit whatever happens. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export LIKEWATCH_HOME="${LIKEWATCH_TEST_HOME:-$(mktemp -d -t likewatch-test-XXXXXX)}"
 echo "== ruff"
 $BIN/ruff check .
-echo "== mypy (strict on likewatch/ and matchers/)"
-$BIN/mypy likewatch matchers
+echo "== import contracts (the layers of docs/architecture.md; pyproject.toml [tool.importlinter])"
+$BIN/lint-imports --no-logo
+echo "== mypy (strict on every package: pyproject.toml [tool.mypy] files)"
+$BIN/mypy
 
 echo "== elasticsearch"
 export LIKEWATCH_TEST_ES_NODE="test-$$"

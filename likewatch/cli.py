@@ -1,8 +1,17 @@
 """``likewatch``: one command, one subcommand per job.
 
-Each package contributes its subcommands through a ``register(subparsers)`` function in
-its ``cli`` module (listed in COMMAND_MODULES), so this file stays small and the heavy
-imports (Scrapy, dlib, Elasticsearch) happen only when their subcommand runs.
+How subcommands get here: each package declares its ``register(subparsers)`` functions as
+entry points of the group ``likewatch.commands`` in ``pyproject.toml``, e.g.
+``crawl = "crawler.cli:register"``, and :func:`build_parser` calls every one of them
+(sorted by entry-point name; ``likewatch/plugins.py``). That is the packaging standard's
+plugin mechanism: the core
+never names, imports or probes another package (it sits below all of them and imports
+none), the list of contributors is one declarative table that ``pip install`` records,
+and a package's ``cli`` module adds its own subcommands and nothing else. Heavy imports
+(Scrapy, dlib, Elasticsearch) stay inside the subcommand functions, so they happen only
+when that subcommand runs. A new ``cli`` module is one more line in that table (then
+``make venv`` reinstalls the metadata); ``tests/likewatch/test_cli.py`` fails when a
+``register`` is not declared.
 
 Exit codes: 0 success, 2 a user error (one line on stderr), 3 an external dependency
 failed (database, Elasticsearch, browser, network).
@@ -11,22 +20,14 @@ failed (database, Elasticsearch, browser, network).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.metadata import EntryPoint
+from typing import Any
 
-from likewatch import log, settings
+from likewatch import log, plugins, settings
 
-COMMAND_MODULES = (
-    "sandbox.cli",
-    "crawler.cli",
-    "crawler.capture",
-    "crawler.health",  # `status` (adapter health); before scheduler.cli, which adds to it
-    "matchers.cli",
-    "scheduler.cli",
-    "alerts.cli",
-    "webapp.cli",
-)
+Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
 
 class UserError(Exception):
@@ -37,7 +38,13 @@ class DependencyError(Exception):
     """An external dependency failed: printed as one line, exit status 3."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_entry_points() -> list[EntryPoint]:
+    """The ``likewatch.commands`` entry points, sorted by name."""
+    return plugins.declared(plugins.COMMANDS)
+
+
+def build_parser(registrars: Sequence[Registrar] | None = None) -> argparse.ArgumentParser:
+    """The ``likewatch`` parser with every package's subcommands (or only ``registrars``)."""
     parser = argparse.ArgumentParser(
         prog="likewatch",
         description="Find unauthorised use of a person's likeness on video platforms.",
@@ -48,9 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     settings_cmd = sub.add_parser("settings", help="list every setting with its value and help")
     settings_cmd.set_defaults(func=_cmd_settings)
-    for module_name in COMMAND_MODULES:
-        module = importlib.import_module(module_name)
-        module.register(sub)
+    if registrars is None:
+        registrars = [ep.load() for ep in command_entry_points()]
+    for register in registrars:
+        register(sub)
     return parser
 
 

@@ -1,16 +1,28 @@
 """The settings registry: every setting has a name, a default, a type and a help line.
 
 Values come, in order of precedence, from the environment (``LIKEWATCH_<NAME>`` in upper
-case), from ``$LIKEWATCH_HOME/config.yaml``, and from the default declared here. A test
-(`tests/likewatch/test_settings.py`) fails when a setting is missing from `docs/settings.md`.
+case), from ``$LIKEWATCH_HOME/config.yaml``, and from the default declared here. Every
+setting is declared in ``likewatch/settings_catalog.py`` (one place) and documented in
+``docs/settings.md``; ``tests/likewatch/test_settings.py`` fails when one is missing there,
+and when the code reads a ``LIKEWATCH_*`` variable that is neither a setting nor listed
+among the few variables outside the registry.
 
-Packages register their own settings by calling :func:`register` at import time of
-``likewatch.settings_catalog`` (one place, so the docs test sees them all).
+When values are read:
+
+- the environment on every :func:`get` (a dictionary lookup: tests ``monkeypatch.setenv``);
+- ``config.yaml`` once per process and data directory: the file is parsed on the first
+  :func:`get` and kept (a process that switches ``LIKEWATCH_HOME`` reads the new home's
+  file). :func:`update_config` writes the file and drops what was kept; anything else that
+  changes the file under a running process calls :func:`reload` (a daemon is restarted).
+
+Settings that Scrapy reads too (``scrapy=True``: retries, pacing, progress of the crawler)
+are handed to it under their environment names by ``crawler.run.scrapy_settings``.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +63,7 @@ class Setting:
     default: Any
     type: type
     help: str
+    scrapy: bool = False  # also a Scrapy setting of the crawler, named like the variable
 
     @property
     def env_var(self) -> str:
@@ -72,11 +85,12 @@ class Setting:
 _REGISTRY: dict[str, Setting] = {}
 
 
-def register(name: str, default: Any, type_: type, help_: str) -> Setting:
+def register(name: str, default: Any, type_: type, help_: str, *, scrapy: bool = False
+             ) -> Setting:
     """Declare a setting. Names are storage keys in config files: never rename one."""
     if name in _REGISTRY:
         raise SettingsError(f"setting {name} registered twice")
-    setting = Setting(name, default, type_, help_)
+    setting = Setting(name, default, type_, help_, scrapy)
     _REGISTRY[name] = setting
     return setting
 
@@ -96,14 +110,67 @@ def home() -> Path:
     return Path(os.environ.get("LIKEWATCH_HOME", ".likewatch")).resolve()
 
 
-def _config_file_values() -> dict[str, Any]:
-    path = home() / "config.yaml"
+def config_path() -> Path:
+    """``$LIKEWATCH_HOME/config.yaml``."""
+    return home() / "config.yaml"
+
+
+_config: dict[Path, dict[str, Any]] = {}
+_config_lock = threading.Lock()
+
+
+def _read_config(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: expected a mapping of setting names to values")
     return data
+
+
+def _config_file_values() -> dict[str, Any]:
+    path = config_path()
+    values = _config.get(path)
+    if values is None:
+        with _config_lock:
+            values = _config.get(path)
+            if values is None:
+                values = _config[path] = _read_config(path)
+    return values
+
+
+def reload() -> None:
+    """Forget what was read from ``config.yaml``: the next :func:`get` parses it again."""
+    with _config_lock:
+        _config.clear()
+
+
+def update_config(values: dict[str, Any], *, merge_lists: bool = True) -> Path:
+    """Merge ``values`` into ``$LIKEWATCH_HOME/config.yaml`` (atomically) and return its path.
+
+    Lists are merged (existing entries kept, new ones appended) when ``merge_lists``; other
+    values replace what was there. This process sees the new values at once; child
+    processes (crawls) read the same file.
+    """
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = dict(_read_config(path))
+    for name, value in values.items():
+        old = current.get(name)
+        if merge_lists and isinstance(value, list) and isinstance(old, list):
+            current[name] = old + [v for v in value if v not in old]
+        else:
+            current[name] = value
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump(current, allow_unicode=True, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+    reload()
+    return path
+
+
+def allow_loopback() -> Path:
+    """Allow-list 127.0.0.1 by configuration, so the sandbox and local receivers are reachable."""
+    return update_config({"allow_private_hosts": ["127.0.0.1"]})
 
 
 def get(name: str) -> Any:

@@ -30,6 +30,35 @@ register("media_timeout", 30.0, float,
          "Seconds allowed for one media download.")
 register("chromium_path", "/usr/bin/chromium", str,
          "Chromium executable that Playwright drives for JavaScript pages.")
+# Read by the crawler's Scrapy components too, as LIKEWATCH_<NAME> (crawler/run.py).
+register("media_enabled", True, bool,
+         "Download thumbnails and videos while crawling; off: metadata only.", scrapy=True)
+register("retry_backoff_base", 0.5, float,
+         "First pause before the crawler retries a failed request (429, 5xx, timeout), in "
+         "seconds; doubles per retry of that request.", scrapy=True)
+register("retry_backoff_max", 30.0, float,
+         "Longest pause before one retried request, in seconds.", scrapy=True)
+register("retry_after_max", 120.0, float,
+         "Longest Retry-After the crawler waits for; a longer one is capped (and counted).",
+         scrapy=True)
+register("crawl_delay_max", 60.0, float,
+         "Longest robots.txt Crawl-delay honoured per host, in seconds.", scrapy=True)
+register("pause_host_on_429", True, bool,
+         "A 429 or 503 with Retry-After pauses every request to that host, not only the "
+         "retried one.", scrapy=True)
+register("slow_response_seconds", 1.0, float,
+         "A page slower than this is counted as a slow_response (it still succeeds).",
+         scrapy=True)
+register("progress_interval", 1.0, float,
+         "Seconds between the crawler's progress lines (0: none).", scrapy=True)
+register("max_parse_attempts", 3, int,
+         "Crawls of a watch in which an item's page failed to parse before that watch stops "
+         "asking for it (0: always retry); kept in the watch's checkpoint.", scrapy=True)
+
+# --- matching -----------------------------------------------------------------------
+register("kernels", "auto", str,
+         "Bank index search: 'auto' (the compiled kernels when they load, else numpy) or "
+         "'numpy' (force the numpy path; same results).")
 
 # --- logging -------------------------------------------------------------------------
 register("log_format", "console", str,

@@ -4,7 +4,7 @@
 
 - Linear mode: the codes as ``uint64`` words, XOR with the query and ``np.bitwise_count``,
   in blocks that stay in cache. The scan is bound by memory bandwidth
-  (``../shared/MEASURED.md``), so past a few thousand codes fewer bytes scanned beats
+  (``docs/measurements.md``), so past a few thousand codes fewer bytes scanned beats
   a faster popcount, hence:
 - Multi-index hashing (Norouzi et al., "Fast Search in Hamming Space with Multi-Index
   Hashing", CVPR 2012): the ``nbits`` are cut into ``m`` chunks of at most 16 bits, and

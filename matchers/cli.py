@@ -104,6 +104,7 @@ def _user_error(msg: str) -> Exception:
 
 def _cmd_enroll(args: argparse.Namespace) -> int:
     from likewatch.catalog import Catalog
+    from likewatch.official import parse_account_arg
     from matchers.enroll import EnrolError, enroll
 
     if args.csv or args.folder:
@@ -113,10 +114,11 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
                           "(or --csv FILE / --folder DIR)")
     accounts = []
     for item in args.official:
-        platform, sep, uploader = item.partition(":")
-        if not sep or not uploader.strip():
-            raise _user_error(f"--official {item!r}: expected PLATFORM:UPLOADER")
-        accounts.append((platform.strip(), uploader.strip()))
+        try:
+            account = parse_account_arg(item)  # the core's rule (likewatch/official.py)
+        except ValueError as exc:
+            raise _user_error(str(exc)) from None
+        accounts.append((account.platform, account.uploader))
     with Catalog.open() as catalog:
         try:
             results = enroll(catalog, args.person, [Path(f) for f in args.files],

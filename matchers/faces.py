@@ -3,7 +3,7 @@
 ``detect_faces(image)`` runs once per ``ImageInput`` (cached on it with ``memo``): the
 ``face`` signal uses the embeddings and ``face_pdq`` the aligned crops, from one pass.
 
-Cost (``../shared/MEASURED.md``): HOG about 50 ms per megapixel at upsample 0 and 4x
+Cost (``docs/measurements.md``): HOG about 50 ms per megapixel at upsample 0 and 4x
 that at upsample 1; landmarks 1 ms and dlib's embedding 53 ms per face there, 95-150 ms
 on this project's AVX2 machine, because the ``dlib-bin`` wheel has no BLAS. The ResNet
 therefore runs in ``matchers.face_net``: the same weights and network through numpy's

@@ -5,8 +5,8 @@ compiler for this machine's CPU (``-O3 -march=native``), next to the source as
 ``_kernels.so`` (not committed). ``mih()`` and ``group_rows()`` return a kernel bound
 to an index's tables, or ``None`` - with one warning in the log - when the library is missing, fails to load, or was built from
 another version of the source or for another CPU; the indexes then search with numpy, with the same results
-and about half the speed (``bench/banks.py`` prints which is used). Setting
-``LIKEWATCH_KERNELS=numpy`` forces the numpy path.
+and about half the speed (``bench/banks.py`` prints which is used). The setting
+``kernels`` (``LIKEWATCH_KERNELS=numpy``) forces the numpy path.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from likewatch import settings
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +167,8 @@ class BoundGroupRows:
 
 @cache
 def _load() -> ctypes.CDLL | None:
-    if os.environ.get("LIKEWATCH_KERNELS", "").lower() == "numpy":
-        log.info("LIKEWATCH_KERNELS=numpy: bank indexes search with numpy")
+    if str(settings.get("kernels")).lower() == "numpy":
+        log.info("setting kernels=numpy: bank indexes search with numpy")
         return None
     why = ""
     if not LIBRARY.exists():

@@ -2,7 +2,7 @@
 
 1. Every packet is demuxed, but only key frames are decoded (``skip_frame = "NONKEY"``):
    encoders put an I-frame at each scene cut, and decoding only those runs at 300-1000x
-   real time (``../shared/MEASURED.md``).
+   real time (``docs/measurements.md``).
 2. Where I-frames are further apart than ``1 / min_rate`` seconds (long GOPs, slow
    scenes), frames are added at that rate by seeking and decoding forward.
 3. A frame is kept only if it differs perceptually from every frame kept so far (pHash

@@ -11,7 +11,9 @@ Rules (one place, used by the banks, the pipeline, ``likewatch scan`` and backse
   a ``Match`` (``matchers/signals/base.py``). Only the best (smallest) distance per
   (person, signal) per image is kept.
 - A person's official accounts (``Person.official_accounts``: platform + uploader) are
-  allow-listed: content they post never matches, so it never alerts.
+  allow-listed: content they post never matches, so it never alerts. Who is an official
+  account is decided in ``likewatch/official.py`` (``*`` is any platform; uploaders are
+  compared without case or a leading ``@``), the rule alert building applies too.
 - Weak signals need a second one. pHash (64 bits) on uniform studio headshots collides:
   in ``likewatch eval`` a 10% crop of one congressman's portrait came within 8 bits of
   another's while no other signal matched. Every reuse pHash finds, PDQ (256 bits) or
@@ -39,42 +41,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+# The official-account rule is the core's (one rule, one place; alert building uses it too).
+from likewatch.official import OfficialAccount, is_official, parse_official_accounts
+
+__all__ = ["CORROBORATE", "POLICY_THRESHOLDS", "Hit", "MatchPolicy", "OfficialAccount",
+           "best_hits", "is_official", "parse_official_accounts"]
+
 if TYPE_CHECKING:
     from matchers.signals.base import SignalType
-
-
-def _norm(s: str) -> str:
-    return s.strip().lower().lstrip("@")
-
-
-@dataclass(frozen=True)
-class OfficialAccount:
-    """An account of the person themself (or their studio): never alerts."""
-
-    platform: str
-    uploader: str
-
-    def covers(self, platform: str, uploaders: Iterable[str]) -> bool:
-        """True when ``platform`` agrees (or this entry says ``*``) and an uploader is ours."""
-        if _norm(self.platform) not in ("*", _norm(platform)):
-            return False
-        mine = _norm(self.uploader)
-        return bool(mine) and any(_norm(u) == mine for u in uploaders if u)
-
-
-def parse_official_accounts(raw: Iterable[Mapping[str, str]] | None) -> list[OfficialAccount]:
-    """``Person.official_accounts`` JSON (``[{"platform": .., "uploader": ..}]``) as objects."""
-    out = []
-    for item in raw or []:
-        uploader = str(item.get("uploader", "")).strip()
-        if uploader:
-            out.append(OfficialAccount(str(item.get("platform", "*")) or "*", uploader))
-    return out
-
-
-def is_official(accounts: Iterable[OfficialAccount], platform: str, *uploaders: str) -> bool:
-    """Whether content by any of ``uploaders`` on ``platform`` is the person's own."""
-    return any(a.covers(platform, uploaders) for a in accounts)
 
 
 # Signals that never match alone (see the module docstring).

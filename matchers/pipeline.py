@@ -8,8 +8,9 @@ to decode media again) and its matches recorded as ``MatchRow`` rows; its status
 could be read. Errors are recorded per item, counted by kind, and the batch goes on.
 Candidates are hashed one at a time and matched in batches (``MATCH_BATCH_*``: every
 index searched once for the whole batch). Each candidate is written in its own
-transaction and claimed with a conditional update (``... WHERE match_status =
-'pending'``), so two matcher processes never both record it.
+transaction (a work-layer write transaction) and claimed with a conditional update
+(``likewatch.work.db.compare_and_set``: ``... WHERE match_status = 'pending'``), so two
+matcher processes never both record it.
 
 ``backsearch``: a newly enrolled person's references against every stored
 CandidateSignal, with the same exact indexes and the same policy.
@@ -28,9 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from likewatch.media import MediaStore
+from likewatch.work.db import compare_and_set, write_session
 from matchers.bank_index import HammingIndex
 from matchers.banks import BankCache, BankSet
 from matchers.euclidean_index import EuclideanIndex
@@ -211,11 +213,8 @@ def _match_and_store(catalog: Catalog, banks: BankSet, batch: list[_Hashed],
                     best[k] = m
         at += len(images)
         status = "matched" if images else "failed"
-        with catalog.session() as s:
-            claimed = s.execute(update(Candidate)
-                                .where(Candidate.id == cid, Candidate.match_status == "pending")
-                                .values(match_status=status))
-            if getattr(claimed, "rowcount", 1) != 1:
+        with write_session(catalog) as s:
+            if not compare_and_set(s, Candidate, cid, "match_status", "pending", status):
                 s.rollback()  # another matcher got there first
                 summary.candidates -= 1
                 continue

@@ -1,12 +1,11 @@
 """Subcommands of `likewatch` contributed by the `scheduler` package:
-``run``, ``watch add|list``, ``demo``, and ``status`` (unless another package provides it,
-in which case :func:`scheduler.status.scheduler_status` is there for it to show)."""
+``run``, ``watch add|list`` and ``status`` (adapter health from ``crawler.health``, then
+the scheduler's platforms, watches, queues and outbox)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 
@@ -40,22 +39,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     wlist.add_argument("--json", action="store_true")
     wlist.set_defaults(func=_cmd_watch_list)
 
-    if "status" not in sub.choices:
-        st = sub.add_parser("status", help="platform health, queues, watches, outbox")
-        st.add_argument("--json", action="store_true")
-        st.set_defaults(func=_cmd_status)
-
-    demo = sub.add_parser("demo", help="the sandbox, the daemon and live alerts to a webhook")
-    demo.add_argument("--crawl-only", action="store_true",
-                      help="only crawl the sandbox once and print the summary")
-    demo.add_argument("--duration", type=float, default=None,
-                      help="stop after this many seconds (default: run until Ctrl-C)")
-    demo.add_argument("--port", type=int, default=0, help="sandbox port (default: any free)")
-    demo.add_argument("--data", type=Path, default=None,
-                      help="sandbox data directory (default: $LIKEWATCH_HOME/sandbox)")
-    demo.add_argument("--max-pages", type=int, default=None,
-                      help="with --crawl-only: limit the crawl to this many listing pages")
-    demo.set_defaults(func=_cmd_demo)
+    st = sub.add_parser("status", help="adapter health per platform, queues, watches, outbox")
+    st.add_argument("--json", action="store_true", help="print one JSON document")
+    st.set_defaults(func=_cmd_status)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -97,22 +83,19 @@ def _cmd_watch_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from crawler.health import format_health, platform_health
     from likewatch.catalog import Catalog
     from scheduler.status import format_status, scheduler_status
 
-    st = scheduler_status(Catalog.open())
+    with Catalog.open() as cat:
+        reports = platform_health(cat)
+        sched = scheduler_status(cat)
     if args.json:
-        print(json.dumps(st, ensure_ascii=False, default=str))
+        doc = {"adapters": [asdict(r) | {"state": r.state} for r in reports],
+               "scheduler": sched}
+        print(json.dumps(doc, ensure_ascii=False, default=str, indent=2))
     else:
-        print("\n".join(format_status(st)))
+        print("\n".join(format_health(reports) + format_status(sched)))
     return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from scheduler import demo
-
-    demo.use_data_dir(args.data)
-    if args.crawl_only:
-        demo.crawl_once(port=args.port, max_pages=args.max_pages)
-        return 0
-    return demo.live(port=args.port, duration=args.duration)

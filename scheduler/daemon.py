@@ -28,8 +28,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from likewatch import settings
 from likewatch.log import get_logger
+from likewatch.work.db import catalog
 from scheduler import jobs
-from scheduler.db import catalog
 
 log = get_logger("likewatch.daemon")
 
@@ -119,17 +119,13 @@ def build_scheduler(roles: Sequence[str], tick: float | None = None) -> Backgrou
 
 
 def _start_api(stop: threading.Event, host: str = "127.0.0.1", port: int = 8080
-               ) -> threading.Thread | None:
+               ) -> threading.Thread:
     """Serve ``webapp.app.create_app(catalog, index)`` (ASGI, uvicorn) in a thread until
     ``stop``."""
-    try:
-        from webapp.app import create_app
-    except ImportError:
-        log.warning("api role: webapp.app.create_app not available; not serving")
-        return None
     import uvicorn
 
     from matchers.index import open_index
+    from webapp.app import create_app
 
     def serve() -> None:
         import asyncio

@@ -26,10 +26,12 @@ from alerts.build import sync_alerts
 from alerts.outbox import deliver_due
 from likewatch.catalog import Catalog
 from likewatch.catalog.models import Candidate, Reference
-from likewatch.catalog.queue import SchedulerCursor, Watch
+from likewatch.catalog.queue import Watch
 from likewatch.log import get_logger
-from scheduler import queue, watches
-from scheduler.db import catalog, worker_id, write_session
+from likewatch.work import cursor, queue
+from likewatch.work.db import catalog, write_session
+from likewatch.work.lease import worker_id
+from scheduler import watches
 
 log = get_logger("likewatch.jobs")
 _owners: dict[str, str] = {}
@@ -52,6 +54,7 @@ def owner(role: str) -> str:
 # --- crawler -----------------------------------------------------------------------------
 def run_crawl_job(cat: Catalog, job: queue.ClaimedJob) -> str:
     """Run one claimed crawl job; returns done | ready (retry later) | dead | gone."""
+    from crawler.health import record_crawl
     from crawler.run import crawl
 
     with cat.session() as s:
@@ -70,12 +73,7 @@ def run_crawl_job(cat: Catalog, job: queue.ClaimedJob) -> str:
                     error=str(exc)[:300])
         return queue.fail(cat, job, str(exc), delay=delay)
     watches.record_result(cat, w.id, w.platform, ok=True, summary=summary)
-    try:
-        from crawler.health import record_crawl
-    except ImportError:
-        pass
-    else:
-        record_crawl(cat, summary)  # adapter health samples for `likewatch status`
+    record_crawl(cat, summary)  # adapter health samples for `likewatch status`
     queue.complete(cat, job, summary)
     for listener in crawl_listeners:
         listener(w.id, summary)
@@ -106,15 +104,15 @@ def queue_backsearches(cat: Catalog) -> list[str]:
     """One back-search job per person with references enrolled since the last look."""
     keys = []
     with write_session(cat) as s:
-        cursor = SchedulerCursor.at(s, BACKSEARCH_CURSOR)
+        mark = cursor.at(s, BACKSEARCH_CURSOR)
         rows = s.execute(select(Reference.person_id, func.max(Reference.id))
-                         .where(Reference.id > cursor.value)
+                         .where(Reference.id > mark.value)
                          .group_by(Reference.person_id)).all()
         for person_id, max_id in rows:
             key = f"backsearch:{person_id}:{max_id}"
             queue.enqueue(s, "backsearch", key, {"person_id": person_id})
             keys.append(key)
-            cursor.value = max(cursor.value, int(max_id))
+            mark.value = max(mark.value, int(max_id))
     return keys
 
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import OutboxMessage
-from scheduler import queue, watches
+from likewatch.work import queue
+from scheduler import watches
 
 
 def scheduler_status(cat: Catalog) -> dict[str, Any]:

@@ -9,7 +9,6 @@ a slot twice nor forgets a due watch.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import select
@@ -18,14 +17,17 @@ from alerts.registry import RegistryError, get_client
 from likewatch import settings
 from likewatch.catalog import Catalog
 from likewatch.catalog.queue import PlatformHealth, Watch
-from scheduler import queue
-from scheduler.db import write_session
+from likewatch.work import queue
+from likewatch.work.clock import SYSTEM, Clock
+from likewatch.work.db import write_session
+from likewatch.work.lease import backoff_delay
 
 MODES = ("listing", "search", "api")
 
 
 def add_watch(cat: Catalog, client: str, platform: str, url: str, *, mode: str = "listing",
-              query: str = "", every: float = 900.0, max_pages: int | None = None) -> int:
+              query: str = "", every: float = 900.0, max_pages: int | None = None,
+              clock: Clock = SYSTEM) -> int:
     """Create a watch; its first crawl is due at once. Returns its id."""
     if mode not in MODES:
         raise RegistryError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -38,31 +40,32 @@ def add_watch(cat: Catalog, client: str, platform: str, url: str, *, mode: str =
     with write_session(cat) as s:
         c = get_client(s, client)
         w = Watch(client_id=c.id, platform=platform, url=url, mode=mode, query=query,
-                  every=float(every), max_pages=max_pages, next_due_at=time.time())
+                  every=float(every), max_pages=max_pages, next_due_at=clock.now())
         s.add(w)
         s.flush()
         return w.id
 
 
-def list_watches(cat: Catalog) -> list[dict[str, Any]]:
+def list_watches(cat: Catalog, *, clock: Clock = SYSTEM) -> list[dict[str, Any]]:
+    t = clock.now()
     with cat.session() as s:
         return [{"id": w.id, "client_id": w.client_id, "platform": w.platform, "url": w.url,
                  "mode": w.mode, "query": w.query, "every": w.every, "enabled": w.enabled,
-                 "next_due_in": round(w.next_due_at - time.time(), 1),
+                 "next_due_in": round(w.next_due_at - t, 1),
                  "last_status": w.last_status, "last_summary": w.last_summary}
                 for w in s.scalars(select(Watch).order_by(Watch.id))]
 
 
-def in_backoff(cat: Catalog, platform: str, now: float | None = None) -> bool:
-    t = time.time() if now is None else now
+def in_backoff(cat: Catalog, platform: str, *, clock: Clock = SYSTEM) -> bool:
+    t = clock.now()
     with cat.session() as s:
         h = s.get(PlatformHealth, platform)
         return h is not None and h.backoff_until > t
 
 
-def schedule_due(cat: Catalog, now: float | None = None) -> list[str]:
+def schedule_due(cat: Catalog, *, clock: Clock = SYSTEM) -> list[str]:
     """Enqueue one crawl job per due watch (platforms in backoff wait). Returns job keys."""
-    t = time.time() if now is None else now
+    t = clock.now()
     keys = []
     with write_session(cat) as s:
         backoff = {h.platform for h in s.scalars(select(PlatformHealth).where(
@@ -71,7 +74,7 @@ def schedule_due(cat: Catalog, now: float | None = None) -> list[str]:
             if w.platform in backoff:
                 continue
             key = f"crawl:{w.id}:{int(w.next_due_at * 1000)}"
-            queue.enqueue(s, "crawl", key, {"watch_id": w.id})
+            queue.enqueue(s, "crawl", key, {"watch_id": w.id}, clock=clock)
             keys.append(key)
             nxt = w.next_due_at + w.every
             w.next_due_at = nxt if nxt > t else t + w.every
@@ -79,9 +82,10 @@ def schedule_due(cat: Catalog, now: float | None = None) -> list[str]:
 
 
 def record_result(cat: Catalog, watch_id: int, platform: str, *, ok: bool,
-                  summary: dict[str, Any] | None = None, error: str = "") -> float:
+                  summary: dict[str, Any] | None = None, error: str = "",
+                  clock: Clock = SYSTEM) -> float:
     """Record a crawl's outcome on its watch and platform; returns the backoff (0 if ok)."""
-    t = time.time()
+    t = clock.now()
     with write_session(cat) as s:
         w = s.get(Watch, watch_id)
         if w is not None:
@@ -96,16 +100,16 @@ def record_result(cat: Catalog, watch_id: int, platform: str, *, ok: bool,
             h.failures, h.backoff_until, h.last_ok_at = 0, 0.0, t
             return 0.0
         h.failures = (h.failures or 0) + 1
-        delay = queue.backoff_delay(h.failures, float(settings.get("crawl_backoff_base")),
+        delay = backoff_delay(h.failures, float(settings.get("crawl_backoff_base")),
                                     float(settings.get("crawl_backoff_max")), jitter=0.1)
         h.backoff_until, h.last_error, h.last_failure_at = t + delay, error[:2000], t
         return delay
 
 
-def health(cat: Catalog) -> list[dict[str, Any]]:
+def health(cat: Catalog, *, clock: Clock = SYSTEM) -> list[dict[str, Any]]:
     """Per-platform health for `likewatch status`."""
     limit = int(settings.get("crawl_unhealthy_after"))
-    t = time.time()
+    t = clock.now()
     with cat.session() as s:
         return [{"platform": h.platform, "healthy": h.failures < limit,
                  "consecutive_failures": h.failures,

@@ -14,6 +14,7 @@ recorded whatever happens to its media.
 from __future__ import annotations
 
 import io
+import logging
 import struct
 from typing import Any
 
@@ -27,6 +28,8 @@ from crawler.errors import count_error
 from crawler.items import CrawlResult, MediaFile
 from likewatch import settings
 from likewatch.media import MediaStore
+
+log = logging.getLogger(__name__)
 
 _EXPECTED_TYPE = {"thumbnail": "image/", "video": "video/"}
 
@@ -114,7 +117,7 @@ class MediaPipeline:
         except Exception as exc:  # noqa: BLE001 - any download failure only costs this file
             name = type(exc).__name__
             self._count("media_too_large" if "Cancelled" in name else "media_error")
-            self.crawler.spider.logger.info("media %s failed: %s: %s", url, name, exc)
+            log.info("media %s failed: %s: %s", url, name, exc)
             return None
         return self._accept(kind, url, response)
 
@@ -124,7 +127,7 @@ class MediaPipeline:
         if response.status != 200:
             self._count("media_http_error")
             return None
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip()
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").split(";")[0].strip()
         if not ctype.lower().startswith(_EXPECTED_TYPE[kind]):
             self._count("bad_content_type")
             return None
@@ -137,7 +140,7 @@ class MediaPipeline:
             problem = image_problem(data)
             if problem is not None:
                 self._count("bad_thumbnail")
-                self.crawler.spider.logger.info("bad thumbnail %s: %s", url, problem)
+                log.info("bad thumbnail %s: %s", url, problem)
                 return None
         elif not truncated and ctype.lower() in {"video/mp4", "video/quicktime"}:
             truncated = mp4_truncated(data)

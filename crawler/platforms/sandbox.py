@@ -195,7 +195,8 @@ class SandboxAdapter(Adapter):
             raise AdapterError(f"sandbox: item is not an object on {page_url}")
         origin = _origin(page_url)
         item_id = _str(raw.get("id"))
-        uploader = raw.get("uploader") if isinstance(raw.get("uploader"), dict) else {}
+        found = raw.get("uploader")
+        uploader = found if isinstance(found, dict) else {}
         tags = [t for t in raw.get("tags") or [] if isinstance(t, str)]
         cast = [
             {"name": _str(c.get("name")), "role": _str(c.get("role"))}

@@ -128,7 +128,8 @@ class TikTok(PlatformAdapter):
             if status:  # removed, private or region-locked: nothing to parse
                 return Page(shape=shape)
             raise AdapterError(f"tiktok: no itemStruct on {url}")
-        author = struct.get("author") if isinstance(struct.get("author"), dict) else {}
+        found = struct.get("author")
+        author = found if isinstance(found, dict) else {}
         handle = str(first(author.get("uniqueId"), default=""))
         tags = [t for t in jpath(struct, "textExtra[*].hashtagName") if t] or \
             [t for t in jpath(struct, "challenges[*].title") if t]

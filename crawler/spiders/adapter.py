@@ -209,7 +209,7 @@ class AdapterSpider(scrapy.Spider):
         """Counts failed page requests not already counted by a middleware."""
         stats = self.crawler.stats
         assert stats is not None
-        if failure.check(HttpError):
+        if isinstance(failure.value, HttpError):
             status = failure.value.response.status
             retried = self.crawler.settings.getlist("RETRY_HTTP_CODES")
             if str(status) not in {str(c) for c in retried}:  # retried ones: retry_exhausted

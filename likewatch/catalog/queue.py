@@ -1,7 +1,9 @@
-"""Scheduler tables: the durable work queue, watches, platform health, cursors.
+"""Work-layer tables: the durable work queue, watches, platform health, cursors.
 
-Times used for scheduling are stored as float Unix seconds so the claim statement can
-compare them in plain SQL on every backend. Table and column names are storage keys.
+Times used for scheduling are stored as float Unix seconds (the work layer's clock,
+``likewatch/work/clock.py``) so the claim statement can compare them in plain SQL on every
+backend. Table and column names are storage keys (``scheduler_cursors`` keeps its name).
+The code that works on them is ``likewatch/work/``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from likewatch.catalog.base import Base
 
@@ -97,12 +99,3 @@ class SchedulerCursor(Base):
     __tablename__ = "scheduler_cursors"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
-
-    @classmethod
-    def at(cls, s: Session, name: str) -> SchedulerCursor:
-        """The cursor ``name`` in session ``s``, added at 0 if it does not exist yet."""
-        cursor = s.get(cls, name)
-        if cursor is None:
-            cursor = cls(name=name, value=0)
-            s.add(cursor)
-        return cursor

@@ -15,7 +15,8 @@ construction rather than by luck, the parts where engines differ are defined her
 - Distances: Hamming distances are exact integers; face distances are Euclidean, computed
   by :func:`face_distances` in float64 on both backends and rounded to 6 decimals.
 - Radius search is exact (every document within the radius, none beyond). Elasticsearch
-  gets there by multi-index hashing, see :func:`chunk_terms` for the guarantee.
+  gets there by multi-index hashing (:func:`chunk_terms`; the guarantee is in
+  ``matchers/index/es_query.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import contextlib
 import datetime as dt
 import itertools
 import json
-import math
 import re
 import unicodedata
 from abc import ABC, abstractmethod
@@ -37,12 +37,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matchers.bank_index import flip_masks
+from matchers.signals import all_signal_types
 
-#: Signals searched by Hamming radius, with their size in bits (storage keys).
-HAMMING_SIGNALS: dict[str, int] = {"pdq": 256, "phash": 64, "face_pdq": 256}
-#: Signals searched by Euclidean distance, with their dimensions.
-EUCLIDEAN_SIGNALS: dict[str, int] = {"face": 128}
+#: Signals searched by Hamming radius, with their size in bits (names are storage keys):
+#: every hamming signal type of ``matchers/signals/`` and its ``nbits``.
+HAMMING_SIGNALS: dict[str, int] = {name: t.nbits for name, t in all_signal_types().items()
+                                   if t.kind == "hamming"}
+#: Signals searched by Euclidean distance, with their dimensions (``dims``).
+EUCLIDEAN_SIGNALS: dict[str, int] = {name: t.dims for name, t in all_signal_types().items()
+                                     if t.kind == "euclidean"}
 #: Multi-index hashing chunk width in bits (16 bits: 65,536 values per position).
 CHUNK_BITS = 16
 #: Largest number of chunk terms one radius query may send (Elasticsearch accepts 65,536).
@@ -95,7 +98,7 @@ class CandidateDoc:
                 if name in HAMMING_SIGNALS:
                     hex_to_bits(name, value)
                 elif name in EUCLIDEAN_SIGNALS:
-                    decode_vector(value)
+                    decode_vector(value, name)
                 else:
                     raise BadQuery(f"unknown signal {name!r}")
         return self
@@ -317,7 +320,7 @@ def hamming(query: npt.NDArray[np.uint8], rows: npt.NDArray[np.uint8],
     """Hamming distances from ``query`` (packed bytes) to each row of ``rows``.
 
     Compares 64 bits at a time, in blocks that stay in the CPU cache: about 3x faster than
-    one whole-array pass over bytes (the scan is bound by memory, see MEASURED.md)."""
+    one whole-array pass over bytes (the scan is bound by memory: docs/measurements.md)."""
     n, width = rows.shape
     out: npt.NDArray[np.int64] = np.empty(n, dtype=np.int64)
     if width % 8:
@@ -334,13 +337,17 @@ def hamming(query: npt.NDArray[np.uint8], rows: npt.NDArray[np.uint8],
     return out
 
 
-def decode_vector(value: str) -> npt.NDArray[np.float32]:
+def decode_vector(value: str, signal: str = "face") -> npt.NDArray[np.float32]:
+    """A Euclidean signal value (base64 float32) as a vector; raises BadQuery when malformed."""
+    dims = EUCLIDEAN_SIGNALS.get(signal)
+    if dims is None:
+        raise BadQuery(f"{signal!r} is not a Euclidean signal ({', '.join(EUCLIDEAN_SIGNALS)})")
     try:
         vec = np.frombuffer(base64.b64decode(value, validate=True), dtype="<f4")
     except (ValueError, binascii.Error):
-        raise BadQuery("face embedding is not base64 float32") from None
-    if vec.shape != (EUCLIDEAN_SIGNALS["face"],):
-        raise BadQuery(f"face embedding has {vec.size} numbers, expected 128")
+        raise BadQuery(f"{signal} embedding is not base64 float32") from None
+    if vec.shape != (dims,):
+        raise BadQuery(f"{signal} embedding has {vec.size} numbers, expected {dims}")
     return vec
 
 
@@ -355,44 +362,6 @@ def chunk_terms(signal: str, hex_value: str) -> list[str]:
     nchars = CHUNK_BITS // 4
     return [f"{signal}:{i}:{hex_value[i * nchars:(i + 1) * nchars].lower()}"
             for i in range(len(hex_value) // nchars)]
-
-
-def query_chunk_terms(signal: str, hex_value: str, radius: int) -> list[str]:
-    """The chunk terms to look up so that every hash within ``radius`` is found.
-
-    Guarantee (pigeonhole): a hash of ``m`` chunks at Hamming distance ``d <= radius`` from
-    the query splits ``d`` over its chunks. If every chunk differed in more than
-    ``s = radius // m`` bits, ``d >= m * (s + 1) > radius``: a contradiction. So at least
-    one chunk is within ``s`` bits of the query's chunk at the same position, and the
-    stored term for that chunk is one of the terms enumerated here (every 16-bit value
-    within ``s`` bits of each query chunk, prefixed with its position). Each candidate found
-    is then checked exactly, so nothing beyond the radius is returned. The cost grows with
-    ``s``: 1, 17, 137, 697 terms per chunk for s = 0..3 (PDQ has 16 chunks, pHash 4).
-    """
-    bits = hex_to_bits(signal, hex_value)
-    nchunks = bits.size * 8 // CHUNK_BITS
-    if radius < 0:
-        raise BadQuery("radius must be >= 0")
-    s = radius // nchunks
-    flips = flip_masks(min(s, CHUNK_BITS), CHUNK_BITS).tolist()  # what bank indexes probe
-    if len(flips) * nchunks > MAX_QUERY_TERMS:
-        raise BadQuery(f"radius {radius} on {signal} needs {len(flips) * nchunks} chunk terms; "
-                       f"at most {MAX_QUERY_TERMS} are sent (largest radius: "
-                       f"{_max_radius(nchunks)})")
-    terms = []
-    for i, chunk in enumerate(chunk_terms(signal, hex_value.lower())):
-        value = int(chunk.rsplit(":", 1)[1], 16)
-        terms += [f"{signal}:{i}:{value ^ f:04x}" for f in flips]
-    return terms
-
-
-def _max_radius(nchunks: int) -> int:
-    s, total = 0, 1
-    while True:
-        nxt = total + math.comb(CHUNK_BITS, s + 1)
-        if nxt * nchunks > MAX_QUERY_TERMS:
-            return nchunks * (s + 1) - 1
-        s, total = s + 1, nxt
 
 
 def sorted_hits(best: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from likewatch import settings
 from likewatch.catalog import Catalog
 from likewatch.catalog.models import Candidate, CandidateSignal, Client, MatchRow, Person
+from likewatch.work import cursor
 from matchers.index.base import (
     EUCLIDEAN_SIGNALS,
     HAMMING_SIGNALS,
@@ -134,24 +135,14 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
       order, up to the first one still pending (so none is skipped while it waits);
     - candidates sent before whose matches grew since (a back-search found an old one).
 
-    Both positions are ``SchedulerCursor`` rows, moved only after the index accepted the
+    Both positions are work-layer cursors (:mod:`likewatch.work.cursor`), moved only after
+    the index accepted the
     documents (Elasticsearch's backend accepts into its durable queue while the node is
     down), so a process killed in between re-sends a batch, which is harmless: documents
     are written by id. Neither moves past a gap in the ids that may be a row still being
     written (``settled_prefix``). One instance of the role at a time is assumed (two would
     only send some documents twice).
     """
-    from likewatch.catalog.queue import SchedulerCursor
-
-    def position(name: str) -> int:
-        with catalog.session() as s:
-            return int(SchedulerCursor.at(s, name).value)
-
-    def move(name: str, value: int) -> None:
-        with catalog.session() as s:
-            cursor = SchedulerCursor.at(s, name)
-            cursor.value = max(cursor.value, value)
-
     out = {"indexed": 0, "reindexed": 0}
     try:  # what an earlier tick queued while the backend was down goes first
         replayed = index.flush_queued()
@@ -163,12 +154,12 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
     # Matches recorded since the last tick, read first: every document built below
     # already holds them, so only candidates sent in earlier ticks need sending again.
     now = dt.datetime.now(dt.UTC)
-    seen = position(MATCH_CURSOR)
+    seen = cursor.position(catalog, MATCH_CURSOR)
     with catalog.session() as s:
         changed = s.execute(select(MatchRow.id, MatchRow.candidate_id, MatchRow.created_at)
                             .where(MatchRow.id > seen).order_by(MatchRow.id)).all()
     changed = changed[:settled_prefix([(m, at) for m, _, at in changed], seen, now)]
-    sent_before = after = position(CANDIDATE_CURSOR)
+    sent_before = after = cursor.position(catalog, CANDIDATE_CURSOR)
     while True:
         with catalog.session() as s:
             rows = s.execute(select(Candidate.id, Candidate.match_status, Candidate.found_at)
@@ -181,7 +172,7 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
             ready.append(cid)
         if ready:
             index.add([doc for _, doc in docs_for(catalog, ready)])
-            move(CANDIDATE_CURSOR, ready[-1])
+            cursor.advance(catalog, CANDIDATE_CURSOR, ready[-1])
             out["indexed"] += len(ready)
             after = ready[-1]
         if len(ready) < batch:
@@ -191,7 +182,7 @@ def sync_new(catalog: Catalog, index: CandidateIndex, *, batch: int = 500) -> di
         for i in range(0, len(again), batch):
             index.add([doc for _, doc in docs_for(catalog, again[i:i + batch])])
         out["reindexed"] = len(again)
-        move(MATCH_CURSOR, max(mid for mid, _, _ in changed))
+        cursor.advance(catalog, MATCH_CURSOR, max(mid for mid, _, _ in changed))
     if out["indexed"] or out["reindexed"] or replayed:
         try:
             index.refresh()

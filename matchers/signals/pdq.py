@@ -30,11 +30,11 @@ from matchers.signals.hamming import HammingSignal, bits_to_hex
 PDQ_MIN_QUALITY = 50
 
 # 31 bits of 256: Meta's published match threshold for PDQ. Measured on our data
-# (../shared/MEASURED.md): JPEG q30 <= 6, resize 50% <= 14, brightness +30% <= 20 bits;
+# (docs/measurements.md): JPEG q30 <= 6, resize 50% <= 14, brightness +30% <= 20 bits;
 # with this grid on 720p copies of Meta's and our photos (tests/, bench/): JPEG q30
 # <= 26, resize 50% <= 16, brightness +30% <= 30, the 8 rotations/flips of the bridge
 # photo <= 22 through the dihedral variants; different pictures never below 76 bits
-# (headshots), 90 (MEASURED, 18k pairs), 1st percentile 108.
+# (headshots), 90 (docs/measurements.md, 18k pairs), 1st percentile 108.
 PDQ_THRESHOLD = 31
 
 # Variant names, in pdqhash.compute_dihedral's order (checked against Meta's bridge-1..8).

@@ -23,7 +23,7 @@ from matchers.signals.base import SignalValue
 from matchers.signals.grid import luma_grid
 from matchers.signals.hamming import HammingSignal, bits_to_hex
 
-# 8 bits of 64. Measured (../shared/MEASURED.md, pHash on reduced decodes): JPEG q30 and
+# 8 bits of 64. Measured (docs/measurements.md, pHash on reduced decodes): JPEG q30 and
 # resize 50% at most 2 bits, brightness +30% median 2, max 8; unrelated images never
 # below 12 (18k pairs), 1st percentile 22. On our 40 look-alike studio headshots plus
 # Meta's test photos (bench/ and tests/matchers/test_signals_phash.py): different

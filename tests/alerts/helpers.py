@@ -7,7 +7,7 @@ import datetime as dt
 from alerts import registry
 from likewatch.catalog import Catalog
 from likewatch.catalog.models import Candidate, MatchRow, Person, Reference
-from scheduler.db import write_session
+from likewatch.work.db import write_session
 
 
 def world(cat: Catalog, *, kind: str = "studio", persons=("alice",)) -> dict[str, int]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from alerts import registry
-from alerts.build import alert_key, alert_payload, severity, sync_alerts
+from alerts.build import alert_key, severity, sync_alerts
+from alerts.payload import alert_payload
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, OutboxMessage
 from tests.alerts.helpers import candidate, match, world
@@ -70,13 +71,27 @@ def test_official_accounts_never_alert():
         assert s.scalars(select(OutboxMessage)).all() == []
 
 
+def test_an_any_platform_official_account_is_matched_normalised():
+    """{"platform": "*", "uploader": "@StarStudio"} covers StarStudio everywhere, as the
+    matchers say (likewatch/official.py; tests/matchers/test_match_official.py)."""
+    cat = Catalog.open()
+    ids = world(cat)
+    registry.add_person(cat, "acme", "alice", official=["*:@StarStudio"])
+    registry.add_subscription(cat, "acme", "email", "desk@example.org")
+    match(cat, candidate(cat, "v1", uploader="starstudio"), ids["alice"])
+    match(cat, candidate(cat, "v2", uploader="StarStudio2"), ids["alice"])
+    assert sync_alerts(cat) == {"suppressed": 1, "created": 1}
+    with cat.session() as s:
+        assert len(s.scalars(select(OutboxMessage)).all()) == 1
+
+
 def test_payload_says_who_where_when_how_and_carries_no_embeddings():
     cat = Catalog.open()
     ids = world(cat)
     match(cat, candidate(cat, "v9"), ids["alice"], "face", 0.31, 0.6, "t=1.50s")
     sync_alerts(cat)
     with cat.session() as s:
-        p = alert_payload(s, s.scalars(select(Alert)).one())
+        p = alert_payload(s, s.scalars(select(Alert)).one()).wire()
     assert p["person"] == {"id": "alice", "name": "Alice Star"}
     assert p["where"]["url"] == "http://127.0.0.1/video/v9" and p["where"]["uploader_id"] == "u1"
     assert p["published_at"] == "2026-01-02T03:04:05Z" and p["found_at"].endswith("Z")
@@ -84,6 +99,12 @@ def test_payload_says_who_where_when_how_and_carries_no_embeddings():
     assert p["candidate_image"]["url"].endswith("/media/thumb/v9.jpg")
     assert len(p["reference"]["sha256"]) == 64
     assert "embedding" not in str(p) and "value" not in str(p)
+    # The wire format of the untyped payload this model replaced: the same keys, no more.
+    assert set(p) == {"id", "type", "severity", "status", "client", "person", "where",
+                      "published_at", "found_at", "alerted_at", "updated_at", "match",
+                      "signals", "candidate_image", "reference"}
+    assert p["signals"] == [{"signal": "face", "frame": "t=1.50s", "distance": 0.31,
+                             "threshold": 0.6, "reference_id": p["reference"]["id"]}]
 
 
 def test_registry_rejects_bad_input():

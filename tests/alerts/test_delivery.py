@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from alerts import channels, outbox, registry
+from alerts import channels, outbox, payload, registry
 from alerts.build import sync_alerts
 from alerts.receiver import WebhookReceiver
 from alerts.views import list_alerts
@@ -43,6 +43,11 @@ def test_webhook_is_signed_and_carries_the_alert_id():
         got = rx.wait_for(1, 5)
     assert len(got) == 1 and got[0].verified
     assert got[0].alert_id == got[0].body["id"] and got[0].alert_id.startswith("lw_")
+    # The body is exactly the typed payload (docs/webhooks.md's schema): nothing missing,
+    # nothing extra, the same values once re-serialised.
+    sent = payload.parse(got[0].raw)
+    assert isinstance(sent, payload.AlertPayload) and sent.wire() == json.loads(got[0].raw)
+    assert sent == _stored_payload(cat)
     sig = got[0].headers["X-Likewatch-Signature"]
     assert channels.verify("s3cret", got[0].raw, sig)
     assert not channels.verify("wrong", got[0].raw, sig)
@@ -103,6 +108,14 @@ def test_an_expired_lease_is_redelivered_with_the_same_id():
     assert {g.alert_id for g in got} == {got[0].body["id"]}
 
 
+def _stored_payload(cat, index=0):
+    from likewatch.catalog.alerts import Alert
+
+    with cat.session() as s:
+        alerts = list(s.scalars(select(Alert).order_by(Alert.id)))
+        return payload.alert_payload(s, alerts[index])
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -138,7 +151,9 @@ def test_email_goes_through_a_real_smtp_server(monkeypatch):
     text = msg.get_body(("plain",)).get_content()
     assert "http://127.0.0.1/video/v1" in text and "face distance 0.3" in text
     [att] = [p for p in msg.iter_attachments()]
-    assert json.loads(att.get_content())["id"] == msg["X-Likewatch-Alert-Id"]
+    attached = payload.parse(att.get_content())
+    assert attached.id == msg["X-Likewatch-Alert-Id"] and attached == _stored_payload(cat)
+    assert text.replace("\r\n", "\n") == channels.message_text(attached)[1]  # SMTP: CRLF
 
 
 def test_email_to_a_closed_port_is_retried(monkeypatch):
@@ -160,13 +175,16 @@ def test_chat_app_formats(app):
         assert outbox.deliver_due(cat, "w") == {"sent": 1}
         [got] = rx.wait_for(1, 5)
     b = got.body
+    title, text = channels.message_text(_stored_payload(cat))
+    assert text.startswith("[HIGH] Alice Star (alice)\nWhere: sandbox http://127.0.0.1/video/v1")
     if app == "wecom":
+        assert b["markdown"]["content"] == f"**{title}**\n{text}"
         assert b["msgtype"] == "markdown" and "Alice Star" in b["markdown"]["content"]
     elif app == "dingtalk":
         assert b["msgtype"] == "markdown" and set(b["markdown"]) == {"title", "text"}
         assert "timestamp=" in got.path and "sign=" in got.path
     elif app == "feishu":
-        assert b["msg_type"] == "text" and "Alice Star" in b["content"]["text"]
+        assert b["msg_type"] == "text" and b["content"]["text"] == f"{title}\n{text}"
         assert b["timestamp"].isdigit() and b["sign"]
     else:
         assert b["text"].startswith("[HIGH] Alice Star") and b["blocks"][1]["type"] == "section"
@@ -193,6 +211,9 @@ def test_digest_sends_one_message_for_several_alerts():
         [got] = rx.wait_for(1, 5)
     assert got.verified and got.body["type"] == "likewatch.digest"
     assert got.alert_id == got.body["id"] and len(got.body["alerts"]) == 3
+    digest = payload.parse(got.raw)
+    assert isinstance(digest, payload.DigestPayload) and digest.wire() == got.body
+    assert digest.alerts == [_stored_payload(cat, i) for i in range(3)]
     assert all(r["deliveries"][0]["state"] == "sent" for r in list_alerts(cat))
 
 

@@ -58,7 +58,7 @@ def test_pinned_bridge(shared_data) -> None:
 
 
 def test_reduced_decode_matches_full_decode_within_two_bits() -> None:
-    """The reduced decode the signal uses barely moves the hash (MEASURED: median 0)."""
+    """The reduced decode the signal uses barely moves the hash (docs/measurements.md: median 0)."""
     sig = PhashSignal()
     for name in ("A000370_1", "C001070_1", "T000468_2"):
         reduced = sig.hash(ImageInput.from_path(face(name)))[0].value

@@ -8,8 +8,8 @@ import threading
 import time
 import urllib.request
 
+from likewatch.work.db import reset_catalog
 from scheduler import daemon
-from scheduler.db import reset_catalog
 
 
 def _free_port() -> int:

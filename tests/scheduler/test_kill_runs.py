@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler import chaos
+from demo import chaos
 
 
 @pytest.mark.slow

@@ -10,8 +10,8 @@ import time
 from alerts import outbox, registry
 from alerts.build import sync_alerts
 from likewatch.catalog import Catalog
-from scheduler import queue
-from scheduler.db import write_session
+from likewatch.work import queue
+from likewatch.work.db import write_session
 from tests.alerts.helpers import candidate, match, world
 
 

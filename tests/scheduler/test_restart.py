@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from likewatch.work.db import catalog, reset_catalog
 from scheduler import daemon
-from scheduler.db import catalog, reset_catalog
 
 RUNS = Path("/nonexistent")
 

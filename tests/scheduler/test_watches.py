@@ -11,6 +11,7 @@ from sqlalchemy import select
 from alerts import registry
 from likewatch.catalog import Catalog
 from likewatch.catalog.queue import QueueJob
+from likewatch.work.clock import ManualClock
 from scheduler import jobs, watches
 from scheduler.status import format_status, scheduler_status
 
@@ -22,17 +23,23 @@ def _watch(cat, url="http://127.0.0.1:9/browse", every=10.0):
 
 def test_each_due_slot_is_enqueued_once_and_missed_slots_coalesce():
     cat = Catalog.open()
-    wid = _watch(cat)
-    with cat.session() as s:
-        from likewatch.catalog.queue import Watch
-        t0 = s.get(Watch, wid).next_due_at
-    assert watches.schedule_due(cat, now=t0) == [f"crawl:{wid}:{int(t0 * 1000)}"]
-    assert watches.schedule_due(cat, now=t0 + 1) == []  # not due again yet
-    assert watches.schedule_due(cat, now=t0 + 10) == [f"crawl:{wid}:{int((t0 + 10) * 1000)}"]
+    clock = ManualClock()
+    registry.add_client(cat, "acme")
+    wid = watches.add_watch(cat, "acme", "sandbox", "http://127.0.0.1:9/browse", every=10.0,
+                            clock=clock)
+    t0 = clock.now()
+
+    def due_at(offset):
+        clock.t = t0 + offset
+        return watches.schedule_due(cat, clock=clock)
+
+    assert due_at(0) == [f"crawl:{wid}:{int(t0 * 1000)}"]
+    assert due_at(1) == []  # not due again yet
+    assert due_at(10) == [f"crawl:{wid}:{int((t0 + 10) * 1000)}"]
     # Down for a minute: the five missed slots become one run, the next one 10 s later.
-    assert watches.schedule_due(cat, now=t0 + 75) == [f"crawl:{wid}:{int((t0 + 20) * 1000)}"]
-    assert watches.schedule_due(cat, now=t0 + 80) == []
-    assert watches.schedule_due(cat, now=t0 + 85) == [f"crawl:{wid}:{int((t0 + 85) * 1000)}"]
+    assert due_at(75) == [f"crawl:{wid}:{int((t0 + 20) * 1000)}"]
+    assert due_at(80) == []
+    assert due_at(85) == [f"crawl:{wid}:{int((t0 + 85) * 1000)}"]
     with cat.session() as s:
         assert len(s.scalars(select(QueueJob)).all()) == 4
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from likewatch.catalog import Catalog
 from likewatch.catalog.queue import QueueJob
-from scheduler import queue
-from scheduler.db import write_session
+from likewatch.work import queue
+from likewatch.work.db import write_session
 
 
 def _enqueue(cat, n, q="work"):
@@ -70,13 +70,6 @@ def test_failure_backs_off_then_dead_letter():
     assert queue.counts(cat) == {"work": {"dead": 1}}
 
 
-def test_backoff_delay_grows_and_is_capped():
-    delays = [queue.backoff_delay(a, 1.0, 10.0, jitter=0.0) for a in range(1, 7)]
-    assert delays == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
-    jittered = {round(queue.backoff_delay(3, 1.0, 100.0), 3) for _ in range(20)}
-    assert len(jittered) > 1 and all(2.0 <= d <= 6.0 for d in jittered)
-
-
 def test_heartbeat_keeps_a_long_job_leased():
     cat = Catalog.open()
     _enqueue(cat, 1)
@@ -118,7 +111,7 @@ def test_concurrent_workers_never_claim_the_same_job(likewatch_home):
 WORKER = """
 import sys, time
 from likewatch.catalog import Catalog
-from scheduler import queue
+from likewatch.work import queue
 cat = Catalog.open()
 job = queue.claim(cat, "work", "doomed", lease_seconds=0.5)
 print(job.key, flush=True)

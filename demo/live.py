@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from likewatch import settings
-from scheduler.config import allow_loopback
+from likewatch.settings import allow_loopback
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -78,8 +78,8 @@ def prepare(cat: Any, base_url: str, receiver_url: str, secret: str, *, every: f
     from alerts import registry
     from likewatch.catalog.alerts import Subscription
     from likewatch.catalog.queue import Watch
+    from likewatch.work.db import write_session
     from matchers.enroll import enroll
-    from scheduler.db import write_session
     from scheduler.watches import add_watch
 
     truth = ground_truth(sandbox_dir())
@@ -126,9 +126,9 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
 
     from alerts.receiver import Received, WebhookReceiver
     from likewatch.catalog import Catalog
+    from likewatch.work.db import reset_catalog
     from sandbox.server import SandboxServer
     from scheduler import daemon, jobs
-    from scheduler.db import reset_catalog
 
     data = sandbox_dir()
     use_data_dir(data)

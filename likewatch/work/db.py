@@ -1,20 +1,24 @@
-"""Catalog access for the daemon: one Catalog per process and write transactions.
+"""Catalog access for workers: one Catalog per process, and write transactions.
 
 On SQLite a read-then-write transaction opened as DEFERRED can fail with "database is
 locked" (SQLITE_BUSY_SNAPSHOT) when another process wrote in between, and busy_timeout
 does not help there. :func:`write_session` therefore starts SQLite transactions with
 ``BEGIN IMMEDIATE`` (the write lock is taken first, waiting up to busy_timeout). On
-PostgreSQL it is an ordinary transaction; row locks come from the statements themselves.
+PostgreSQL it is an ordinary transaction; row locks come from the statements themselves
+(``FOR UPDATE SKIP LOCKED`` in :mod:`likewatch.work.lease`).
+
+Every transaction that reads what it is about to change (a claim, a cursor, an upsert)
+goes through :func:`write_session`.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from likewatch.catalog import Catalog
@@ -33,7 +37,7 @@ def catalog() -> Catalog:
 
 
 def reset_catalog() -> None:
-    """Forget the cached catalog (tests that switch LIKEWATCH_HOME call this)."""
+    """Forget the cached catalog (tests and the demo that switch LIKEWATCH_HOME call this)."""
     global _catalog
     if _catalog is not None:
         _catalog.close()
@@ -53,7 +57,15 @@ def write_session(cat: Catalog) -> Iterator[Session]:
         yield s
 
 
-def worker_id(role: str = "") -> str:
-    """A lease owner name unique to this process: host, pid and a random suffix."""
-    prefix = f"{role}@" if role else ""
-    return f"{prefix}{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def compare_and_set(s: Session, model: Any, row_id: int, column: str, expected: Any,
+                    new: Any) -> bool:
+    """Set ``column`` of row ``row_id`` to ``new`` if it still holds ``expected``.
+
+    The claim of work done within one transaction, without a lease (the matcher's claim
+    of a pending candidate: the state change and the results commit together, and of two
+    workers that computed the same row, only the first records it). False: someone else
+    moved the row first; the caller rolls back what it wrote."""
+    col = getattr(model, column)
+    res = s.execute(update(model).where(model.id == row_id, col == expected)
+                    .values({column: new}).execution_options(synchronize_session=False))
+    return bool(getattr(res, "rowcount", 0) == 1)

@@ -172,7 +172,7 @@ def preload(cat: Catalog, base_url: str, max_pages: int | None = None) -> int:
     from sqlalchemy import update
 
     from crawler.run import crawl
-    from scheduler.db import write_session
+    from likewatch.work.db import write_session
 
     crawl(f"{base_url}/browse?page=1", platform="sandbox", mode="listing", max_pages=max_pages)
     with write_session(cat) as s:
@@ -321,7 +321,7 @@ def _verify(cat: Catalog, report: KillReport, published: list[str], received: li
     report.alerts = len(alerts)
     report.not_crawled = [i for i in published if i not in crawled]
     report.requests = len(received)
-    ids_by_item: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    ids_by_item: dict[tuple[Any, Any, Any], set[str]] = defaultdict(set)
     per_id: Counter[str] = Counter()
     for r in received:
         report.unverified += not r.verified
