@@ -42,7 +42,8 @@ from likewatch.catalog.models import (
     Person,
     Reference,
 )
-from likewatch.catalog.review import PersonErasure, ReviewDecision, TakedownEvent
+from likewatch.catalog.notices import Notice
+from likewatch.catalog.review import PersonErasure, ReviewDecision
 from likewatch.work.db import write_session
 
 FACE_SIGNALS = ("face", "face_pdq")
@@ -127,8 +128,8 @@ def erase_person(cat: Catalog, person_id: int, actor: str, *,
         alerts = list(s.scalars(select(Alert).where(Alert.person_id == p.id)))
         held = set(s.scalars(select(EvidenceCapture.alert_id).where(
             EvidenceCapture.alert_id.in_([str(a.id) for a in alerts]))))
-        tracked = set(s.scalars(select(TakedownEvent.alert_id).where(
-            TakedownEvent.alert_id.in_([a.id for a in alerts]))))
+        tracked = set(s.scalars(select(Notice.alert_id).where(  # a takedown notice
+            Notice.alert_id.in_([a.id for a in alerts]))))
         kept = [a for a in alerts if str(a.id) in held or a.id in tracked]
         gone = [a.id for a in alerts if a not in kept]
         outbox = list(s.scalars(select(OutboxMessage.id).where(OutboxMessage.alert_id.in_(gone))))

@@ -3,6 +3,9 @@
 An alert is shown under its key (``"id": "lw_…"``, what every command accepts) with its
 number beside it. ``client_ids`` restricts a view to some clients (the webapp passes the
 clients a user may see; None means every client, as for the local operator's CLI).
+Each alert carries the ``provenance`` of its candidate's media
+(``likewatch.catalog.provenance.provenance_summary``: the GB 45438 AI label, its producer,
+C2PA, the platform's AI flag), or None when they were not read yet.
 
 Tiers: a match row is alert tier (pushed) or review tier (held for a person's decision);
 an alert is alert tier when any of its match rows is. Match rows without a ``tier``
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage, Subscription
 from likewatch.catalog.models import Candidate, Client, MatchRow, Person
+from likewatch.catalog.provenance import provenance_summary
 from likewatch.work.clock import as_datetime
 
 TIERS = ("alert", "review")
@@ -99,6 +103,9 @@ def alert_row(s: Session, a: Alert, tier: str, *, deliveries: bool = True) -> di
         "frame": a.frame, "signals": len(a.signals or []),
         "reference_id": a.reference_id,
         "created_at": _iso(a.created_at), "updated_at": _iso(a.updated_at),
+        # What the matched media say about their origin (AI labels, C2PA, the platform's
+        # flag); None until the matcher has read them.
+        "provenance": provenance_summary(s, a.candidate_id),
     }
     if deliveries:
         row["deliveries"] = _deliveries(s, a.id)

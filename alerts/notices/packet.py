@@ -28,6 +28,7 @@ import json
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from alerts.notices.outcomes import NoticeState
 from alerts.notices.platforms import platform_info
 from alerts.notices.render import (
     LANGS,
+    NoticeContext,
     NoticeError,
     render_pdf,
     render_poa,
@@ -89,8 +91,13 @@ def _kind(name: str) -> str:
 
 def build_packet(catalog: Catalog, ref: str, *, platform: str | None = None,
                  out: Path, langs: tuple[str, ...] = LANGS, make_zip: bool = True,
-                 reviewer_signs: tuple[str, ...] = ()) -> Packet:
-    """Write the complaint packet of alert ``ref`` for ``platform`` under ``out``."""
+                 reviewer_signs: tuple[str, ...] = (), actor: str = "packet",
+                 adjust: Callable[[NoticeContext, str], NoticeContext] | None = None) -> Packet:
+    """Write the complaint packet of alert ``ref`` for ``platform`` under ``out``.
+
+    ``actor``: who the notice's record names if this drafts it; ``adjust(ctx, lang)``: what
+    the documents in ``lang`` say beyond the alert's own context (the review desk's form:
+    the rights holder's identity, the agent, more URLs and evidence hashes)."""
     cap = find_evidence(catalog, ref)
     if cap is None:
         raise PacketError(f"no sealed evidence for {ref!r} yet: a complaint needs preliminary "
@@ -100,7 +107,7 @@ def build_packet(catalog: Catalog, ref: str, *, platform: str | None = None,
 
     try:
         ctx, platform, state = prepare_notice(catalog, cap.capture_id, platform,
-                                              reviewer_signs, actor="packet")
+                                              reviewer_signs, actor=actor)
     except NoticeError as exc:
         raise PacketError(str(exc)) from None
     folder = out / ("packet-" + re.sub(r"[^\w.-]+", "_", ctx.notice_id))
@@ -110,8 +117,9 @@ def build_packet(catalog: Catalog, ref: str, *, platform: str | None = None,
     evidence = export_bundle(catalog, cap.capture_id, folder / f"evidence-{cap.capture_id}.zip")
     docs: list[Path] = []
     for lang in langs:
-        for stem, text in (("notice", render_text(ctx, platform, lang)),
-                           ("power-of-attorney", render_poa(ctx, platform, lang))):
+        said = adjust(ctx, lang) if adjust is not None else ctx
+        for stem, text in (("notice", render_text(said, platform, lang)),
+                           ("power-of-attorney", render_poa(said, platform, lang))):
             (folder / f"{stem}.{lang}.txt").write_text(text, encoding="utf-8")
             (folder / f"{stem}.{lang}.pdf").write_bytes(render_pdf(text, lang))
             docs += [folder / f"{stem}.{lang}.pdf", folder / f"{stem}.{lang}.txt"]

@@ -1,14 +1,16 @@
-"""What people decided about alerts, takedowns, and persons erased on request.
+"""What people decided about alerts, and persons erased on request.
 
-Three tables (names and columns are storage keys: add, never rename):
+Two tables (names and columns are storage keys: add, never rename):
 
 - ``review_decisions``: one row per decision on an alert (confirm, dismiss, allow-list
   the uploader, reopen), with who took it and when. Never updated: the alert's current
   ``status`` is the last decision's outcome.
-- ``takedown_events``: the takedown history of an alert, one row per state reached
-  (drafted, filed, removed, rejected, counter_notice, restored); the newest is its state.
 - ``person_erasures``: a person removed with their biometric data; what was deleted and
   what was kept (and why) is recorded here, without any photo or embedding.
+
+An alert's takedown is its complaint notice (``notices`` / ``notice_events``,
+likewatch/catalog/notices.py). Catalogs made before that may hold an unused
+``takedown_events`` table; nothing reads it.
 """
 
 from __future__ import annotations
@@ -34,20 +36,6 @@ class ReviewDecision(Base):
     status_before: Mapped[str] = mapped_column(String(20), default="")
     status_after: Mapped[str] = mapped_column(String(20), default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class TakedownEvent(Base):
-    """One step of an alert's takedown: the state reached, by whom, when."""
-
-    __tablename__ = "takedown_events"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
-    state: Mapped[str] = mapped_column(String(20))
-    actor: Mapped[str] = mapped_column(String(320))
-    note: Mapped[str] = mapped_column(Text, default="")
-    # For "restored": the re-uploaded item's URL or alert key it links back to.
-    link: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -89,10 +89,17 @@ def test_erasure_deletes_biometric_data_and_keeps_sealed_evidence(
 
 def test_person_remove_cli(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with Catalog.open() as cat:
-        world.build(cat, shared_data / "faces")
+        w = world.build(cat, shared_data / "faces")
+    # A takedown notice (here only drafted) is a takedown record: its alert is kept.
+    noticed = w.alerts[world.B][1]
+    assert main(["notice", noticed]) == 0
+    capsys.readouterr()
     assert main(["person", "remove", "--client", world.B, "--person", "demo-b", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["person"] == "demo-b" and out["deleted"]["references"] == 1
-    assert out["deleted"]["alerts"] == 2 and out["kept"]["alerts"] == []
+    assert out["deleted"]["alerts"] == 1 and out["kept"]["alerts"] == [noticed]
+    assert main(["notices", "--json"]) == 0
+    [notice] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert notice["alert"] == w.numbers[world.B][1] and notice["state"] == "drafted"
     assert main(["person", "remove", "--client", world.B, "--person", "demo-b"]) == 2
     assert "no person 'demo-b'" in capsys.readouterr().err

@@ -183,3 +183,23 @@ def test_the_desk_tracker_is_the_same_record() -> None:
     assert both["douyin"]["pending"] == 1 and both["douyin"]["success_rate"] is None
     with pytest.raises(ValueError, match="no alert 999"):
         tracker.state(999)
+
+
+def test_the_desk_tracks_the_notice_to_the_alerts_own_platform_first() -> None:
+    """An alert noticed to another platform only is tracked through that notice; once it has
+    one to its own platform, that one is its takedown. The steps allowed are outcomes'."""
+    from alerts.notices.tracker import NoticeTracker, next_states
+
+    cat = Catalog.open()
+    tracker = NoticeTracker(cat)
+    alert = make_alert(cat, "elsewhere", platform="kuaishou")
+    assert tracker.takedown(alert) == {"notice": None, "state": None,
+                                       "next": ["drafted", "filed"], "history": []}
+    other = draft_notice(cat, alert, "douyin", actor="cli")
+    assert tracker.takedown(alert)["notice"] == other.notice_no
+    own = draft_notice(cat, alert, "kuaishou")
+    assert tracker.advance(alert, "filed", "desk:alice") == "filed"
+    assert tracker.takedown(alert)["notice"] == own.notice_no
+    assert get_notice(cat, other.id).state == "drafted"
+    for state in NOTICE_STATES:
+        assert set(next_states(state)) == TRANSITIONS[state]

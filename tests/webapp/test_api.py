@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from openapi_spec_validator import validate
 
 from tests.webapp.conftest import Desk
@@ -108,3 +109,49 @@ def test_openapi_is_valid_openapi_3_from_the_code(desk: Desk) -> None:
     page = desk.client(desk.world.tokens["viewer_a"]).get("/docs")
     assert page.status_code == 200 and "/api/alerts/{alert_id}/review" in page.text
     assert json.loads(r.content) == spec
+
+
+def test_each_alert_shows_its_provenance(desk: Desk, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The candidate's provenance (issue #19) with its alert: in the API, on the alert page
+    (rendered on the server) and in `likewatch alerts --json`."""
+    from likewatch.catalog.alerts import Alert
+    from likewatch.catalog.provenance import CandidateProvenance
+    from likewatch.cli import main
+
+    w = desk.world
+    key, plain = w.alerts[A][-1], w.alerts[A][0]
+    c2pa = {"signer": "Gen Signer Ltd", "ai_generated": True, "validation_state": "Valid",
+            "claim_generator": "GenTool 2.1"}
+    with desk.catalog.session() as s:
+        [alert] = s.query(Alert).filter_by(key=key).all()
+        s.add(CandidateProvenance(
+            candidate_id=alert.candidate_id, ai_label="1", producer="001191110108MA01KP2T5U",
+            c2pa_signer="Gen Signer Ltd", c2pa_ai=True, platform_flag="aigc_label_type=1",
+            media={"thumbnail": {"ai_label": "1", "c2pa": c2pa,
+                                 "label": {"label": "1", "carrier": "jpeg/app1-xmp"}}}))
+    c = desk.client(w.tokens["viewer_a"])
+    prov = c.get(f"/api/alerts/{key}").json()["provenance"]
+    assert prov["ai_label"] == "1" and prov["producer"] == "001191110108MA01KP2T5U"
+    assert prov["c2pa"]["signer"] == "Gen Signer Ltd" and prov["c2pa"]["ai_generated"] is True
+    assert prov["platform_flag"] == "aigc_label_type=1"
+    assert prov["label"]["carrier"] == "jpeg/app1-xmp" and prov["checked_at"].endswith("Z")
+    listed = {a["id"]: a["provenance"] for a in c.get("/api/alerts").json()["alerts"]}
+    assert listed[key] == prov and listed[plain] is None  # not read yet: null
+
+    page = c.get(f"/alerts/{key}")
+    assert page.status_code == 200
+    row = page.text[page.text.index('<tr id="provenance">'):]
+    row = row[:row.index("</tr>")]
+    for shown in ('<span class="badge high">1</span> AI-generated', "001191110108MA01KP2T5U",
+                  "signed by Gen Signer Ltd · declares AI generation · Valid",
+                  "<code>aigc_label_type=1</code> (the platform marks it as AI)"):
+        assert shown in row, shown
+    assert "have not been read yet" in c.get(f"/alerts/{plain}").text
+
+    monkeypatch.setenv("LIKEWATCH_HOME", str(desk.home))
+    capsys.readouterr()
+    assert main(["alerts", "--json", "--client", A]) == 0
+    cli = {a["id"]: a["provenance"]
+           for a in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert cli[key] == prov and cli[plain] is None

@@ -1,6 +1,7 @@
 """The desk in a real Chromium: log in, review the queue, confirm one alert and dismiss
-another, download the sealed bundle (and verify it), make a notice, track the takedown,
-enrol from a CSV with progress; a second tenant's user sees none of it.
+another, see the media's provenance, download the sealed bundle (and verify it), make a
+notice and the complaint packet, track the takedown, enrol from a CSV with progress; a
+second tenant's user sees none of it.
 
 Screenshots of the queue and of an alert side by side go to ``bench/out/`` (gitignored).
 """
@@ -11,6 +12,7 @@ import asyncio
 import socket
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,8 @@ from alerts.evidence.adapter import capture_for_alert
 from alerts.evidence.browser import BrowserWorker
 from alerts.evidence.verify import verify_bundle
 from likewatch.catalog import Catalog
+from likewatch.catalog.alerts import Alert
+from likewatch.catalog.provenance import CandidateProvenance
 from matchers.index import open_index
 from matchers.index.sync import sync_catalog
 from tests.alerts.test_evidence_capture import PAGE, PageServer
@@ -141,8 +145,16 @@ def test_review_evidence_notice_and_takedown(browser: Browser, live: Live,
     decisions = page.inner_text("#decisions")
     assert "confirm by owner-a@example.com" in decisions
 
-    # The alert with sealed evidence, side by side with its face crops.
+    # The alert with sealed evidence, side by side with its face crops and what its media
+    # say about their origin.
+    with live.catalog.session() as s:
+        [alert] = s.query(Alert).filter_by(key=keys[0]).all()
+        s.add(CandidateProvenance(candidate_id=alert.candidate_id, ai_label=None,
+                                  platform_flag="aigc_label_type=1", media={}))
     page.goto(f"{live.base}/alerts/{keys[0]}")
+    assert "aigc_label_type=1 (the platform marks it as AI)" in page.inner_text(
+        "#prov-platform-flag")
+    assert page.inner_text("#prov-ai-label") == "none"
     page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth)")
     assert page.locator("#crops img").count() >= 2
     page.locator("#side-by-side").screenshot(path=str(SHOTS / "desk-side-by-side.png"))
@@ -165,6 +177,24 @@ def test_review_evidence_notice_and_takedown(browser: Browser, live: Live,
     assert pdf.read_bytes().startswith(b"%PDF") and got.value.suggested_filename.endswith(".pdf")
     page.reload()
     assert page.inner_text("#takedown-state") == "drafted"
+    notice_no = page.inner_text("#takedown-notice")
+    # The same form's second button: the complaint packet of `likewatch packet`, as a zip.
+    page.fill("textarea[name=ai_signs]", "face swap visible at 0:12")
+    with page.expect_download(timeout=120_000) as got:
+        page.click("#make-packet")
+    assert got.value.suggested_filename == f"packet-{notice_no}.zip"
+    packet = tmp_path / "packet.zip"
+    got.value.save_as(packet)
+    with zipfile.ZipFile(packet) as zf:
+        names = {n.split("/", 1)[1]: n for n in zf.namelist()}
+        assert {"notice.zh.pdf", "notice.en.pdf", "power-of-attorney.zh.pdf",
+                "packet.json"} <= set(names)
+        evidence = [n for n in names if n.startswith("evidence-")]
+        assert len(evidence) == 1
+        (tmp_path / "in-packet.zip").write_bytes(zf.read(names[evidence[0]]))
+        assert "face swap visible at 0:12" in zf.read(names["notice.en.txt"]).decode()
+    assert verify_bundle(tmp_path / "in-packet.zip").ok
+    page.reload()
     page.select_option("#takedown select[name=state]", "filed")
     page.fill("#takedown input[name=note]", "filed via the platform form")
     page.click("#takedown button[type=submit]")

@@ -22,6 +22,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/alerts/{alert_id}/allow-uploader"): {},
     ("POST", "/api/alerts/{alert_id}/notice"): {"json": {"format": "text"}},
     ("POST", "/alerts/{alert_id}/notice"): {"data": {"format": "text"}},
+    ("POST", "/api/alerts/{alert_id}/packet"): {"json": {}},
+    ("POST", "/alerts/{alert_id}/packet"): {"data": {}},
     ("POST", "/api/alerts/{alert_id}/takedown"): {"json": {"state": "filed"}},
     ("POST", "/alerts/{alert_id}/takedown"): {"data": {"state": "filed"}},
     ("PATCH", "/api/persons/{person_id}"): {"json": {"name": "x"}},

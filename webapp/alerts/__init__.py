@@ -39,3 +39,23 @@ def alert_detail(cat: Catalog, number: int) -> dict[str, Any]:
                           for m in (alert.signals or [])]
         row["decisions"] = decisions(s, alert.id)
         return row
+
+
+def provenance_view(prov: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the alert page says about the media's origin, from the alert's ``provenance``
+    (the meaning of a label and of a platform flag as the notices read them)."""
+    from alerts.notices.ai import LABEL_MEANING, platform_says_ai
+
+    if prov is None:
+        return None
+    c2pa = prov.get("c2pa") or {}
+    label = prov.get("ai_label")
+    flag = prov.get("platform_flag")
+    return {"ai_label": label,
+            "meaning": LABEL_MEANING[label][1] if label in LABEL_MEANING else None,
+            "producer": prov.get("producer"), "propagator": prov.get("propagator"),
+            "c2pa": bool(c2pa), "c2pa_signer": c2pa.get("signer") or None,
+            "c2pa_ai": bool(c2pa.get("ai_generated")),
+            "c2pa_state": c2pa.get("validation_state") or None,
+            "platform_flag": None if flag is None else str(flag),
+            "platform_says_ai": platform_says_ai(flag), "checked_at": prov.get("checked_at")}

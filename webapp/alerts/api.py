@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
@@ -14,6 +14,18 @@ from webapp.alerts import alert_detail, alert_for
 from webapp.web import actor, catalog, principal
 
 router = APIRouter(tags=["alerts"])
+
+
+class ProvenanceOut(BaseModel):
+    """What the matched media say about their origin (as `likewatch scan --json`)."""
+
+    ai_label: str | None  # GB 45438 implicit label: "1" generated, "2" possibly, "3" suspected
+    producer: str | None  # the label's ContentProducer
+    propagator: str | None  # the label's ContentPropagator
+    c2pa: dict[str, Any] | None  # signer, claim_generator, ai_generated, validation_state, ...
+    platform_flag: Any  # the platform's own AI-content flag, "<key>=<value>"
+    label: dict[str, Any] | None  # the implicit label's fields, and where it was found
+    checked_at: str
 
 
 class AlertOut(BaseModel):
@@ -39,6 +51,7 @@ class AlertOut(BaseModel):
     reference_id: int | None
     created_at: str | None
     updated_at: str | None
+    provenance: ProvenanceOut | None  # None until the matcher has read the media
 
 
 class AlertList(BaseModel):

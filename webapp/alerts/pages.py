@@ -11,7 +11,7 @@ from alerts import review
 from alerts.notices.platforms import PLATFORMS
 from alerts.views import STATUSES, TIERS, list_alerts
 from webapp.accounts.roles import Principal
-from webapp.alerts import alert_detail, alert_for
+from webapp.alerts import alert_detail, alert_for, provenance_view
 from webapp.web import actor, catalog, principal, render
 
 router = APIRouter(include_in_schema=False)
@@ -48,17 +48,15 @@ def detail(request: Request, alert_id: str,
            who: Annotated[Principal, Depends(principal)]) -> Response:
     from webapp.evidence.routes import evidence_of
     from webapp.media.routes import crop_summary
-    from webapp.takedowns import LABELS, TRANSITIONS, tracker
+    from webapp.takedowns import LABELS, tracker
 
     cat = catalog(request)
     number, client_id, key = alert_for(cat, who, alert_id)
     alert = alert_detail(cat, number)
-    t = tracker(cat)
-    state = t.state(number)
     return render(request, "alerts/detail.html", a=alert, crops=crop_summary(cat, number),
+                  provenance=provenance_view(alert["provenance"]),
                   evidence=evidence_of(cat, number, key), platforms=PLATFORMS,
-                  takedown={"state": state, "next": TRANSITIONS[state],
-                            "history": t.history(number), "labels": LABELS},
+                  takedown={**tracker(cat).takedown(number), "labels": LABELS},
                   may_review=who.can("review", client_id))
 
 

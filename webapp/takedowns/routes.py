@@ -1,22 +1,26 @@
-"""Takedown tracking: the steps of one alert's takedown, and success rates per platform."""
+"""Takedown tracking: the steps of one alert's takedown, and success rates per platform.
+
+The takedown is the alert's complaint notice (webapp/takedowns/__init__.py): what these
+routes record, ``likewatch outcome`` shows and ``likewatch report`` counts.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from alerts.notices.outcomes import OutcomeError
+from likewatch.catalog.notices import NOTICE_STATES
 from matchers.index.base import BadQuery
 from webapp.accounts.roles import Principal
 from webapp.alerts import alert_for
-from webapp.takedowns import TRANSITIONS, TransitionError, tracker
+from webapp.takedowns import LABELS, tracker
 from webapp.web import actor, catalog, principal, render
 
 router = APIRouter(tags=["takedowns"])
-
-State = Literal["drafted", "filed", "removed", "rejected", "counter_notice", "restored"]
 
 
 class Step(BaseModel):
@@ -29,13 +33,14 @@ class Step(BaseModel):
 
 class TakedownOut(BaseModel):
     alert: str
+    notice: str | None  # the notice number `likewatch outcome` and `likewatch notices` show
     state: str | None
     next: list[str]  # the states it may move to now
     history: list[Step]
 
 
 class StepIn(BaseModel):
-    state: State
+    state: str = Field(json_schema_extra={"enum": list(NOTICE_STATES)})
     note: str = ""
     link: str = ""  # e.g. the alert key of a re-upload, or the platform's case URL
 
@@ -45,11 +50,13 @@ class PlatformStats(BaseModel):
     takedowns: int
     filed: int
     drafted: int
+    pending: int  # filed, no answer yet
     removed: int
     rejected: int
     counter_notice: int
     restored: int
-    success_rate: float | None
+    success_rate: float | None  # of the answered ones, the share taken down at least once
+    median_hours_to_removal: float | None
 
 
 class StatsOut(BaseModel):
@@ -57,10 +64,9 @@ class StatsOut(BaseModel):
 
 
 def _out(request: Request, number: int, key: str) -> TakedownOut:
-    t = tracker(catalog(request))
-    state = t.state(number)
-    return TakedownOut(alert=key, state=state, next=list(TRANSITIONS[state]),
-                       history=[Step(**h) for h in t.history(number)])
+    t = tracker(catalog(request)).takedown(number)
+    return TakedownOut(alert=key, notice=t["notice"], state=t["state"], next=t["next"],
+                       history=[Step(**h) for h in t["history"]])
 
 
 @router.get("/api/alerts/{alert_id}/takedown", response_model=TakedownOut)
@@ -79,7 +85,7 @@ def _advance(request: Request, who: Principal, alert_id: str, step: StepIn) -> T
         _, _, link = alert_for(catalog(request), who, link)
     try:
         tracker(catalog(request)).advance(number, step.state, actor(who), step.note, link)
-    except TransitionError as exc:
+    except OutcomeError as exc:
         raise BadQuery(str(exc)) from None
     return _out(request, number, key)
 
@@ -94,7 +100,7 @@ def post_takedown(request: Request, alert_id: str, body: StepIn,
 @router.post("/alerts/{alert_id}/takedown", include_in_schema=False)
 def form_takedown(request: Request, alert_id: str,
                   who: Annotated[Principal, Depends(principal)],
-                  state: Annotated[State, Form()], note: Annotated[str, Form()] = "",
+                  state: Annotated[str, Form()], note: Annotated[str, Form()] = "",
                   link: Annotated[str, Form()] = "") -> Response:
     out = _advance(request, who, alert_id, StepIn(state=state, note=note, link=link))
     return RedirectResponse(f"/alerts/{out.alert}#takedown", status_code=303)
@@ -110,4 +116,4 @@ def get_stats(request: Request, who: Annotated[Principal, Depends(principal)]) -
 @router.get("/takedowns", include_in_schema=False)
 def stats_page(request: Request, who: Annotated[Principal, Depends(principal)]) -> Response:
     rows = tracker(catalog(request)).stats(who.client_ids("read"))
-    return render(request, "alerts/takedowns.html", rows=rows)
+    return render(request, "alerts/takedowns.html", rows=rows, labels=LABELS)
