@@ -299,6 +299,16 @@ class HammingIndex:
             return self._search_kernel(qw.view(np.uint8).reshape(1, -1), r)[0]
         if self.plan is not None:
             return self._search_mih(qw, r, self.plan)
+        return self._scan(qw, r)
+
+    def scan(self, query: npt.NDArray[np.uint8], radius: int) -> tuple[IntArray, IntArray]:
+        """``search`` by a linear scan of every code: exact at any radius, also beyond the
+        one the multi-index tables were planned for (which ``search`` refuses)."""
+        if self.n == 0:
+            return _NO_ROWS, _NO_DIST
+        return self._scan(self._query_words(query), int(radius))
+
+    def _scan(self, qw: npt.NDArray[np.uint64], r: int) -> tuple[IntArray, IntArray]:
         out_rows, out_d = [], []
         for b in range(0, self.n, _BLOCK):
             d = hamming_rows(self.words[b:b + _BLOCK], qw)

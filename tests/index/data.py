@@ -74,3 +74,28 @@ def make_docs(n: int = 60, seed: int = 7) -> tuple[list[CandidateDoc], dict[str,
             signals=signals,
         ))
     return docs, {"pdq": base_pdq, "phash": base_phash, "face": face(base_face)}
+
+
+def make_scale_docs(n: int, seed: int, start: int = 0
+                    ) -> tuple[list[CandidateDoc], dict[str, list[str]]]:
+    """``n`` documents whose hashes are random or near copies (0 to 60 bits flipped) of
+    a few base values, for radius searches at scale; the base values, per signal."""
+    rng = random.Random(seed)
+    nbits = {"pdq": 256, "phash": 64, "face_pdq": 256}
+    bases = {s: [f"{rng.getrandbits(b):0{b // 4}x}" for _ in range(5)] for s, b in nbits.items()}
+
+    def value(signal: str) -> str:
+        if rng.random() < 0.3:
+            return flip(rng.choice(bases[signal]), rng.randrange(0, nbits[signal] // 4), rng)
+        return f"{rng.getrandbits(nbits[signal]):0{nbits[signal] // 4}x}"
+
+    docs = []
+    for i in range(start, start + n):
+        signals = {"pdq": [value("pdq") for _ in range(1 + (i % 4 == 0))],
+                   "phash": [value("phash")]}
+        if i % 3 == 0:
+            signals["face_pdq"] = [value("face_pdq")]
+        docs.append(CandidateDoc(platform=PLATFORMS[i % len(PLATFORMS)], item_id=f"s{i:06d}",
+                                 title=f"scale {i}", found_at=T0 + dt.timedelta(seconds=i),
+                                 signals=signals))
+    return docs, bases
