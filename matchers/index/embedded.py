@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +74,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta SELECT 'next_sig', COALESCE(MAX(rowid), 0) + 1 FROM sigs;
 INSERT OR IGNORE INTO meta VALUES ('removed_trimmed', 0);
 """
+
+log = logging.getLogger(__name__)
 
 _SORT_COLUMNS = {"found_at": "found_ms", "published_at": "published_ms",
                  "uploader": "uploader", "platform": "platform"}
@@ -247,8 +250,9 @@ class EmbeddedIndex(CandidateIndex):
         col.version = version
         return col.rows
 
-    def _doc_ids(self, sig_ids: npt.NDArray[np.int64]) -> list[str]:
-        """The document of each sig id (inside ``_snapshot``: every one is stored)."""
+    def _doc_ids(self, sig_ids: npt.NDArray[np.int64]) -> list[str] | None:
+        """The document of each sig id (inside ``_snapshot``); None if one is not stored:
+        the rows in memory are out of step with the file."""
         wanted = np.unique(sig_ids).tolist()
         found: dict[int, str] = {}
         for i in range(0, len(wanted), 10_000):
@@ -256,7 +260,27 @@ class EmbeddedIndex(CandidateIndex):
             found.update(self._db.execute(
                 f"SELECT rowid, doc_id FROM sigs WHERE rowid IN ({','.join('?' * len(part))})",  # noqa: S608
                 part).fetchall())
+        if len(found) < len(wanted):
+            return None
         return [found[i] for i in sig_ids.tolist()]
+
+    def _hits(self, signal: str,
+              search: Callable[[Any], tuple[npt.NDArray[np.int64], Any]]) -> list[tuple[str, Any]]:
+        """``(doc_id, distance)`` of each value ``search(rows)`` finds in the signal's rows."""
+        with self._snapshot():
+            ids, dist = search(self._rows(signal))
+            docs = self._doc_ids(ids)
+            if docs is None:
+                # Only if the file was written by something that does not keep sig ids
+                # growing and log removals (an older version): load the signal afresh.
+                log.warning("embedded index %s: the %s values in memory are out of step with "
+                            "the file; reloading them", self.path, signal)
+                del self._columns[signal]
+                ids, dist = search(self._rows(signal))
+                docs = self._doc_ids(ids)
+                assert docs is not None, "a fresh load is in step within one transaction"
+        return list(zip(docs, dist.tolist() if isinstance(dist, np.ndarray) else dist,
+                        strict=True))
 
     def memory(self) -> dict[str, int]:
         """Bytes held in memory by each signal loaded (values, ids and search tables)."""
@@ -267,17 +291,13 @@ class EmbeddedIndex(CandidateIndex):
         query = hex_to_bits(signal, hex_value)
         if radius < 0:
             raise BadQuery("radius must be >= 0")
-        with self._snapshot():
-            ids, dist = cast(HammingRows, self._rows(signal)).search(query, int(radius))
-            docs = self._doc_ids(ids)
-        return sorted_hits(min_by_doc(zip(docs, dist.tolist(), strict=True)))
+        found = self._hits(signal, lambda rows: rows.search(query, int(radius)))
+        return sorted_hits(min_by_doc(found))
 
     def knn_face(self, embedding: str, k: int, max_distance: float) -> list[tuple[str, float]]:
         query = decode_vector(embedding)
-        with self._snapshot():
-            ids, dist = cast(FaceRows, self._rows("face")).search(query, float(max_distance))
-            docs = self._doc_ids(ids)
-        return sorted_hits(min_by_doc(zip(docs, dist, strict=True)))[:k]
+        found = self._hits("face", lambda rows: rows.search(query, float(max_distance)))
+        return sorted_hits(min_by_doc(found))[:k]
 
     def _where(self, text: str, f: SearchFilters) -> tuple[str, list[Any]]:
         clauses: list[str] = []

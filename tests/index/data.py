@@ -99,3 +99,19 @@ def make_scale_docs(n: int, seed: int, start: int = 0
                                  title=f"scale {i}", found_at=T0 + dt.timedelta(seconds=i),
                                  signals=signals))
     return docs, bases
+
+
+def brute_radius(docs: dict[str, CandidateDoc], signal: str, value: str,
+                 radius: int) -> list[tuple[str, int]]:
+    """The exact radius answer over ``docs`` ({doc_id: doc}), by brute force in numpy:
+    ``(doc_id, smallest distance)`` by distance, then doc_id."""
+    owners = [i for i, d in docs.items() for _ in d.signals.get(signal, [])]
+    if not owners:
+        return []
+    codes = np.array([np.frombuffer(bytes.fromhex(v), np.uint8) for d in docs.values()
+                      for v in d.signals.get(signal, [])])
+    dist = np.unpackbits(codes ^ np.frombuffer(bytes.fromhex(value), np.uint8), axis=1).sum(1)
+    best: dict[str, int] = {}
+    for i in np.flatnonzero(dist <= radius).tolist():
+        best[owners[i]] = min(best.get(owners[i], 999), int(dist[i]))
+    return sorted(best.items(), key=lambda kv: (kv[1], kv[0]))

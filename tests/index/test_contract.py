@@ -18,7 +18,7 @@ from matchers.index.base import (
     tokenize,
 )
 from matchers.index.signal_rows import SegmentedRows
-from tests.index.data import T0, make_docs, make_scale_docs
+from tests.index.data import T0, brute_radius, make_docs, make_scale_docs
 
 DOCS, QUERY = make_docs()
 BY_ID = {d.doc_id: d for d in DOCS}
@@ -260,19 +260,6 @@ def test_bad_documents_are_refused(index: CandidateIndex) -> None:
         index.add([CandidateDoc("x", "1", signals={"pdq": ["zz"]})])
     with pytest.raises(BadQuery):
         index.add([CandidateDoc("x", "1", signals={"face": ["AAAA"]})])
-
-
-def brute_radius(docs: dict[str, CandidateDoc], signal: str, value: str,
-                 radius: int) -> list[tuple[str, int]]:
-    """``expected_radius`` over any documents, with numpy (thousands of documents)."""
-    owners = [i for i, d in docs.items() for _ in d.signals.get(signal, [])]
-    codes = np.array([np.frombuffer(bytes.fromhex(v), np.uint8) for d in docs.values()
-                      for v in d.signals.get(signal, [])])
-    dist = np.unpackbits(codes ^ np.frombuffer(bytes.fromhex(value), np.uint8), axis=1).sum(1)
-    best: dict[str, int] = {}
-    for i in np.flatnonzero(dist <= radius).tolist():
-        best[owners[i]] = min(best.get(owners[i], 999), int(dist[i]))
-    return sorted(best.items(), key=lambda kv: (kv[1], kv[0]))
 
 
 def test_radius_search_at_scale(index: CandidateIndex, monkeypatch: pytest.MonkeyPatch) -> None:
