@@ -230,7 +230,9 @@ class HammingIndex:
         self.radius = int(radius)
         self.n = codes.shape[0]
         self.words = codes.view(np.uint64)  # (n, nbits / 64)
-        plan = plan_mih(nbits, self.radius, max(self.n, 1))
+        # (A linear index needs no plan: planning costs ~5 ms, more than copying or
+        # scanning a small set of codes.)
+        plan = None if mode == "linear" else plan_mih(nbits, self.radius, max(self.n, 1))
         if mode == "mih" and plan is None:
             plan = plan_mih(nbits, self.radius, 1 << 62)
         if mode == "auto":
