@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -185,8 +186,10 @@ def in_memory(n: int, nqueries: int, report: Report) -> None:
             t = time.perf_counter()
             np.nonzero(hamming(qv, codes) <= radius)
             bl.append((time.perf_counter() - t) * 1000)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         report(f"in memory, {n:,} {signal} values: {rows.nbytes() / 2**20:,.0f} MB "
-               f"({rows.nbytes() / n:.0f} B each; RSS +{rss_mb() - rss0:,.0f} MB), built in "
+               f"({rows.nbytes() / n:.0f} B each; RSS +{rss_mb() - rss0:,.0f} MB, process peak"
+               f" {peak:,.0f} MB with the codes), built in "
                f"{build:.1f} s; radius {radius} p50 {pct(ml, 50):.2f} ms p95 {pct(ml, 95):.2f}"
                f" ms | scan p50 {pct(bl, 50):.0f} ms | scan/rows {pct(bl, 50) / pct(ml, 50):.0f}x"
                f" | load {load()}")
