@@ -39,9 +39,9 @@ from bench.index import (  # noqa: E402
     queries,
     timed,
 )
-from matchers.index.base import hamming  # noqa: E402
+from matchers.index.base import face_distances, hamming  # noqa: E402
 from matchers.index.embedded import EmbeddedIndex  # noqa: E402
-from matchers.index.signal_rows import HammingRows  # noqa: E402
+from matchers.index.signal_rows import FaceRows, HammingRows  # noqa: E402
 
 Report = Callable[[str], None]
 RADII = (("pdq", 31), ("pdq", 15), ("phash", 8), ("pdq", 40))  # 40: beyond pdq's tables
@@ -199,11 +199,42 @@ def in_memory(n: int, nqueries: int, report: Report) -> None:
         del rows
 
 
+def faces_in_memory(n: int, nqueries: int, report: Report) -> None:
+    """FaceRows over ``n`` random embeddings against face_distances over every row (what
+    the embedded store did before): exact k-NN within 0.6."""
+    rng = np.random.default_rng(8)
+    vecs = rng.normal(0, 0.09, (n, 128)).astype(np.float32)
+    rows = FaceRows(128)
+    t = time.perf_counter()
+    rows.append(np.arange(1, n + 1), vecs)
+    build = time.perf_counter() - t
+    qs = [vecs[i] + rng.normal(0, 0.02, 128).astype(np.float32)
+          for i in rng.integers(0, n, nqueries)]
+    ml, bl, wrong = [], [], 0
+    for i, qv in enumerate(qs):
+        t = time.perf_counter()
+        got_ids, got_d = rows.search(qv, 0.6)
+        ml.append((time.perf_counter() - t) * 1000)
+        if i < 10:
+            t = time.perf_counter()
+            d = np.array(face_distances(qv, vecs))
+            near = np.flatnonzero(d <= 0.6)
+            bl.append((time.perf_counter() - t) * 1000)
+            wrong += dict(zip(got_ids.tolist(), got_d, strict=True)) != dict(
+                zip((near + 1).tolist(), d[near].tolist(), strict=True))
+    report(f"in memory, {n:,} face embeddings: {rows.nbytes() / 2**20:,.0f} MB, built in "
+           f"{build:.2f} s; within 0.6 p50 {pct(ml, 50):.1f} ms p95 {pct(ml, 95):.1f} ms | "
+           f"face_distances over every row (before) p50 {pct(bl, 50):.0f} ms | before/now "
+           f"{pct(bl, 50) / pct(ml, 50):.1f}x | {wrong} answers differing | load {load()}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--memory-n", type=int, default=0)
+    ap.add_argument("--faces-n", type=int, default=0,
+                    help="also search that many face embeddings in memory")
     args = ap.parse_args()
     report: Report = lambda line: print(line, flush=True)  # noqa: E731
     report(f"load average at start: {load()} (2 cores shared)")
@@ -217,6 +248,8 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     if args.memory_n:
         in_memory(args.memory_n, args.queries, report)
+    if args.faces_n:
+        faces_in_memory(args.faces_n, args.queries, report)
     return 0
 
 
