@@ -71,6 +71,10 @@ CREATE INDEX IF NOT EXISTS sigs_signal ON sigs (signal);
 CREATE TABLE IF NOT EXISTS sigs_removed (seq INTEGER PRIMARY KEY AUTOINCREMENT,
     signal TEXT NOT NULL, sig INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+# Run once per file (the first time, or on a file from before these keys): sig ids
+# continue after the rows already there.
+META = """
 INSERT OR IGNORE INTO meta SELECT 'next_sig', COALESCE(MAX(rowid), 0) + 1 FROM sigs;
 INSERT OR IGNORE INTO meta VALUES ('removed_trimmed', 0);
 """
@@ -110,6 +114,8 @@ class EmbeddedIndex(CandidateIndex):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        if self._db.execute("SELECT COUNT(*) FROM meta").fetchone()[0] < 2:
+            self._db.executescript(f"BEGIN IMMEDIATE; {META} COMMIT;")
         self._lock = threading.RLock()
         self._generation = 0
         self._radii = dict(radii or {})
