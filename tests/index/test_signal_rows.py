@@ -6,18 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matchers import kernels
 from matchers.index.base import face_distances
 from matchers.index.signal_rows import FaceRows, HammingRows, SegmentedRows
+from tests.matchers import test_banks_index
 
-
-@pytest.fixture(params=["kernel", "numpy"])
-def search_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "kernel":
-        assert kernels.available(), "the compiled kernels are not built (make venv)"
-    else:
-        monkeypatch.setattr(kernels, "_load", lambda: None)
-    return str(request.param)
+# Each test taking it runs through the compiled kernel and through numpy.
+search_path = test_banks_index.search_path
 
 
 @pytest.fixture
