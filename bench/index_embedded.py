@@ -99,12 +99,14 @@ def run_embedded(tmp: Path, pdq: np.ndarray, phash: np.ndarray, ids: list[str],
         ml, got = timed(fn, qs, radius)
         cpu = (time.thread_time() - c0) / len(qs) * 1000
         wrong = sum(a != b for a, b in zip(got, truth, strict=True))
-        how = "scans (beyond the tables)" if radius > 31 else "multi-index"
+        segments = emb._columns[signal].rows.segments
+        how = ("multi-index" if radius <= emb._radius(signal)
+               and any(s.index.mode == "mih" for s in segments) else "a scan")
         report(f"embedded {signal} radius {radius} ({how}): p50 {pct(ml, 50):.2f} ms p95 "
                f"{pct(ml, 95):.2f} ms (CPU {cpu:.2f} ms a query on average: the rest of a "
                f"slow one is waiting for a core) | linear scan (the embedded store before) p50 "
                f"{pct(bl, 50):.1f} ms p95 {pct(bl, 95):.1f} ms | scan/embedded p50 "
-               f"{pct(bl, 50) / pct(ml, 50):.0f}x | {sum(map(len, truth))} hits, {wrong} "
+               f"{pct(bl, 50) / pct(ml, 50):.1f}x | {sum(map(len, truth))} hits, {wrong} "
                f"answers differing from the scan | load {load()}")
     refresh(emb, pdq, phash, ids, nqueries, report)
     emb.close()
