@@ -379,3 +379,4 @@ class EmbeddedIndex(CandidateIndex):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._columns.clear()  # the values in memory go with it
