@@ -1,7 +1,9 @@
 """Candidate index benchmark: bulk ingest rate into one Elasticsearch node, and exact
 Hamming-radius query latency (p50/p95) at N candidates on Elasticsearch (multi-index
-hashing) and on the embedded store, against a brute-force numpy scan of the same hashes
-measured in the same run. Every answer is checked against the scan (0 mismatches).
+hashing) and on the embedded store (multi-index hashing in memory, with its load,
+refresh-after-writes and memory figures: bench/index_embedded.py), against a
+brute-force numpy scan of the same hashes measured in the same run. Every answer is
+checked against the scan (0 mismatches).
 
     .venv/bin/python bench/index.py                 # 1,000,000 candidates (~10 min)
     .venv/bin/python bench/index.py --n 100000      # quicker
@@ -34,7 +36,6 @@ sys.path.insert(0, str(REPO))
 
 from matchers.index.base import CandidateDoc, hamming  # noqa: E402
 from matchers.index.elastic import ElasticsearchIndex  # noqa: E402
-from matchers.index.embedded import EmbeddedIndex  # noqa: E402
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 PLATFORMS = ["douyin", "kuaishou", "bilibili", "xiaohongshu", "sandbox"]
@@ -231,28 +232,10 @@ def run_queries(es: ElasticsearchIndex, pdq: np.ndarray, phash: np.ndarray, ids:
 
 def run_embedded(tmp: Path, pdq: np.ndarray, phash: np.ndarray, ids: list[str],
                  args: argparse.Namespace, report: Callable[[str], None]) -> None:
-    n = len(pdq)
-    emb = EmbeddedIndex(tmp / "embedded.sqlite3")
-    t = time.perf_counter()
-    for b in batches(pdq, phash, 20_000):
-        emb.add(b)
-    secs = time.perf_counter() - t
-    report(f"embedded ingest: {n / secs:,.0f} candidates/s ({secs:.1f} s)")
-    t = time.perf_counter()
-    emb.radius_search("pdq", pdq[0].tobytes().hex(), 0)
-    report(f"embedded first query (loads arrays from SQLite): "
-           f"{time.perf_counter() - t:.2f} s")
-    for signal, rows, radius in (("pdq", pdq, 31), ("phash", phash, 7)):
-        qs = queries(rows, args.queries, 2)
-        scan = brute(rows, ids)
-        em_fn = lambda q, r, s=signal: emb.radius_search(s, q.tobytes().hex(), r)  # noqa: E731
-        bl, truth = timed(scan, qs, radius)
-        ml, got = timed(em_fn, qs, radius)
-        wrong = sum(a != b for a, b in zip(got, truth, strict=True))
-        report(f"embedded {signal} radius {radius}: p50 {pct(ml, 50):.1f} ms p95 "
-               f"{pct(ml, 95):.1f} ms | scan p50 {pct(bl, 50):.1f} ms | "
-               f"{wrong} answers differing")
-    emb.close()
+    """The embedded store's part: bench/index_embedded.py (also runnable alone)."""
+    from bench.index_embedded import run_embedded as run
+
+    run(tmp, pdq, phash, ids, args.queries, report)
 
 
 if __name__ == "__main__":

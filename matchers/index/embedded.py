@@ -1,18 +1,26 @@
-"""The embedded candidate index: one SQLite file plus numpy scans, in-process.
+"""The embedded candidate index: one SQLite file plus in-memory search, in-process.
 
 Text search uses a table of the tokens of :func:`matchers.index.base.tokenize` (the same
-tokens Elasticsearch stores), so both backends match the same documents. Radius and face
-searches are exact brute-force scans in numpy over arrays loaded from SQLite once and
-rebuilt after writes: at a million 256-bit hashes a scan reads 32 MB, a few milliseconds
-(see bench/index.py).
+tokens Elasticsearch stores), so both backends match the same documents. Radius searches
+go through the reference banks' multi-index hashing and face searches through their flat
+Euclidean scan, over a copy of each signal's values in memory
+(``matchers/index/signal_rows.py``), built at the first query and then kept in step with
+the file incrementally: each ``sigs`` row has an id that only grows (``meta.next_sig``),
+and the rows a write removes (a candidate replaced) are logged in ``sigs_removed``, so a
+query after writes - this instance's or another connection's, e.g. the daemon's indexer
+role while the API serves searches - loads the rows added since and masks those removed,
+never the whole signal again. Figures in docs/search.md (bench/index.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +44,6 @@ from matchers.index.base import (
     decode_vector,
     doc_terms,
     encode_token,
-    face_distances,
-    hamming,
     hex_to_bits,
     min_by_doc,
     parse_sort,
@@ -45,6 +51,7 @@ from matchers.index.base import (
     to_millis,
     tokenize,
 )
+from matchers.index.signal_rows import FaceRows, HammingRows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -61,35 +68,68 @@ CREATE TABLE IF NOT EXISTS sigs (doc_id TEXT NOT NULL, signal TEXT NOT NULL,
     value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS sigs_doc ON sigs (doc_id);
 CREATE INDEX IF NOT EXISTS sigs_signal ON sigs (signal);
+CREATE TABLE IF NOT EXISTS sigs_removed (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    signal TEXT NOT NULL, sig INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+# Run once per file (the first time, or on a file from before these keys): sig ids
+# continue after the rows already there.
+META = """
+INSERT OR IGNORE INTO meta SELECT 'next_sig', COALESCE(MAX(rowid), 0) + 1 FROM sigs;
+INSERT OR IGNORE INTO meta VALUES ('removed_trimmed', 0);
+"""
+
+log = logging.getLogger(__name__)
 
 _SORT_COLUMNS = {"found_at": "found_ms", "published_at": "published_ms",
                  "uploader": "uploader", "platform": "platform"}
 
 
+@dataclass
+class _Column:
+    """One signal's rows in memory and how far they follow the file."""
+
+    rows: HammingRows | FaceRows
+    loaded: int = 0  # the largest sigs rowid loaded
+    removed_seq: int = 0  # the last sigs_removed entry applied
+    version: tuple[int, int] = (-1, -1)  # (_generation, data_version) when last brought up to date
+
+
 class EmbeddedIndex(CandidateIndex):
-    """SQLite + numpy. Safe to share between threads (one lock around the connection)."""
+    """SQLite + in-memory signal rows. Safe to share between threads (one lock around the
+    connection and the rows)."""
 
     backend = "embedded"
+    #: Entries kept in the removal log (sigs_removed); an instance further behind than
+    #: that reloads the signal from the file.
+    REMOVED_LOG = 100_000
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, radii: Mapping[str, int] | None = None) -> None:
+        """``radii``: per Hamming signal, the radius the multi-index tables are planned
+        for (default: the signal's threshold, what a search by photo asks); a query
+        within it probes the tables, a wider one scans. Both are exact."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        if self._db.execute("SELECT COUNT(*) FROM meta").fetchone()[0] < 2:
+            self._db.executescript(f"BEGIN IMMEDIATE; {META} COMMIT;")
         self._lock = threading.RLock()
         self._generation = 0
-        self._cache: dict[str, tuple[tuple[int, int], Any, Any]] = {}
+        self._radii = dict(radii or {})
+        self._columns: dict[str, _Column] = {}
 
     # --- writes ------------------------------------------------------------------------
     def add(self, docs: Sequence[CandidateDoc]) -> int:
         docs = [d.validate() for d in docs]
         ids = [(d.doc_id,) for d in docs]
         with self._lock:
-            self._db.execute("BEGIN")
+            # IMMEDIATE: the write lock first, so the sig ids read below stay ours.
+            self._db.execute("BEGIN IMMEDIATE")
             try:
+                removed = self._sigs_of([d.doc_id for d in docs])
                 for table in ("terms", "attrs", "sigs"):
                     self._db.executemany(f"DELETE FROM {table} WHERE doc_id = ?", ids)  # noqa: S608
                 self._db.executemany(
@@ -103,10 +143,15 @@ class EmbeddedIndex(CandidateIndex):
                     "INSERT OR IGNORE INTO attrs VALUES (?, ?, ?)",
                     [(f, v, d.doc_id) for d in docs
                      for f, vs in (("client", d.clients), ("person", d.persons)) for v in vs])
-                self._db.executemany(
-                    "INSERT INTO sigs VALUES (?, ?, ?)",
-                    [(d.doc_id, s, v.lower() if s in HAMMING_SIGNALS else v)
-                     for d in docs for s, vs in d.signals.items() for v in dict.fromkeys(vs)])
+                sigs = [(d.doc_id, s, v.lower() if s in HAMMING_SIGNALS else v)
+                        for d in docs for s, vs in d.signals.items() for v in dict.fromkeys(vs)]
+                first = self._meta("next_sig")
+                self._db.executemany("INSERT INTO sigs (rowid, doc_id, signal, value) "
+                                     "VALUES (?, ?, ?, ?)",
+                                     [(first + i, *row) for i, row in enumerate(sigs)])
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_sig'",
+                                 (first + len(sigs),))
+                self._log_removed(removed)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -130,47 +175,135 @@ class EmbeddedIndex(CandidateIndex):
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM docs").fetchone()[0])
 
-    def _signal_arrays(self, signal: str) -> tuple[npt.NDArray[Any], Any]:
+    # --- signal rows -------------------------------------------------------------------
+    def _meta(self, key: str) -> int:
+        return int(self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+
+    def _sigs_of(self, doc_ids: Sequence[str]) -> list[tuple[str, int]]:
+        """``(signal, sig id)`` of the stored values of these documents."""
+        out: list[tuple[str, int]] = []
+        for i in range(0, len(doc_ids), 500):
+            part = list(doc_ids[i:i + 500])
+            out += self._db.execute(
+                f"SELECT signal, rowid FROM sigs WHERE doc_id IN ({','.join('?' * len(part))})",  # noqa: S608
+                part).fetchall()
+        return out
+
+    def _log_removed(self, removed: list[tuple[str, int]]) -> None:
+        """Log the sig ids a write removed, for the instances holding them in memory;
+        keeps the last REMOVED_LOG entries (with more, trims to that many)."""
+        if not removed:
+            return
+        self._db.executemany("INSERT INTO sigs_removed (signal, sig) VALUES (?, ?)", removed)
+        last = int(self._db.execute("SELECT MAX(seq) FROM sigs_removed").fetchone()[0])
+        if last - self._meta("removed_trimmed") > 2 * self.REMOVED_LOG:
+            cut = last - self.REMOVED_LOG
+            self._db.execute("DELETE FROM sigs_removed WHERE seq <= ?", (cut,))
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'removed_trimmed'", (cut,))
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Under the lock, one read transaction: the rows brought up to date and the doc
+        ids of the hits are read from the same state of the file."""
         with self._lock:
-            # Rebuilt after this instance's writes (_generation) and after another
-            # connection's, e.g. the daemon's indexer role while the API serves searches
-            # (SQLite's data_version changes when another connection commits).
-            generation = (self._generation,
-                          int(self._db.execute("PRAGMA data_version").fetchone()[0]))
-            cached = self._cache.get(signal)
-            if cached and cached[0] == generation:
-                return cached[1], cached[2]
-            rows = self._db.execute(
-                "SELECT doc_id, value FROM sigs WHERE signal = ? ORDER BY rowid", (signal,)
-            ).fetchall()
-        ids = np.array([r[0] for r in rows], dtype=object)
-        matrix: Any
-        if signal in HAMMING_SIGNALS:
-            nbytes = HAMMING_SIGNALS[signal] // 8
-            matrix = np.frombuffer(bytes.fromhex("".join(r[1] for r in rows)),
-                                   dtype=np.uint8).reshape(len(rows), nbytes).copy()
-        else:
-            matrix = (np.stack([decode_vector(r[1]) for r in rows]) if rows
-                      else np.zeros((0, EUCLIDEAN_SIGNALS[signal]), dtype=np.float32))
+            self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
+
+    def _radius(self, signal: str) -> int:
+        if signal not in self._radii:
+            from matchers.signals import all_signal_types
+
+            self._radii[signal] = int(all_signal_types()[signal].THRESHOLD)
+        return self._radii[signal]
+
+    def _rows(self, signal: str) -> HammingRows | FaceRows:
+        """The signal's rows in memory, up to date with the file (inside ``_snapshot``):
+        loaded whole the first time, then the rows added since appended and the rows
+        removed since masked, after this instance's writes (_generation) and after
+        another connection's (SQLite's data_version changes when one commits)."""
+        version = (self._generation,
+                   int(self._db.execute("PRAGMA data_version").fetchone()[0]))
+        col = self._columns.get(signal)
+        if col is not None and col.version == version:
+            return col.rows
+        last_seq = int(self._db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM sigs_removed").fetchone()[0])
+        if col is None or col.removed_seq < self._meta("removed_trimmed"):
+            rows = (HammingRows(HAMMING_SIGNALS[signal], self._radius(signal))
+                    if signal in HAMMING_SIGNALS else FaceRows(EUCLIDEAN_SIGNALS[signal]))
+            col = self._columns[signal] = _Column(rows, removed_seq=last_seq)
+        elif last_seq > col.removed_seq:
+            col.rows.remove([r[0] for r in self._db.execute(
+                "SELECT sig FROM sigs_removed WHERE seq > ? AND seq <= ? AND signal = ?",
+                (col.removed_seq, last_seq, signal))])
+            col.removed_seq = last_seq
+        cur = self._db.execute("SELECT rowid, value FROM sigs WHERE signal = ? AND rowid > ? "
+                               "ORDER BY rowid", (signal, col.loaded))
+        ids, values = [], []
+        while batch := cur.fetchmany(65_536):
+            ids.append(np.fromiter((r[0] for r in batch), np.int64, len(batch)))
+            if signal in HAMMING_SIGNALS:
+                raw = bytes.fromhex("".join(r[1] for r in batch))
+                values.append(np.frombuffer(raw, np.uint8).reshape(len(batch), -1))
+            else:
+                values.append(np.stack([decode_vector(r[1]) for r in batch]))
+        if ids:
+            col.rows.append(np.concatenate(ids), np.concatenate(values))
+            col.loaded = col.rows.last_id
+        col.version = version
+        return col.rows
+
+    def _doc_ids(self, sig_ids: npt.NDArray[np.int64]) -> list[str] | None:
+        """The document of each sig id (inside ``_snapshot``); None if one is not stored:
+        the rows in memory are out of step with the file."""
+        wanted = np.unique(sig_ids).tolist()
+        found: dict[int, str] = {}
+        for i in range(0, len(wanted), 10_000):
+            part = wanted[i:i + 10_000]
+            found.update(self._db.execute(
+                f"SELECT rowid, doc_id FROM sigs WHERE rowid IN ({','.join('?' * len(part))})",  # noqa: S608
+                part).fetchall())
+        if len(found) < len(wanted):
+            return None
+        return [found[i] for i in sig_ids.tolist()]
+
+    def _hits(self, signal: str,
+              search: Callable[[Any], tuple[npt.NDArray[np.int64], Any]]) -> list[tuple[str, Any]]:
+        """``(doc_id, distance)`` of each value ``search(rows)`` finds in the signal's rows."""
+        with self._snapshot():
+            ids, dist = search(self._rows(signal))
+            docs = self._doc_ids(ids)
+            if docs is None:
+                # Only if the file was written by something that does not keep sig ids
+                # growing and log removals (an older version): load the signal afresh.
+                log.warning("embedded index %s: the %s values in memory are out of step with "
+                            "the file; reloading them", self.path, signal)
+                del self._columns[signal]
+                ids, dist = search(self._rows(signal))
+                docs = self._doc_ids(ids)
+                assert docs is not None, "a fresh load is in step within one transaction"
+        return list(zip(docs, dist.tolist() if isinstance(dist, np.ndarray) else dist,
+                        strict=True))
+
+    def memory(self) -> dict[str, int]:
+        """Bytes held in memory by each signal loaded (values, ids and search tables)."""
         with self._lock:
-            self._cache[signal] = (generation, ids, matrix)
-        return ids, matrix
+            return {name: col.rows.nbytes() for name, col in self._columns.items()}
 
     def radius_search(self, signal: str, hex_value: str, radius: int) -> list[tuple[str, int]]:
         query = hex_to_bits(signal, hex_value)
         if radius < 0:
             raise BadQuery("radius must be >= 0")
-        ids, rows = self._signal_arrays(signal)
-        dist = hamming(query, rows)
-        near = np.nonzero(dist <= radius)[0]
-        return sorted_hits(min_by_doc((str(ids[i]), int(dist[i])) for i in near))
+        found = self._hits(signal, lambda rows: rows.search(query, int(radius)))
+        return sorted_hits(min_by_doc(found))
 
     def knn_face(self, embedding: str, k: int, max_distance: float) -> list[tuple[str, float]]:
         query = decode_vector(embedding)
-        ids, rows = self._signal_arrays("face")
-        dist = face_distances(query, rows)
-        best = min_by_doc((str(ids[i]), d) for i, d in enumerate(dist) if d <= max_distance)
-        return sorted_hits(best)[:k]
+        found = self._hits("face", lambda rows: rows.search(query, float(max_distance)))
+        return sorted_hits(min_by_doc(found))[:k]
 
     def _where(self, text: str, f: SearchFilters) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -246,3 +379,4 @@ class EmbeddedIndex(CandidateIndex):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._columns.clear()  # the values in memory go with it

@@ -74,3 +74,44 @@ def make_docs(n: int = 60, seed: int = 7) -> tuple[list[CandidateDoc], dict[str,
             signals=signals,
         ))
     return docs, {"pdq": base_pdq, "phash": base_phash, "face": face(base_face)}
+
+
+def make_scale_docs(n: int, seed: int, start: int = 0
+                    ) -> tuple[list[CandidateDoc], dict[str, list[str]]]:
+    """``n`` documents whose hashes are random or near copies (0 to 60 bits flipped) of
+    a few base values, for radius searches at scale; the base values, per signal."""
+    rng = random.Random(seed)
+    nbits = {"pdq": 256, "phash": 64, "face_pdq": 256}
+    bases = {s: [f"{rng.getrandbits(b):0{b // 4}x}" for _ in range(5)] for s, b in nbits.items()}
+
+    def value(signal: str) -> str:
+        if rng.random() < 0.3:
+            return flip(rng.choice(bases[signal]), rng.randrange(0, nbits[signal] // 4), rng)
+        return f"{rng.getrandbits(nbits[signal]):0{nbits[signal] // 4}x}"
+
+    docs = []
+    for i in range(start, start + n):
+        signals = {"pdq": [value("pdq") for _ in range(1 + (i % 4 == 0))],
+                   "phash": [value("phash")]}
+        if i % 3 == 0:
+            signals["face_pdq"] = [value("face_pdq")]
+        docs.append(CandidateDoc(platform=PLATFORMS[i % len(PLATFORMS)], item_id=f"s{i:06d}",
+                                 title=f"scale {i}", found_at=T0 + dt.timedelta(seconds=i),
+                                 signals=signals))
+    return docs, bases
+
+
+def brute_radius(docs: dict[str, CandidateDoc], signal: str, value: str,
+                 radius: int) -> list[tuple[str, int]]:
+    """The exact radius answer over ``docs`` ({doc_id: doc}), by brute force in numpy:
+    ``(doc_id, smallest distance)`` by distance, then doc_id."""
+    owners = [i for i, d in docs.items() for _ in d.signals.get(signal, [])]
+    if not owners:
+        return []
+    codes = np.array([np.frombuffer(bytes.fromhex(v), np.uint8) for d in docs.values()
+                      for v in d.signals.get(signal, [])])
+    dist = np.unpackbits(codes ^ np.frombuffer(bytes.fromhex(value), np.uint8), axis=1).sum(1)
+    best: dict[str, int] = {}
+    for i in np.flatnonzero(dist <= radius).tolist():
+        best[owners[i]] = min(best.get(owners[i], 999), int(dist[i]))
+    return sorted(best.items(), key=lambda kv: (kv[1], kv[0]))

@@ -17,7 +17,8 @@ from matchers.index.base import (
     decode_vector,
     tokenize,
 )
-from tests.index.data import T0, make_docs
+from matchers.index.signal_rows import SegmentedRows
+from tests.index.data import T0, brute_radius, make_docs, make_scale_docs
 
 DOCS, QUERY = make_docs()
 BY_ID = {d.doc_id: d for d in DOCS}
@@ -259,3 +260,28 @@ def test_bad_documents_are_refused(index: CandidateIndex) -> None:
         index.add([CandidateDoc("x", "1", signals={"pdq": ["zz"]})])
     with pytest.raises(BadQuery):
         index.add([CandidateDoc("x", "1", signals={"face": ["AAAA"]})])
+
+
+def test_radius_search_at_scale(index: CandidateIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of candidates added in batches, some replaced: every radius answer equals
+    brute force after each write (the embedded store then searches several segments of
+    multi-index tables, its last one by a scan; radius 40 on PDQ is beyond its tables)."""
+    monkeypatch.setattr(SegmentedRows, "MIN_SEGMENT", 256)
+    docs, bases = make_scale_docs(4000, seed=11)
+    current: dict[str, CandidateDoc] = {}
+    replaced, _ = make_scale_docs(300, seed=12)
+    for d, r in zip(docs[::10], replaced, strict=False):  # same ids, new values
+        r.platform, r.item_id = d.platform, d.item_id
+    writes = [docs[:1500], docs[1500:1501], docs[1501:3000], replaced[:150], docs[3000:],
+              replaced[150:]]
+    for batch in writes:
+        index.add(batch)
+        index.refresh()
+        current.update((d.doc_id, d) for d in batch)
+        for signal, radii in (("pdq", (31, 12, 40)), ("phash", (8, 4)), ("face_pdq", (48,))):
+            for radius in radii:
+                got = index.radius_search(signal, bases[signal][0], radius)
+                assert got == brute_radius(current, signal, bases[signal][0], radius), (
+                    signal, radius)
+    assert index.count() == len(current) == 4000
+    assert index.radius_search("pdq", bases["pdq"][0], 31), "the data has near copies"

@@ -185,6 +185,29 @@ def test_hamming_mih_worst_cases(monkeypatch: pytest.MonkeyPatch, nbits: int, ra
         ix.search(q, radius + 1)
 
 
+@pytest.mark.parametrize(("nbits", "radius"), [(256, 31), (64, 8)])
+def test_hamming_scan_answers_radii_beyond_the_tables(nbits: int, radius: int) -> None:
+    """``scan``: exact at any radius, whatever the mode; ``search`` refuses a radius
+    beyond the one a multi-index index was planned for."""
+    rng = np.random.default_rng(nbits)
+    codes = rng.integers(0, 256, (6000, nbits // 8), dtype=np.uint8)
+    base = codes[9].copy()
+    for i, dd in enumerate([radius + 1, radius + 6, 2 * radius, nbits // 3]):
+        codes[50 + i] = _flip(base, dd, rng)
+    mih = HammingIndex(nbits, codes, radius, mode="mih")
+    linear = HammingIndex(nbits, codes, radius, mode="linear")
+    assert linear.plan is None
+    for r in (0, radius, radius + 6, 2 * radius, nbits // 2, nbits):
+        want = _brute(codes, base, r)
+        for ix in (mih, linear):
+            rows, d = ix.scan(base, r)
+            assert dict(zip(rows.tolist(), d.tolist(), strict=True)) == want
+    assert len(_brute(codes, base, 2 * radius)) > len(_brute(codes, base, radius))
+    with pytest.raises(ValueError, match="exceeds"):
+        mih.search(base, radius + 1)
+    assert HammingIndex(nbits, codes[:0], radius, mode="mih").scan(base, nbits)[0].size == 0
+
+
 def test_hamming_auto_mode_and_empty(search_path: str) -> None:
     small = HammingIndex(256, np.zeros((10, 32), np.uint8), 31)
     assert small.mode == "linear"
