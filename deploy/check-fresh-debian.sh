@@ -17,6 +17,10 @@
 #  2. the apt sources of a stock Debian 12 (bookworm, bookworm-updates, bookworm-security),
 #     /etc/resolv.conf, and /usr/sbin/policy-rc.d answering 101 (as in Debian's container
 #     images: packages do not start services, e.g. a PostgreSQL cluster on port 5432);
+#     this host's own network settings, as any machine on its network has them: its local
+#     CA certificates (/usr/local/share/ca-certificates, taken into the system bundle when
+#     `make system` installs ca-certificates) and the variables that point programs at
+#     that bundle (PIP_CERT, SSL_CERT_FILE, ...), when set here;
 #  3. /proc, /sys and /dev (with /dev/shm, which Chromium needs) mounted inside;
 #  4. a clean clone of this repository's HEAD (committed work only) at /work/likewatch and a
 #     copy of the shared data at /work/shared, beside it as the tests expect;
@@ -60,6 +64,15 @@ deb http://deb.debian.org/debian-security bookworm-security main
 EOF
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d" && chmod +x "$ROOT/usr/sbin/policy-rc.d"
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$ROOT/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+fi
+net_env=()
+for v in PIP_CERT SSL_CERT_FILE SSL_CERT_DIR REQUESTS_CA_BUNDLE CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS \
+         GIT_SSL_CAINFO http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+    [[ -n "${!v:-}" ]] && net_env+=("$v=${!v}")
+done
 
 mounted=()
 cleanup() {
@@ -91,7 +104,7 @@ chmod 755 "$ROOT/work"
 
 in_root() {
     chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
-        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${net_env[@]}" "$@"
 }
 if in_root sh -c 'command -v java || ls -d /usr/lib/jvm/* 2>/dev/null'; then
     say "this root already has a Java runtime: use a new --root for a fresh machine" >&2
