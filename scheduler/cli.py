@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                       help="stop after this many seconds (default: run until Ctrl-C)")
     demo.add_argument("--port", type=int, default=0, help="sandbox port (default: any free)")
     demo.add_argument("--data", type=Path, default=None,
-                      help="sandbox data directory (default: $LIKEWATCH_HOME/sandbox)")
+                      help="sandbox data directory (default: .cache/sandbox/seed-1 in the "
+                           "checkout, shared with the tests)")
     demo.add_argument("--max-pages", type=int, default=None,
                       help="with --crawl-only: limit the crawl to this many listing pages")
     demo.set_defaults(func=_cmd_demo)
@@ -109,10 +110,17 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from scheduler import demo
+    import threading
+
+    from scheduler import demo, demo_session
 
     demo.use_data_dir(args.data)
     if args.crawl_only:
         demo.crawl_once(port=args.port, max_pages=args.max_pages)
         return 0
-    return demo.live(port=args.port, duration=args.duration)
+    if not demo_session.in_session():  # the demo proper runs in a session of its own
+        print("likewatch demo: starting (the story is printed next)", flush=True)
+        return demo_session.run_in_session(demo_session.child_argv(args))
+    stop = threading.Event()
+    demo_session.stop_when_parent_goes(stop)
+    return demo.live(port=args.port, duration=args.duration, stop=stop)
