@@ -36,7 +36,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     mb = int(summary.get("bytes", 0)) / 1e6
     line = (f"crawl of {summary.get('platform', '?')}: "
             f"{_plural(int(summary.get('pages', 0)), 'page')}, "
-            f"{summary.get('items_new', 0)} new items, {summary.get('items_seen', 0)} already seen, "
+            f"{_plural(int(summary.get('items_new', 0)), 'new item')}, "
+            f"{summary.get('items_seen', 0)} already seen, "
             f"{_plural(int(summary.get('thumbnails', 0)), 'thumbnail')}, "
             f"{_plural(int(summary.get('videos', 0)), 'video')}, {mb:.1f} MB, "
             f"{float(summary.get('duration_s', 0.0)):.1f} s")
@@ -190,6 +191,9 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
     allow_loopback()
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger().setLevel(logging.WARNING)  # the demo prints what matters itself
+        # "candidate N failed: no thumbnail or video stored": the media the sandbox broke on
+        # purpose, already counted on the crawl line.
+        logging.getLogger("matchers.pipeline").setLevel(logging.ERROR)
     say(f"[1/4] sandbox data in {data} (rendered on the first run, then cached)")
     secret = secrets.token_hex(16)
     crawls: list[int] = []

@@ -65,7 +65,7 @@ def test_demo_prints_a_verified_alert_and_stops_cleanly_on_ctrl_c(sandbox_data, 
         assert bad not in err, err[-3000:]
     assert "What this demo does" in out and "[4/4] waiting for alerts" in out
     assert "sandbox listening on http://127.0.0.1:" in out
-    assert re.search(r"crawl 1: crawl of sandbox: \d+ pages?, \d+ new items", out)
+    assert re.search(r"crawl 1: crawl of sandbox: \d+ pages?, \d+ new items?", out)
     m = re.search(r"ALERT 1: webhook received alert (lw_[0-9a-f]{32}) \(signature verified", out)
     assert m, out[-3000:]
     assert "Demo person A in sandbox item v" in out and "signal " in out
