@@ -5,7 +5,8 @@
 #
 #   --root DIR     where the Debian 12 (bookworm) tree is built (default /work/chroot-bookworm;
 #                  outside the repository). Built by debootstrap on the first run, reused
-#                  after: pass a new folder (or delete it) for a truly fresh machine.
+#                  after (its packages then are already installed).
+#   --fresh        delete DIR first: a truly fresh machine (debootstrap takes minutes)
 #   --target T     the make target(s) to run inside (default: test; e.g. "demo")
 #   --shared DIR   the shared test data copied beside the clone (default: ../shared)
 #   --keep         leave /proc, /sys and /dev mounted afterwards
@@ -21,7 +22,10 @@
 #     CA certificates (/usr/local/share/ca-certificates, taken into the system bundle when
 #     `make system` installs ca-certificates) and the variables that point programs at
 #     that bundle (PIP_CERT, SSL_CERT_FILE, ...), when set here;
-#  3. /proc, /sys and /dev (with /dev/shm, which Chromium needs) mounted inside;
+#  3. the tree bind-mounted onto itself, so that / is a mount point inside as in a container
+#     (Java looks up the mount of Elasticsearch's data folder in /proc/self/mounts and
+#     fails with "Mount point not found" in a plain chroot), then /proc, /sys and /dev
+#     (with /dev/shm, which Chromium needs) mounted inside;
 #  4. a clean clone of this repository's HEAD (committed work only) at /work/likewatch and a
 #     copy of the shared data at /work/shared, beside it as the tests expect;
 #  5. it checks that no Java runtime is there, then runs `make test` as root (as CI does)
@@ -34,13 +38,15 @@ ROOT=/work/chroot-bookworm
 TARGET=test
 SHARED="$REPO/../shared"
 KEEP=0
+FRESH=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --root) ROOT="$2"; shift 2 ;;
         --target) TARGET="$2"; shift 2 ;;
         --shared) SHARED="$2"; shift 2 ;;
         --keep) KEEP=1; shift ;;
-        *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+        --fresh) FRESH=1; shift ;;
+        *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
     esac
 done
 [[ "$(id -u)" == 0 ]] || { echo "check-fresh-debian: run as root (debootstrap, chroot, mount)" >&2; exit 2; }
@@ -49,6 +55,12 @@ case "$(readlink -f "$ROOT")/" in
     "$REPO"/*) echo "check-fresh-debian: --root must be outside the repository" >&2; exit 2 ;;
 esac
 MIRROR=http://deb.debian.org/debian
+if [[ "$FRESH" == 1 && -e "$ROOT" ]]; then
+    if grep -q " $(readlink -f "$ROOT")[/ ]" /proc/mounts; then
+        echo "check-fresh-debian: something is still mounted under $ROOT" >&2; exit 2
+    fi
+    rm -rf "$ROOT"
+fi
 
 say() { echo "check-fresh-debian: $*"; }
 
@@ -91,6 +103,7 @@ mount_in() {  # mount_in <what> <where-in-root> <args...>
     mount "${@:3}" "$1" "$where"
     mounted+=("$where")
 }
+mount_in "$ROOT" / --bind
 mount_in proc /proc -t proc
 mount_in /sys /sys --rbind && mount --make-rslave "$ROOT/sys"
 mount_in /dev /dev --rbind && mount --make-rslave "$ROOT/dev"
