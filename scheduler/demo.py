@@ -194,7 +194,8 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
         # "candidate N failed: no thumbnail or video stored": the media the sandbox broke on
         # purpose, already counted on the crawl line.
         logging.getLogger("matchers.pipeline").setLevel(logging.ERROR)
-    say(f"[1/4] sandbox data in {data} (rendered on the first run, then cached)")
+    say(f"[1/4] sandbox data in {data} (rendered on the first run, in the background while "
+        "the demo runs, then cached)")
     secret = secrets.token_hex(16)
     crawls: list[int] = []
 
@@ -219,7 +220,8 @@ def live(*, port: int = 0, duration: float | None = None, publish_every: float =
     stop = stop or threading.Event()
     received: list[Received] = []
     try:
-        with SandboxServer(data, port=port, publish_every=publish_every, progress=say) as server, \
+        with SandboxServer(data, port=port, publish_every=publish_every, progress=say,
+                           background=True) as server, \
                 WebhookReceiver(secret, on_receive=on_receive) as receiver:
             received = receiver.received
             say(f"sandbox listening on {server.base_url} ({server.published_count} items "
