@@ -62,9 +62,10 @@ def render_items(out: str, items: list[Task]) -> int:
 
 
 def _worker_init() -> None:
-    # Ctrl-C is for the process that started the pool; renders are background work.
+    # Ctrl-C is for the process that started the pool. Renders are background work: what
+    # a client asks for first is rendered on demand (Renderer.ensure) at normal priority.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(5)
+    os.nice(19)
 
 
 class Renderer:

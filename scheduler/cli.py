@@ -118,9 +118,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.crawl_only:
         demo.crawl_once(port=args.port, max_pages=args.max_pages)
         return 0
-    if not demo_session.in_session():  # the demo proper runs in a session of its own
-        print("likewatch demo: starting (the story is printed next)", flush=True)
-        return demo_session.run_in_session(demo_session.child_argv(args))
+    rc = demo_session.fork_session()  # the demo proper runs in a session of its own
+    if rc is not None:
+        return rc
     stop = threading.Event()
     demo_session.stop_when_parent_goes(stop)
     return demo.live(port=args.port, duration=args.duration, stop=stop)

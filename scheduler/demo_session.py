@@ -9,21 +9,19 @@ session (``start_new_session``), out of the terminal's reach, and hands the firs
 that child alone: the daemon stops as it does on SIGTERM (the running crawl and matching
 finish, the browser closes) and the demo prints its closing note. A second Ctrl-C kills
 the whole session at once. The child stops by itself when this parent goes away (a closed
-terminal, a SIGKILL).
+terminal, a SIGKILL). The child is a fork (:func:`fork_session`): it starts at once, with
+everything the command has imported.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from types import FrameType
 
-ENV_CHILD = "LIKEWATCH_DEMO_SESSION"  # set in the child: run the demo there
 #: When the command started (epoch seconds): ``make demo`` sets it at its own start, so the
 #: demo's times include the setup; else the parent process's start time.
 ENV_STARTED = "LIKEWATCH_DEMO_STARTED"
@@ -49,33 +47,17 @@ def command_started() -> float:
         return process_started()
 
 
-def in_session() -> bool:
-    return os.environ.get(ENV_CHILD) == "1"
-
-
-def child_argv(args: argparse.Namespace) -> list[str]:
-    """The ``likewatch`` arguments that run the same demo again (in the child)."""
-    argv: list[str] = []
-    if getattr(args, "log_format", None):
-        argv += ["--log-format", args.log_format]
-    if getattr(args, "verbose", False):
-        argv.append("-v")
-    argv += ["demo", "--port", str(args.port)]
-    if args.duration is not None:
-        argv += ["--duration", repr(float(args.duration))]
-    if args.data is not None:
-        argv += ["--data", str(args.data)]
-    return argv
-
-
-def run_in_session(argv: list[str]) -> int:
-    """Run ``likewatch ARGV`` in a new session; forward Ctrl-C to it; its exit status
-    (0 after a Ctrl-C the demo handled: stopping it is what the user asked for)."""
-    env = dict(os.environ)
-    env[ENV_CHILD] = "1"
-    env.setdefault(ENV_STARTED, f"{process_started():.3f}")
-    proc = subprocess.Popen([sys.executable, "-m", "likewatch.cli", *argv], env=env,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+def fork_session() -> int | None:
+    """Fork; the child, in a new session, gets None and runs the demo; this process waits
+    for it, forwarding Ctrl-C, and gets its exit status (0 after a Ctrl-C the demo
+    handled: stopping it is what the user asked for)."""
+    os.environ.setdefault(ENV_STARTED, f"{process_started():.3f}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        return None
     presses = 0
 
     def forward(signum: int, frame: FrameType | None) -> None:
@@ -84,21 +66,22 @@ def run_in_session(argv: list[str]) -> int:
         if presses == 1:
             print("\nstopping: the running crawl and matching finish first "
                   "(Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
-            proc.send_signal(signal.SIGINT)
+            os.kill(pid, signal.SIGINT)
         else:
             print("demo killed", file=sys.stderr, flush=True)
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
     watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {sig: signal.signal(sig, forward) for sig in watched}
     try:
-        rc = proc.wait()
+        _, status = os.waitpid(pid, 0)  # retried after each handled signal (PEP 475)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    rc = os.waitstatus_to_exitcode(status)
     if presses == 1 and rc in (0, 130, -signal.SIGINT):
         return 0
     return 130 if presses else rc

@@ -110,15 +110,6 @@ def test_crawl_summary_labels_the_sandbox_faults():
     assert "injected" not in real and "errors: blocked_url=1, http_500=1, truncated_media=2" in real
 
 
-def test_the_child_runs_the_same_demo():
-    import argparse
-
-    args = argparse.Namespace(log_format="json", verbose=True, port=8123, duration=90,
-                              data=Path("/tmp/d"))
-    assert demo_session.child_argv(args) == ["--log-format", "json", "-v", "demo", "--port",
-                                             "8123", "--duration", "90.0", "--data", "/tmp/d"]
-
-
 def test_command_start_comes_from_make_or_the_process(monkeypatch):
     monkeypatch.setenv(demo_session.ENV_STARTED, "1700000000.5")
     assert demo_session.command_started() == 1700000000.5
