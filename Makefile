@@ -4,18 +4,32 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# uv installs the lock into .venv: parallel downloads and a cache of unpacked wheels
+# (~/.cache/uv), so a new clone's .venv takes seconds once this machine has installed it
+# once (pip caches nothing here and took about as long every time). uv itself lives in a
+# small venv per user and uv version (UV_HOME), made once and shared by every clone.
+# pip stays in .venv.
+UV_VERSION := 0.13.8
+UV_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/likewatch/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
+UV_PIP := $(UV) pip install --python $(BIN)/python
 export LIKEWATCH_HOME ?= $(CURDIR)/.likewatch
 
-.PHONY: demo test system venv lint typecheck lock bench es-start es-stop clean
+.PHONY: demo demo-banner test system venv lint typecheck lock bench es-start es-stop clean
 
 system:
 	bash deploy/install-system.sh
 
-$(STAMP): requirements.in requirements.lock pyproject.toml | system
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q "pip==25.3" "setuptools==80.9.0"
-	$(BIN)/pip install -q -c requirements.lock -r requirements.in
-	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+$(UV): | system
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install -q "uv==$(UV_VERSION)"
+
+$(STAMP): requirements.in requirements.lock pyproject.toml | system $(UV)
+	@echo "setup: Python packages into $(VENV) (a few minutes on this machine's first install, seconds after)"
+	test -x $(BIN)/python || $(UV) venv -q --python $(PYTHON) $(VENV)
+	set -o pipefail; $(UV_PIP) "pip==25.3" -c requirements.lock -r requirements.in 2>&1 \
+	    | { grep -v '^ [-+~] ' || true; }
+	$(UV_PIP) -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # venv also (re)builds the compiled search kernels of the bank indexes
@@ -25,8 +39,14 @@ KERNELS := matchers/_kernels.so
 venv: system $(STAMP)
 	$(BIN)/python -m matchers.kernels ensure
 
-demo: venv
-	$(BIN)/likewatch demo
+# The demo's times count from here (LIKEWATCH_DEMO_STARTED): setup included.
+# `make demo DEMO_ARGS="--duration 90"` stops it after 90 s; else Ctrl-C stops it.
+demo: export LIKEWATCH_DEMO_STARTED := $(shell date +%s.%N)
+demo: demo-banner venv
+	$(BIN)/likewatch demo $(DEMO_ARGS)
+
+demo-banner:
+	@echo "make demo: setting up (Debian packages, Python packages, compiled kernels), then the demo"
 
 test: venv
 	bash deploy/run-tests.sh

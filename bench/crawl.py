@@ -39,7 +39,7 @@ from sandbox.server import SandboxServer  # noqa: E402
 
 def data_dir(arg: str | None) -> Path:
     for candidate in (arg, os.environ.get("LIKEWATCH_SANDBOX_DATA"),
-                      str(REPO / ".pytest_cache/d/likewatch-sandbox/seed-1")):
+                      str(REPO / ".cache/sandbox/seed-1")):
         if candidate and (Path(candidate) / "ground_truth.json").exists():
             return Path(candidate)
     return Path(arg or tempfile.mkdtemp(prefix="likewatch-bench-sandbox-")) / "seed-1"

@@ -35,7 +35,7 @@ def main() -> int:
 
     data = args.data or Path(os.environ.get(
         "LIKEWATCH_SANDBOX_DATA", Path(__file__).resolve().parents[1]
-        / ".pytest_cache/d/likewatch-sandbox/seed-1"))
+        / ".cache/sandbox/seed-1"))
     started = time.monotonic()
     report = chaos.run(args.kills, data, rng_seed=args.seed, progress=lambda m: print(
         f"[{time.monotonic() - started:6.1f} s] {m}", flush=True))

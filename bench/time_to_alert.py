@@ -66,7 +66,7 @@ def main() -> int:
     p.add_argument("--publish-every", type=float, default=2.5)
     p.add_argument("--tick", type=float, default=2.0)
     p.add_argument("--items", type=int, default=0, help="publish at most this many (0: all)")
-    p.add_argument("--data", type=Path, default=REPO / ".pytest_cache/d/likewatch-sandbox/seed-1")
+    p.add_argument("--data", type=Path, default=REPO / ".cache/sandbox/seed-1")
     args = p.parse_args()
     home = Path(tempfile.mkdtemp(prefix="likewatch-tta-"))
     os.environ.update(LIKEWATCH_HOME=str(home), LIKEWATCH_ALLOW_PRIVATE_HOSTS="127.0.0.1")

@@ -16,17 +16,25 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                       help="stop after this many seconds (default: run until Ctrl-C)")
     demo.add_argument("--port", type=int, default=0, help="sandbox port (default: any free)")
     demo.add_argument("--data", type=Path, default=None,
-                      help="sandbox data directory (default: $LIKEWATCH_HOME/sandbox)")
+                      help="sandbox data directory (default: .cache/sandbox/seed-1 in the "
+                           "checkout, shared with the tests)")
     demo.add_argument("--max-pages", type=int, default=None,
                       help="with --crawl-only: limit the crawl to this many listing pages")
     demo.set_defaults(func=_cmd_demo)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from demo import live
+    import threading
+
+    from demo import live, session
 
     live.use_data_dir(args.data)
     if args.crawl_only:
         live.crawl_once(port=args.port, max_pages=args.max_pages)
         return 0
-    return live.live(port=args.port, duration=args.duration)
+    rc = session.fork_session()  # the demo proper runs in a session of its own
+    if rc is not None:
+        return rc
+    stop = threading.Event()
+    session.stop_when_parent_goes(stop)
+    return live.live(port=args.port, duration=args.duration, stop=stop)

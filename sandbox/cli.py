@@ -25,22 +25,23 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--publish-every", type=float, default=None, metavar="SECONDS",
                    help="reveal one new upload every SECONDS")
     p.add_argument("--data", type=Path, default=None, metavar="DIR",
-                   help="data directory (default $LIKEWATCH_HOME/sandbox)")
+                   help="data directory (default .cache/sandbox/seed-SEED in the checkout, "
+                        "shared with the demo and the tests)")
     p.add_argument("--no-faults", action="store_true", help="switch off every deliberate fault")
     p.set_defaults(func=_cmd_sandbox)
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from likewatch import settings
     from likewatch.cli import UserError
     from sandbox.faults import FaultConfig
+    from sandbox.generate import default_data_dir
     from sandbox.server import SandboxServer
 
     if args.publish_every is not None and args.publish_every <= 0:
         raise UserError("--publish-every must be a positive number of seconds")
     if not 0 <= args.port <= 65535:
         raise UserError("--port must be within 0..65535")
-    data_dir = args.data or settings.home() / "sandbox"
+    data_dir = args.data or default_data_dir(args.seed)
 
     def progress(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -25,7 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from sandbox import pages
 from sandbox.faults import FaultConfig, FaultPlan
-from sandbox.generate import Progress, ensure_generated
+from sandbox.generate import ensure_generated, start
+from sandbox.render import Progress, Renderer
 
 log = logging.getLogger("sandbox.http")
 
@@ -62,14 +63,20 @@ class SandboxServer:
 
     def __init__(self, data_dir: Path, seed: int = 1, host: str = "127.0.0.1", port: int = 0,
                  publish_every: float | None = None, faults: FaultConfig | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, background: bool = False) -> None:
+        """``background``: serve before the media are all rendered (the rest render in
+        background processes; a file asked for first is rendered on demand)."""
         self.data_dir = Path(data_dir).resolve()
         self.seed = seed
         self.host, self.port = host, port
         self.publish_every = publish_every
         self.robots_txt = ROBOTS_TXT  # tests may set another (e.g. with a Crawl-delay)
         self.faults = FaultPlan(faults if faults is not None else FaultConfig(), seed)
-        self.catalogue = ensure_generated(self.data_dir, seed, progress)
+        self.renderer: Renderer | None = None
+        if background:
+            self.catalogue, self.renderer = start(self.data_dir, seed, progress, every=20.0)
+        else:
+            self.catalogue = ensure_generated(self.data_dir, seed, progress)
         self.items: list[dict[str, Any]] = self.catalogue.items
         self.position = {it["id"]: i for i, it in enumerate(self.items)}
         self._search_text = [self._text_of(it) for it in self.items]
@@ -117,6 +124,8 @@ class SandboxServer:
             if thread is not None:
                 thread.join(timeout=5)
         self._httpd = self._thread = self._publisher = None
+        if self.renderer is not None:
+            self.renderer.stop()  # what is left renders next time
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -327,6 +336,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         ext, ctype = ("jpg", "image/jpeg") if kind == "thumb" else ("mp4", "video/mp4")
         file = self.sb.data_dir / "media" / kind / f"{item_id}.{ext}"
+        if not file.is_file() and self.sb.renderer is not None:
+            self.sb.renderer.ensure(item_id)  # asked for before the background render got to it
         if not file.is_file():
             self._html(404, pages.not_found(), head)
             return

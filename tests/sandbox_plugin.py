@@ -1,10 +1,9 @@
 """Pytest fixtures for tests that need the sandbox platform.
 
 - ``sandbox_data`` (session): the generated data directory for seed 1. Generation takes
-  about half a minute, so it happens once: the directory lives in pytest's cache
-  (``.pytest_cache/d/likewatch-sandbox/seed-1``) and is reused while its stamp matches
-  the generator's code, or in a session tmp dir when the cache is disabled.
-  ``LIKEWATCH_SANDBOX_DATA`` overrides the location.
+  about half a minute, so it happens once: the directory is the one the demo uses too
+  (``.cache/sandbox/seed-1``, :func:`sandbox.generate.default_data_dir`) and is reused
+  while its stamp matches the generator's code. ``LIKEWATCH_SANDBOX_DATA`` overrides it.
 - ``sandbox_server`` (function): a started :class:`SandboxServer` on an ephemeral port,
   faults off, stopped after the test.
 - ``sandbox_factory`` (function): ``sandbox_factory(faults=..., publish_every=...)`` starts
@@ -13,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,23 +19,16 @@ from typing import Any
 import pytest
 
 from sandbox.faults import FaultConfig
-from sandbox.generate import ensure_generated
+from sandbox.generate import default_data_dir, ensure_generated
 from sandbox.server import SandboxServer
 
 SANDBOX_SEED = 1
 
 
 @pytest.fixture(scope="session")
-def sandbox_data(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sandbox_data() -> Path:
     """The sandbox data directory for seed 1, generated at most once."""
-    override = os.environ.get("LIKEWATCH_SANDBOX_DATA")
-    cache = getattr(request.config, "cache", None)
-    if override:
-        path = Path(override)
-    elif cache is not None:
-        path = Path(cache.mkdir("likewatch-sandbox")) / f"seed-{SANDBOX_SEED}"
-    else:
-        path = tmp_path_factory.mktemp("sandbox") / f"seed-{SANDBOX_SEED}"
+    path = default_data_dir(SANDBOX_SEED)
     ensure_generated(path, SANDBOX_SEED)
     return path
 

@@ -38,7 +38,7 @@ import numpy as np
 from elasticsearch import Elasticsearch
 from elasticsearch import serializer as es_serializer
 
-from matchers.index import es_bulk, es_mappings, es_query
+from matchers.index import es_bulk, es_compat, es_mappings, es_query
 from matchers.index.base import (
     AGG_NAMES,
     BadQuery,
@@ -76,8 +76,10 @@ class ElasticsearchIndex(CandidateIndex):
         extra: dict[str, Any] = {}
         if hasattr(es_serializer, "OrjsonSerializer"):  # orjson: bulk bodies 4x cheaper
             extra["serializer"] = es_serializer.OrjsonSerializer()
+        # CompatNode: 8.x servers (Java 17 machines) are asked for their own API version.
         self.es = Elasticsearch(url, request_timeout=request_timeout, max_retries=1,
-                                retry_on_timeout=False, **extra)
+                                retry_on_timeout=False, node_class=es_compat.CompatNode,
+                                **extra)
         self.alias = {f: f"{prefix}-{f}" for f in es_mappings.FAMILIES}
         self.queue = IngestQueue(queue_path) if queue_path else None
         self.threads, self.chunk_size, self.retries = threads, chunk_size, retries
