@@ -144,19 +144,16 @@ def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
         if "not an image" not in str(e):
             out["error"] = str(e)
             return out
-        from matchers.keyframes import extract_keyframes
+        from matchers.video import hash_video
 
-        kf = extract_keyframes(path)
-        if not kf.frames:
-            out["error"] = "; ".join(kf.errors) or "not an image or video"
+        video = hash_video(path, banks.types)
+        if not video.images:
+            out["error"] = "; ".join(video.errors) or "not an image or video"
             return out
-        for frame in kf.frames:
-            try:
-                matches.extend(banks.match_image(frame.image, frame=frame.label))
-            except ImageError as fe:
-                kf.errors.append(f"{frame.label}: {fe}")
-        if kf.errors:
-            out["error"] = "; ".join(kf.errors)
+        for label, values in video.images:
+            matches.extend(banks.match_values(values, frame=label))
+        if video.errors:
+            out["error"] = "; ".join(video.errors)
     else:
         try:
             matches = banks.match_image(image)

@@ -115,21 +115,15 @@ def hash_media(catalog: Catalog, cand: Candidate, banks: BankSet,
             errors.append(f"thumbnail: {type(e).__name__}: {e}")
             log.exception("hashing thumbnail of candidate %s failed", cand.id)
     if cand.video_sha256:
-        from matchers.keyframes import extract_keyframes
+        from matchers.video import hash_video
 
         path = _media_path(catalog, cand.video_sha256)
         try:
-            result = extract_keyframes(path)
-            for err in result.errors:
+            video = hash_video(path, banks.types)  # frames hashed one at a time, then dropped
+            for err in video.errors:
                 summary.count("video")
                 errors.append(f"video: {err}")
-            for kf in result.frames:
-                try:
-                    images.append(_Image(cand.video_sha256, kf.label,
-                                         banks.hash_image(kf.image)))
-                except ImageError as e:
-                    summary.count("keyframe")
-                    errors.append(f"video {kf.label}: {e}")
+            images += [_Image(cand.video_sha256, label, values) for label, values in video.images]
         except Exception as e:  # noqa: BLE001 - one bad file never stops the batch
             summary.count("internal")
             errors.append(f"video: {type(e).__name__}: {e}")
