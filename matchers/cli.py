@@ -6,8 +6,10 @@ Stable contract (tests outside the project use it):
   and one line per reference enrolled on stdout.
 - ``likewatch scan [--json] FILE...``: per image or video file one JSON object per line,
   ``{"path": P, "matches": [{"person": ID, "signal": NAME, "distance": D,
-  "threshold": T}], "error": null}``; an unreadable file gets ``"error": "<why>"`` and the
-  scan goes on (exit 0). Output is always JSON lines; ``--json`` is accepted for clarity.
+  "threshold": T, "tier": "alert" | "review"}], "error": null}`` (per person and signal the
+  best match: alert tier first, then the smallest distance; ``matchers/tiers.py``); an
+  unreadable file gets ``"error": "<why>"`` and the scan goes on (exit 0). Output is
+  always JSON lines; ``--json`` is accepted for clarity.
 
 Also ``likewatch match-pending`` (``matchers.pipeline.process_pending``) and
 ``likewatch eval`` (``matchers.eval``). All honour ``LIKEWATCH_HOME``.
@@ -124,8 +126,10 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
 
 def _match_json(m: Match) -> dict[str, Any]:
     d: float | int = int(m.distance) if float(m.distance).is_integer() else round(m.distance, 4)
-    t: float | int = int(m.threshold) if float(m.threshold).is_integer() else m.threshold
-    return {"person": m.person, "signal": m.signal, "distance": d, "threshold": t}
+    t: float | int = (int(m.threshold) if float(m.threshold).is_integer()
+                      else round(m.threshold, 4))
+    return {"person": m.person, "signal": m.signal, "distance": d, "threshold": t,
+            "tier": m.tier}
 
 
 def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
@@ -160,10 +164,13 @@ def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
         except ImageError as e:
             out["error"] = str(e)
             return out
+    from matchers.match import TIER_RANK
+
     best: dict[tuple[str, str], Match] = {}
     for m in matches:
         k = (m.person, m.signal)
-        if k not in best or m.distance < best[k].distance:
+        if k not in best or (TIER_RANK[m.tier], m.distance) < (TIER_RANK[best[k].tier],
+                                                                best[k].distance):
             best[k] = m
     out["matches"] = [_match_json(m) for _, m in sorted(best.items())]
     return out

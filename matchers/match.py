@@ -101,6 +101,9 @@ class MatchPolicy:
     defaults: dict[str, float]
     overrides: dict[str, dict[str, float]] = field(default_factory=dict)
     corroborate: frozenset[str] = CORROBORATE
+    # Signals searched further than their threshold, for evidence that is not a match by
+    # itself (face_pdq near a face: ``matchers.tiers``): {signal: radius}.
+    evidence: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_signal_types(cls, types: Mapping[str, SignalType],
@@ -116,7 +119,7 @@ class MatchPolicy:
 
     def search_radius(self, signal: str) -> float:
         """The largest threshold any client uses for ``signal``: what an index must find."""
-        values = [self.defaults[signal]]
+        values = [self.defaults[signal], self.evidence.get(signal, 0.0)]
         values += [o[signal] for o in self.overrides.values() if signal in o]
         return max(values)
 
@@ -139,15 +142,23 @@ class Hit:
     distance: float
     reference_id: int | None
     variant: str = ""
+    # Decided for calibrated signals (face) when found: "alert" or "review", and the
+    # largest distance that gets that tier for this person and this face.
+    tier: str = ""
+    threshold: float | None = None
+
+
+TIER_RANK = {"alert": 0, "review": 1, "": 2}
 
 
 def best_hits(hits: Iterable[Hit]) -> list[Hit]:
-    """Keep the smallest distance per (person, signal); ties keep the lowest reference id."""
+    """Keep the best hit per (person, signal): the higher tier, then the smaller distance;
+    ties keep the lowest reference id."""
     best: dict[tuple[int, str], Hit] = {}
     for h in hits:
         k = (h.person, h.signal)
         cur = best.get(k)
-        if cur is None or (h.distance, h.reference_id or 0) < (cur.distance,
-                                                               cur.reference_id or 0):
+        if cur is None or (TIER_RANK[h.tier], h.distance, h.reference_id or 0) < (
+                TIER_RANK[cur.tier], cur.distance, cur.reference_id or 0):
             best[k] = h
     return sorted(best.values(), key=lambda h: (h.person, h.signal))
