@@ -67,20 +67,27 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--limit", type=int, default=None, help="at most N candidates")
     p.set_defaults(func=_cmd_match_pending)
 
-    p = sub.add_parser("eval", help="robustness evaluation of the matchers",
-                       description="Transformed copies of reference photos and unrelated "
-                       "images: recall per transform and signal, false matches; writes "
-                       "a markdown table and a PNG chart.")
+    p = sub.add_parser("eval", help="evaluation of the matchers on held-out folds",
+                       description="Transformed copies, second photos and face swaps of the "
+                       "repository's people, and a background cohort of strangers: the face "
+                       "thresholds are fitted on some folds of the cohort and recall and "
+                       "false matches reported, per tier, on the others. Writes a markdown "
+                       "table, JSON and one PNG chart per tier.")
     p.add_argument("--out", type=Path, default=None,
                    help="output directory (default $LIKEWATCH_HOME/eval)")
     p.add_argument("--refs", type=Path, default=None,
                    help="folder of <id>_1.jpg / <id>_2.jpg photos (default sandbox/assets/faces)")
+    p.add_argument("--cohort", type=Path, default=None,
+                   help="folder of strangers' portraits (default ../shared/data/faces-cohort)")
+    p.add_argument("--folds", type=int, default=5, help="folds of the cohort (default 5)")
     p.add_argument("--limit", type=int, default=None, help="use at most N paired persons")
     p.add_argument("--variants", type=int, default=None,
                    help="parameter variants per transform (default 4)")
+    p.add_argument("--strangers", type=int, default=None,
+                   help="at most N strangers per fold (default: the whole held-out part)")
     p.add_argument("--transforms", default=None,
                    help="comma-separated subset of transforms (default: all)")
-    p.add_argument("--scenes", type=int, default=300, help="synthetic unrelated scenes")
+    p.add_argument("--scenes", type=int, default=100, help="synthetic unrelated scenes")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_eval)
 
@@ -240,10 +247,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     out = args.out or settings.home() / "eval"
     try:
-        report = run_eval(out, refs=args.refs, limit=args.limit, variants=args.variants,
+        report = run_eval(out, refs=args.refs, cohort=args.cohort, folds=args.folds,
+                          limit=args.limit, variants=args.variants, strangers=args.strangers,
                           scenes=args.scenes, seed=args.seed, echo=print,
                           transforms=args.transforms.split(",") if args.transforms else None)
     except (FileNotFoundError, ValueError) as e:
         raise _user_error(str(e)) from e
-    print(f"wrote {report.markdown_path} and {report.chart_path}")
+    print(f"wrote {report.markdown_path} and {', '.join(str(p) for p in report.charts)}")
     return 0 if report.passed else 1
