@@ -15,8 +15,10 @@ person's values:
 another signal found something: alone it never makes a match.
 
 Banks are small (persons x references) and live in memory; ``BankCache`` rebuilds them
-when the catalog's bank generation (``bank_generation``) changes. The match policy
-(thresholds, per-client overrides, official accounts) is ``matchers.match``.
+when the catalog's bank generation (``bank_generation``) changes; each person's face
+statistics against the background cohort (``matchers.calibration``) are computed then.
+The match policy (thresholds, per-client overrides, official accounts) is
+``matchers.match``; the tier of each match (alert or review) is ``matchers.tiers``.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ SHOT_DRIFT = 20
 MAX_FRAMES = 64
 # With ``repeats``: up to this many more looks per shot, at least TRACK_SPACING s apart, are
 # yielded as ``repeat`` frames so a face can be followed over its shot (matchers/tracks.py).
-TRACK_SAMPLES = 2
+TRACK_SAMPLES = 1
 TRACK_SPACING = 1.0
 # A stream whose packets stop this long before its announced duration was truncated.
 TRUNCATION_SLACK = 1.0

@@ -18,19 +18,11 @@ Rules (one place, used by the banks, the pipeline, ``likewatch scan`` and backse
   the face finds too, so a ``CORROBORATE`` signal counts only when another signal
   matched the same person in the same image (or frame).
 
-Look-alikes and several references per person. On uniform studio headshots different
-people come as close as 0.55 in dlib's embedding space (``../shared/data/faces``), so
-the customary 0.6 is too loose. The face rule is therefore plain and strict -
-``distance <= face.THRESHOLD`` (0.505, calibrated on that data with transformed copies;
-``likewatch eval`` prints the recall / false-match trade-off around it) - and
-recall on new photos should come from enrolling several references per person rather
-than from loosening the threshold: the bank keeps every reference and a candidate face
-is compared with all of them, so its distance to the person is the minimum over the
-references. A new photo (older or younger, other light, other pose) is usually close to
-at least one reference taken in similar conditions; in the eval the true matches near
-the threshold all come from the one person whose two photos are 0.53 apart. Each reference
-also gives impostors one more chance, so enrol references that differ from each other,
-not near-copies.
+Faces are not decided by one global distance: ``matchers.tiers`` gives every match its
+tier (alert or review) and scores faces against a background cohort
+(``matchers.calibration``); here the face threshold is the ceiling past which no face
+matches (a client's own face threshold lowers it). A person's several references are all
+searched, and the distance to the person is the smallest over them.
 """
 
 from __future__ import annotations
