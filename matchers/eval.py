@@ -130,13 +130,18 @@ def _better(a: str, b: str) -> str:
     return a if _RANK[a] >= _RANK[b] else b
 
 
-def _score(sample: Sample, banks: BankSet) -> None:
+def _face_refs(banks: BankSet) -> list[np.ndarray]:
+    face = banks.types["face"]
+    return [np.stack([np.asarray(face.to_array(v), np.float32) for r in b.references
+                      for v in r.signals["face"]]) for b in banks.banks]
+
+
+def _score(sample: Sample, banks: BankSet, refs: list[np.ndarray]) -> None:
     """Match every image of ``sample`` and keep the best tier per person, and the face
-    distances and scores of the right person and of the closest other one."""
+    distances and scores of the right person and of the closest other one (``refs``: each
+    bank's face references)."""
     assert banks.calibration is not None
     face = banks.types["face"]
-    refs = [np.stack([np.asarray(face.to_array(v), np.float32) for r in b.references
-                      for v in r.signals["face"]]) for b in banks.banks]
     for values in sample.images:
         for m in banks.match_values(values):
             if m.person == sample.person:
@@ -215,8 +220,9 @@ def run_eval(out: Path, *, refs: Path | None = None, cohort: Path | None = None,
         fold_samples += _strangers(f, [files[i] for i in shown], rng, types)
         if f == 0:
             fold_samples += _non_faces(scenes, rng, types)
+        face_refs = _face_refs(banks)
         for s in fold_samples:
-            _score(s, banks)
+            _score(s, banks, face_refs)
         samples += fold_samples
         fold_rows.append({"fold": f, "calibration_people": len(train),
                           "held_out_people": len(held), "thresholds": thresholds.__dict__,
