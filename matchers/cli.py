@@ -6,10 +6,12 @@ Stable contract (tests outside the project use it):
   and one line per reference enrolled on stdout.
 - ``likewatch scan [--json] FILE...``: per image or video file one JSON object per line,
   ``{"path": P, "matches": [{"person": ID, "signal": NAME, "distance": D,
-  "threshold": T}], "error": null}``; an unreadable file gets ``"error": "<why>"`` and the
-  scan goes on (exit 0). Output is always JSON lines; ``--json`` is accepted for clarity.
-  Each object also has ``"provenance"``: the file's AI-content labels
-  (``matchers.provenance``; ``{"ai_label": "1"|"2"|"3"|null, "producer", "c2pa", ...}``).
+  "threshold": T, "tier": "alert" | "review"}], "error": null}`` (per person and signal the
+  best match: alert tier first, then the smallest distance; ``matchers/tiers.py``); an
+  unreadable file gets ``"error": "<why>"`` and the scan goes on (exit 0). Output is
+  always JSON lines; ``--json`` is accepted for clarity. Each object also has
+  ``"provenance"``: the file's AI-content labels (``matchers.provenance``;
+  ``{"ai_label": "1"|"2"|"3"|null, "producer", "c2pa", ...}``).
 
 Also ``likewatch match-pending`` (``matchers.pipeline.process_pending``) and
 ``likewatch eval`` (``matchers.eval``). All honour ``LIKEWATCH_HOME``.
@@ -78,20 +80,27 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--limit", type=int, default=None, help="at most N candidates")
     p.set_defaults(func=_cmd_match_pending)
 
-    p = sub.add_parser("eval", help="robustness evaluation of the matchers",
-                       description="Transformed copies of reference photos and unrelated "
-                       "images: recall per transform and signal, false matches; writes "
-                       "a markdown table and a PNG chart.")
+    p = sub.add_parser("eval", help="evaluation of the matchers on held-out folds",
+                       description="Transformed copies, second photos and face swaps of the "
+                       "repository's people, and a background cohort of strangers: the face "
+                       "thresholds are fitted on some folds of the cohort and recall and "
+                       "false matches reported, per tier, on the others. Writes a markdown "
+                       "table, JSON and one PNG chart per tier.")
     p.add_argument("--out", type=Path, default=None,
                    help="output directory (default $LIKEWATCH_HOME/eval)")
     p.add_argument("--refs", type=Path, default=None,
                    help="folder of <id>_1.jpg / <id>_2.jpg photos (default sandbox/assets/faces)")
+    p.add_argument("--cohort", type=Path, default=None,
+                   help="folder of strangers' portraits (default ../shared/data/faces-cohort)")
+    p.add_argument("--folds", type=int, default=5, help="folds of the cohort (default 5)")
     p.add_argument("--limit", type=int, default=None, help="use at most N paired persons")
     p.add_argument("--variants", type=int, default=None,
                    help="parameter variants per transform (default 4)")
+    p.add_argument("--strangers", type=int, default=None,
+                   help="at most N strangers per fold (default: the whole held-out part)")
     p.add_argument("--transforms", default=None,
                    help="comma-separated subset of transforms (default: all)")
-    p.add_argument("--scenes", type=int, default=300, help="synthetic unrelated scenes")
+    p.add_argument("--scenes", type=int, default=100, help="synthetic unrelated scenes")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_eval)
 
@@ -207,8 +216,10 @@ def _cmd_enroll_batch(args: argparse.Namespace) -> int:
 
 def _match_json(m: Match) -> dict[str, Any]:
     d: float | int = int(m.distance) if float(m.distance).is_integer() else round(m.distance, 4)
-    t: float | int = int(m.threshold) if float(m.threshold).is_integer() else m.threshold
-    return {"person": m.person, "signal": m.signal, "distance": d, "threshold": t}
+    t: float | int = (int(m.threshold) if float(m.threshold).is_integer()
+                      else round(m.threshold, 4))
+    return {"person": m.person, "signal": m.signal, "distance": d, "threshold": t,
+            "tier": m.tier}
 
 
 def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
@@ -227,29 +238,29 @@ def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
         if "not an image" not in str(e):
             out["error"] = str(e)
             return out
-        from matchers.keyframes import extract_keyframes
+        from matchers.video import hash_video
 
-        kf = extract_keyframes(path)
-        if not kf.frames:
-            out["error"] = "; ".join(kf.errors) or "not an image or video"
+        video = hash_video(path, banks.types)
+        if not video.images:
+            out["error"] = "; ".join(video.errors) or "not an image or video"
             return out
-        for frame in kf.frames:
-            try:
-                matches.extend(banks.match_image(frame.image, frame=frame.label))
-            except ImageError as fe:
-                kf.errors.append(f"{frame.label}: {fe}")
-        if kf.errors:
-            out["error"] = "; ".join(kf.errors)
+        for label, values in video.images:
+            matches.extend(banks.match_values(values, frame=label))
+        if video.errors:
+            out["error"] = "; ".join(video.errors)
     else:
         try:
             matches = banks.match_image(image)
         except ImageError as e:
             out["error"] = str(e)
             return out
+    from matchers.match import TIER_RANK
+
     best: dict[tuple[str, str], Match] = {}
     for m in matches:
         k = (m.person, m.signal)
-        if k not in best or m.distance < best[k].distance:
+        if k not in best or (TIER_RANK[m.tier], m.distance) < (TIER_RANK[best[k].tier],
+                                                                best[k].distance):
             best[k] = m
     out["matches"] = [_match_json(m) for _, m in sorted(best.items())]
     return out
@@ -321,10 +332,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     out = args.out or settings.home() / "eval"
     try:
-        report = run_eval(out, refs=args.refs, limit=args.limit, variants=args.variants,
+        report = run_eval(out, refs=args.refs, cohort=args.cohort, folds=args.folds,
+                          limit=args.limit, variants=args.variants, strangers=args.strangers,
                           scenes=args.scenes, seed=args.seed, echo=print,
                           transforms=args.transforms.split(",") if args.transforms else None)
     except (FileNotFoundError, ValueError) as e:
         raise _user_error(str(e)) from e
-    print(f"wrote {report.markdown_path} and {report.chart_path}")
+    print(f"wrote {report.markdown_path} and {', '.join(str(p) for p in report.charts)}")
     return 0 if report.passed else 1

@@ -47,8 +47,9 @@ def test_enroll_then_scan_as_processes(tmp_path: Path, likewatch_home: Path) -> 
     signals = {m["signal"] for m in out[0]["matches"]}
     assert {"pdq", "face"} <= signals
     for m in out[0]["matches"]:
-        assert set(m) == {"person", "signal", "distance", "threshold"}
+        assert set(m) == {"person", "signal", "distance", "threshold", "tier"}
         assert m["person"] == "demo-a" and m["distance"] <= m["threshold"]
+        assert m["tier"] == "alert"  # a mirrored copy of the enrolled photo: exact reuse
     assert out[1]["matches"] == [] and out[1]["error"]
     assert out[2]["error"] == "no such file"
     provenance = out[3].pop("provenance")  # issue #19: the file's AI-content labels
@@ -96,6 +97,7 @@ def test_scan_video_and_truncated_video(tmp_path: Path,
     assert out[0]["error"] is None
     assert {m["person"] for m in out[0]["matches"]} == {"vid-person"}
     assert "face" in {m["signal"] for m in out[0]["matches"]}
+    assert {m["tier"] for m in out[0]["matches"]} == {"alert"}
     assert out[1]["matches"] == [] and out[1]["error"]
     assert out[2]["path"] == str(cut) and out[2]["error"]  # truncated: reported, scan went on
 
