@@ -51,10 +51,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("--host", default="127.0.0.1")
     s.set_defaults(func=cmd_serve)
 
-    from webapp.accounts.cli import register as register_accounts
-
-    register_accounts(sub)
-
 
 def cmd_search(args: argparse.Namespace) -> int:
     from likewatch.cli import DependencyError, UserError
