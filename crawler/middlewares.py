@@ -21,10 +21,13 @@ from scrapy.exceptions import (
     NotConfigured,
 )
 from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import CancelledError
+from twisted.internet.error import DNSLookupError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from crawler.errors import count_error
+from crawler.resolver import refused_reason
 from likewatch import netguard
 
 
@@ -34,7 +37,8 @@ class URLGuardMiddleware:
     The allow-list is the ``allow_private_hosts`` setting (``LIKEWATCH_ALLOW_PRIVATE_HOSTS``);
     nothing else opens the guard. A refused request raises IgnoreRequest and is counted as
     ``blocked_url``. Switched off only by ``LIKEWATCH_URL_GUARD = False`` in Scrapy settings
-    (never done by Likewatch itself).
+    (never done by Likewatch itself). This is the early check, for counting; the one that
+    holds at connection time (redirects included) is crawler.resolver.GuardedResolver.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -156,6 +160,13 @@ class BackoffRetryMiddleware:
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:
         if isinstance(exception, IgnoreRequest):
             return None
+        if isinstance(exception, DNSLookupError):
+            parts = urlparse_cached(request)
+            port = parts.port or netguard.DEFAULT_PORTS.get(parts.scheme, 80)
+            reason = refused_reason(parts.hostname, port)
+            if reason is not None:  # refused by the guard at connection time: never retried
+                count_error(self.crawler.stats, "blocked_url")
+                raise IgnoreRequest(f"blocked at connection: {reason}") from exception
         if isinstance(exception, (DownloadCancelledError, CancelledError)):
             return None  # over the size limit: not transient, handled by whoever asked
         kind = (
@@ -227,8 +238,6 @@ class HostPacingMiddleware:
 
     @staticmethod
     def _host(request: Request) -> str:
-        from scrapy.utils.httpobj import urlparse_cached
-
         return urlparse_cached(request).netloc
 
     def robots_parsed(self, robotparser: Any, request: Request) -> None:

@@ -29,6 +29,9 @@ TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote control opens an HTTP port that can run code in the crawler: off.
 REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_TIMEOUT = 30
+# The address guard where the downloader connects: every connection's host and port are
+# resolved once, checked, and only the checked addresses are connected to.
+TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
 
 # --- retries: our own middleware (Retry-After and backoff) replaces Scrapy's ---------
 RETRY_ENABLED = True

@@ -18,7 +18,8 @@ register("elasticsearch_url", "http://127.0.0.1:9200", str,
 
 # --- network safety ------------------------------------------------------------------
 register("allow_private_hosts", [], list,
-         "Comma-separated hosts or CIDR ranges that crawled URLs may reach even though they are "
+         "Comma-separated hosts, addresses or CIDR ranges, each optionally with :port "
+         "(127.0.0.1:8700, [::1]:8080), that outgoing requests may reach even though they are "
          "private or loopback (e.g. 127.0.0.1 for the sandbox). Empty: none.")
 
 # --- crawling ------------------------------------------------------------------------
