@@ -94,11 +94,19 @@ def _cmd_person_add(args: argparse.Namespace) -> int:
 
 def _cmd_subscribe(args: argparse.Namespace) -> int:
     from alerts import registry
+    from alerts.channels import check_target
     from likewatch.catalog import Catalog
+    from likewatch.cli import UserError
+    from likewatch.netguard import BlockedURL
 
     channel, target = next((n, getattr(args, n)) for n in
                            ("webhook", "email", "wecom", "dingtalk", "feishu", "slack")
                            if getattr(args, n))
+    try:
+        check_target(channel, target)
+    except BlockedURL as exc:
+        raise UserError(f"refusing to subscribe {target}: {exc} (a receiver on a private "
+                        "network must be listed in allow_private_hosts)") from exc
     sid = _registry_call(registry.add_subscription, Catalog.open(), args.client, channel,
                          target, person=args.person, secret=args.secret,
                          digest_minutes=args.digest_minutes)

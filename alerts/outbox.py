@@ -119,15 +119,16 @@ def _build(cat: Catalog, unit: Unit) -> tuple[Subscription, dict[str, Any], str]
     return sub, payloads[0], payloads[0]["id"]
 
 
-def _finish(cat: Catalog, unit: Unit, ok: bool, status: str, error: str, ms: float) -> str:
+def _finish(cat: Catalog, unit: Unit, ok: bool, status: str, error: str, ms: float,
+            permanent: bool = False) -> str:
     fenced = and_(OutboxMessage.id.in_(unit.ids), OutboxMessage.lease_owner == unit.owner,
                   OutboxMessage.state == "pending")
     values: dict[str, Any] = {"lease_owner": "", "lease_until": 0.0}
     if ok:
         state = "sent"
         values.update(state="sent", sent_at=time.time(), last_error="")
-    elif unit.attempts >= int(settings.get("alert_max_attempts")):
-        state = "dead"
+    elif permanent or unit.attempts >= int(settings.get("alert_max_attempts")):
+        state = "dead"  # a permanent failure (refused target) is not retried
         values.update(state="dead", last_error=error[:2000])
     else:
         state = "retry"
@@ -151,11 +152,12 @@ def deliver_unit(cat: Catalog, unit: Unit) -> str:
     started = time.monotonic()
     try:
         status = channels.send(sub.channel, sub.target, sub.secret, payload, key)
-        ok, error = True, ""
+        ok, error, permanent = True, "", False
     except channels.DeliveryError as exc:
-        ok, status, error = False, "failed", str(exc)
+        permanent = exc.permanent
+        ok, status, error = False, "refused" if permanent else "failed", str(exc)
     ms = (time.monotonic() - started) * 1000
-    state = _finish(cat, unit, ok, status, error, ms)
+    state = _finish(cat, unit, ok, status, error, ms, permanent)
     log.info("alert delivery", key=key, channel=sub.channel, attempt=unit.attempts,
              outcome=state, error=error or None)
     return state
