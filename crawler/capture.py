@@ -83,13 +83,16 @@ def fetch_http(url: str) -> tuple[int, str]:
 
 
 def fetch_browser(url: str) -> tuple[int, str]:
-    """The page as Chromium renders it; every request the page makes is guarded too."""
+    """The page as Chromium renders it; every request the page makes (redirects included)
+    connects through the address guard's proxy, and is checked by routing too."""
     from playwright.sync_api import sync_playwright
 
+    from likewatch.guardproxy import GuardProxy
+
     netguard.check_url(url)
-    with sync_playwright() as pw:
+    with GuardProxy() as proxy, sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=settings.get("chromium_path"),
+            executable_path=settings.get("chromium_path"), proxy={"server": proxy.url},
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         try:

@@ -133,12 +133,14 @@ def crawl(
 
 # --- the child process -------------------------------------------------------------------
 def scrapy_settings(
-    browser: bool, extra: dict[str, Any] | None = None, scheme: str = "https"
+    browser: bool, extra: dict[str, Any] | None = None, scheme: str = "https",
+    proxy: str | None = None,
 ) -> Any:
     """Scrapy settings: crawler/settings.py, then the Likewatch registry, then ``extra``.
 
     With ``browser``, scrapy-playwright handles ``scheme`` (the start URL's: only the pages
     rendered in the browser need it, and each handler starts its own Playwright driver).
+    ``proxy``: the address guard's proxy (likewatch.guardproxy) Chromium connects through.
     """
     from scrapy.settings import Settings
 
@@ -150,6 +152,8 @@ def scrapy_settings(
     s.set("DOWNLOAD_MAXSIZE", int(settings.get("media_max_bytes")), priority="project")
     launch = dict(s.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
     launch["executable_path"] = settings.get("chromium_path")
+    if proxy:
+        launch["proxy"] = {"server": proxy}
     s.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")
     if browser:
         handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
@@ -172,15 +176,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.errors import count_error
     from crawler.extensions import counts
     from crawler.spiders.adapter import AdapterSpider
+    from likewatch.guardproxy import GuardProxy
 
     adapter = get_adapter(args.platform)
     browser = adapter.NEEDS_BROWSER or (args.mode == "search" and adapter.SEARCH_NEEDS_BROWSER)
     extra = json.loads(args.settings_json) if args.settings_json else None
     started = time.monotonic()
     scheme = "http" if args.url.startswith("http:") else "https"
-    scrapy_conf = scrapy_settings(browser, extra, scheme)
+    # Chromium makes its own connections (redirects and WebSockets included): each one
+    # passes the address guard in this proxy, which connects to the checked address.
+    guard_proxy = GuardProxy().start() if browser else None
+    scrapy_conf = scrapy_settings(browser, extra, scheme,
+                                  proxy=guard_proxy.url if guard_proxy else None)
     # Scrapy's lines and ours in one format (stderr; the parent keeps the tail for errors)
     log.configure(settings.get("log_format"), str(scrapy_conf.get("LOG_LEVEL", "WARNING")))
     process = CrawlerProcess(scrapy_conf, install_root_handler=False)
@@ -191,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     process.start()
     assert crawler.stats is not None
+    if guard_proxy is not None:
+        guard_proxy.stop()
+        if guard_proxy.refused_total:
+            count_error(crawler.stats, "blocked_url", guard_proxy.refused_total)
     stats = crawler.stats.get_stats()
     summary = counts(stats)
     summary.update(

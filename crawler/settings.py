@@ -87,7 +87,8 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
-# Every request the browser itself makes (scripts, XHR) passes the same URL guard.
+# Every request the browser itself makes (scripts, XHR) passes the same URL guard here, and
+# every connection it makes (redirects, WebSockets) passes likewatch.guardproxy (crawler.run).
 PLAYWRIGHT_ABORT_REQUEST = "crawler.middlewares.playwright_abort_request"
 
 LOG_LEVEL = "WARNING"

@@ -4,8 +4,11 @@ checked (DNS rebinding), and allow-list entries may name a port. Real crawls, lo
 from __future__ import annotations
 
 import textwrap
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +72,51 @@ def test_a_host_whose_dns_answer_changes_is_never_connected_inside(
         internal.server_close()
     assert internal.hits == []
     assert summary["pages"] == 0 and summary["errors"].get("blocked_url", 0) >= 1
+
+
+class _Redirecting(ThreadingHTTPServer):
+    location = ""
+    hits: list[str]
+
+
+class _RedirectHandler(BaseHTTPRequestHandler):
+    server: _Redirecting
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.server.hits.append(self.path)
+        found = self.path.startswith("/search")
+        self.send_response(302 if found else 404)
+        if found:
+            self.send_header("Location", self.server.location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def _redirecting(location: str) -> _Redirecting:
+    site = _Redirecting(("127.0.0.1", 0), _RedirectHandler)
+    site.location, site.hits = location, []
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    return site
+
+
+@pytest.mark.browser
+def test_the_crawlers_browser_does_not_follow_a_redirect_inside(tmp_path: Path) -> None:
+    """The search page (rendered by Chromium through scrapy-playwright) answers 302 to a
+    loopback port outside the allow-list: Chromium follows redirects by itself, so only the
+    guard proxy it connects through can stop it."""
+    internal = _serve("127.0.0.1")
+    public = _redirecting(f"http://127.0.0.1:{internal.server_address[1]}/secret")
+    port = public.server_address[1]
+    try:
+        summary = run_crawl(tmp_path / "h", f"http://127.0.0.1:{port}", allow=f"127.0.0.1:{port}",
+                            mode="search", query="x")
+    finally:
+        for site in (public, internal):
+            site.shutdown()
+            site.server_close()
+    assert internal.hits == []
+    assert any(h.startswith("/search") for h in public.hits)
+    assert summary["errors"].get("blocked_url", 0) >= 1
