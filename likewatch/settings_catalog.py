@@ -32,6 +32,9 @@ register("media_timeout", 30.0, float,
 register("chromium_path", "/usr/bin/chromium", str,
          "Chromium executable that Playwright drives for JavaScript pages.")
 
+register("photo_search_concurrency", 2, int,
+         "Uploaded photos (find by photo) decoded and hashed at a time; others wait their turn.")
+
 # --- logging -------------------------------------------------------------------------
 register("log_format", "console", str,
          "Log renderer: 'console' for people, 'json' for machines.")

@@ -217,19 +217,34 @@ async def api_search(request: web.Request) -> web.Response:
 async def api_search_by_photo(request: web.Request) -> web.Response:
     """Upload an image (multipart field ``file``, or the raw body): candidates that show it
     or the faces in it. ``?size=N`` (default 20)."""
+    from webapp import uploads
+
     size = parse_search_params({"size": request.query.get("size", "20")}).size
     name = ""
-    if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        data = b""
-        async for part in reader:
-            if getattr(part, "name", None) == "file":
-                name = getattr(part, "filename", None) or ""
-                data = await part.read()  # type: ignore[union-attr]
-                break
-    else:
-        data = await request.read()
+    data = b""
+    try:  # read in chunks, refused past MAX_UPLOAD (a multipart part is not bounded otherwise)
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if getattr(part, "name", None) == "file":
+                    name = getattr(part, "filename", None) or ""
+                    data = await uploads.read_limited(_part_chunks(part), MAX_UPLOAD)
+                    break
+        else:
+            data = await uploads.read_limited(request.content.iter_chunked(65536), MAX_UPLOAD)
+    except uploads.TooLarge as exc:
+        return web.json_response({"error": str(exc)}, status=413)
     if not data:
         raise BadQuery("no image uploaded (multipart field 'file' or the request body)")
-    return web.json_response(
-        await _blocking(search_by_photo, _index(request), data, name=name, size=size))
+    async with uploads.gate():  # a few decodes at a time, memory handed back after each
+        try:
+            return web.json_response(
+                await _blocking(search_by_photo, _index(request), data, name=name, size=size))
+        finally:
+            del data
+            await _blocking(uploads.release_memory)
+
+
+async def _part_chunks(part: Any) -> Any:
+    while chunk := await part.read_chunk(65536):
+        yield chunk
