@@ -53,6 +53,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     alerts.add_argument("--limit", type=int, default=200)
     alerts.set_defaults(func=_cmd_alerts)
 
+    secrets = sub.add_parser("secrets", help="subscription secrets encrypted at rest")
+    ssub = secrets.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)
+    migrate = ssub.add_parser("migrate", help="encrypt secrets stored in clear by an older "
+                                              "version (safe to run again)")
+    migrate.set_defaults(func=_cmd_secrets_migrate)
+
     for pkg in ("alerts.evidence.cli", "alerts.notices.cli"):
         try:
             module = importlib.import_module(pkg)
@@ -112,6 +118,20 @@ def _cmd_subscribe(args: argparse.Namespace) -> int:
                          digest_minutes=args.digest_minutes)
     who = f"person {args.person}" if args.person else "every person"
     print(f"subscription {sid}: {channel} {target} for {who} of {args.client}")
+    return 0
+
+
+def _cmd_secrets_migrate(args: argparse.Namespace) -> int:
+    from likewatch import secretbox
+    from likewatch.catalog import Catalog
+    from likewatch.catalog.alerts import Subscription
+
+    cat = Catalog.open()
+    try:
+        n = secretbox.migrate_clear(cat.engine, Subscription.__tablename__, "secret")
+    finally:
+        cat.close()
+    print(f"{n} subscription secret(s) encrypted with {secretbox.key_path()}")
     return 0
 
 

@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from likewatch import log, settings
+from likewatch import log, private, secretbox, settings
 
 COMMAND_MODULES = (
     "sandbox.cli",
@@ -61,6 +61,7 @@ def _cmd_settings(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    private.secure_process()  # every file made from here on is private (likewatch/private.py)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "DEBUG" if args.verbose else settings.get("log_level"),
         )
         return int(args.func(args) or 0)
-    except (UserError, settings.SettingsError) as exc:
+    except (UserError, settings.SettingsError, secretbox.SecretsKeyError) as exc:
         print(f"likewatch: error: {exc}", file=sys.stderr)
         return 2
     except DependencyError as exc:

@@ -22,6 +22,12 @@ register("allow_private_hosts", [], list,
          "(127.0.0.1:8700, [::1]:8080), that outgoing requests may reach even though they are "
          "private or loopback (e.g. 127.0.0.1 for the sandbox). Empty: none.")
 
+# --- data at rest ---------------------------------------------------------------------
+register("secrets_key_file", "", str,
+         "File holding the key (Fernet) that encrypts webhook and chat secrets in the catalog; "
+         "empty: $LIKEWATCH_HOME/keys/secrets.key, created on first use. Keep it outside the "
+         "catalog's backups, the same file on every host (docs/security.md).")
+
 # --- crawling ------------------------------------------------------------------------
 register("user_agent", "LikewatchBot/0.1 (+https://likewatch.invalid/bot)", str,
          "User-Agent sent by the crawler; set it per deployment to name your operator contact.")

@@ -39,7 +39,7 @@ from alerts.evidence.browser import BrowserWorker, PageCapture, shared_browser
 from alerts.evidence.enrich import fill_subject
 from alerts.evidence.keys import TreeHead, canonical_json
 from alerts.evidence.log import TransparencyLog, utc_timestamp
-from likewatch import netguard, nethttp, settings
+from likewatch import netguard, nethttp, private, settings
 from likewatch.catalog import Catalog
 from likewatch.catalog.evidence import EvidenceCapture
 from likewatch.log import get_logger
@@ -160,14 +160,15 @@ def _capture(subject: EvidenceSubject, catalog: Catalog, browser: BrowserWorker
     capture_id = f"{_safe(str(subject.alert_id))}-{started.strftime('%Y%m%dT%H%M%S%fZ')}"
     rel_dir = f"evidence/{capture_id}"
     directory = catalog.home / rel_dir
-    (directory / "files").mkdir(parents=True, exist_ok=False)
+    private.private_dir(directory)
+    (directory / "files").mkdir(mode=private.DIR_MODE)
     files: list[dict[str, Any]] = []
     errors: list[str] = []
 
     def keep(name: str, data: bytes, role: str, content_type: str, **extra: Any) -> None:
         path = directory / "files" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        private.private_dir(path.parent)
+        private.write_private(path, data)
         files.append({"name": f"files/{name}", "role": role, "content_type": content_type,
                       "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), **extra})
 
@@ -218,7 +219,7 @@ def _capture(subject: EvidenceSubject, catalog: Catalog, browser: BrowserWorker
         "files": sorted(files, key=lambda f: f["name"]), "errors": errors,
     }
     manifest_bytes = canonical_json(manifest)
-    (directory / "manifest.json").write_bytes(manifest_bytes)
+    private.write_private(directory / "manifest.json", manifest_bytes)
     manifest_sha = hashlib.sha256(manifest_bytes).hexdigest()
     tlog = TransparencyLog(catalog)
     leaf_index, head = tlog.append(manifest_bytes, manifest_sha, capture_id)
