@@ -13,6 +13,7 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import (
     DownloadCancelledError,
@@ -78,6 +79,36 @@ def playwright_abort_request(request: Any) -> bool:
     except netguard.BlockedURL:
         return True
     return False
+
+
+class _CountedRedirects:
+    """Redirect hops counted by name: a hop back to a URL of the request's own chain is
+    ``redirect_loop`` (refused at once); more than ``REDIRECT_MAX_TIMES`` hops is
+    ``redirect_limit``. Scrapy's own middlewares only log these at DEBUG, so a start URL
+    that loops ended a crawl with ``pages 0, errors {}``. (Hooks Scrapy's
+    ``BaseRedirectMiddleware._redirect``, the one place both kinds of redirect pass.)"""
+
+    crawler: Crawler
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if redirected.url in chain:
+            count_error(self.crawler.stats, "redirect_loop")
+            raise IgnoreRequest(f"redirect loop: {' -> '.join([*chain, redirected.url])}")
+        try:
+            new: Request = super()._redirect(redirected, request, reason)  # type: ignore[misc]
+        except IgnoreRequest:
+            count_error(self.crawler.stats, "redirect_limit")
+            raise
+        return new
+
+
+class LimitedRedirectMiddleware(_CountedRedirects, RedirectMiddleware):
+    """Scrapy's RedirectMiddleware (3xx), with hops and loops counted."""
+
+
+class LimitedMetaRefreshMiddleware(_CountedRedirects, MetaRefreshMiddleware):
+    """Scrapy's MetaRefreshMiddleware (<meta http-equiv=refresh>), with hops and loops counted."""
 
 
 def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:

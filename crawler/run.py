@@ -147,9 +147,11 @@ def scrapy_settings(
     s = Settings()
     s.setmodule("crawler.settings", priority="project")
     s.set("USER_AGENT", settings.get("user_agent"), priority="project")
-    # nothing, page or media, is downloaded past media_max_bytes (media requests say so
-    # per request too, with their own timeout)
-    s.set("DOWNLOAD_MAXSIZE", int(settings.get("media_max_bytes")), priority="project")
+    # crawl limits (docs/crawling.md): a page is cut at crawl_page_max_bytes (media
+    # requests carry media_max_bytes and their own timeout), redirect hops, pages per crawl
+    s.set("DOWNLOAD_MAXSIZE", int(settings.get("crawl_page_max_bytes")), priority="project")
+    s.set("REDIRECT_MAX_TIMES", int(settings.get("crawl_max_redirects")), priority="project")
+    s.set("LIKEWATCH_CRAWL_MAX_PAGES", int(settings.get("crawl_max_pages")), priority="project")
     launch = dict(s.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
     launch["executable_path"] = settings.get("chromium_path")
     if proxy:

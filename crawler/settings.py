@@ -53,6 +53,11 @@ LIKEWATCH_MAX_PARSE_ATTEMPTS = 3
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # redirects with their hops and loops counted (redirect_limit, redirect_loop)
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.LimitedMetaRefreshMiddleware": 580,
+    "crawler.middlewares.LimitedRedirectMiddleware": 600,
     # Runs first on every request (lowest number): nothing private is ever fetched.
     "crawler.middlewares.URLGuardMiddleware": 50,
     "crawler.middlewares.BackoffRetryMiddleware": 550,

@@ -35,6 +35,18 @@ register("media_max_bytes", 50_000_000, int,
          "Largest thumbnail or video the crawler will download, in bytes.")
 register("media_timeout", 30.0, float,
          "Seconds allowed for one media download.")
+register("media_max_pixels", 40_000_000, int,
+         "Largest thumbnail in pixels (width x height, read from its header before decoding); "
+         "a larger one is not stored, counted image_too_large.")
+register("crawl_max_pages", 1000, int,
+         "Pages (listing, search and detail) one crawl may fetch; past it the crawl stops "
+         "following links, counted page_limit (endless pagination ends here).")
+register("crawl_page_max_bytes", 10_000_000, int,
+         "Largest page body the crawler reads; a larger or endless page is cut off, counted "
+         "page_too_large.")
+register("crawl_max_redirects", 5, int,
+         "Redirect hops followed per request; more is counted redirect_limit, a loop "
+         "redirect_loop.")
 register("chromium_path", "/usr/bin/chromium", str,
          "Chromium executable that Playwright drives for JavaScript pages.")
 
