@@ -32,7 +32,14 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 
 class CrawlError(Exception):
-    """The crawl could not run, or its subprocess failed (the message has its last log lines)."""
+    """The crawl could not run, or its subprocess failed. The message is one line (what
+    failed: a dependency is named); ``tail`` holds the child's last log lines, which are
+    logged at DEBUG (``likewatch -v`` shows them)."""
+
+    def __init__(self, message: str, tail: Sequence[str] = (), dependency: bool = False) -> None:
+        super().__init__(message)
+        self.tail = list(tail)
+        self.dependency = dependency
 
 
 def check_start(url: str, platform: str, mode: str) -> None:
@@ -104,6 +111,7 @@ def crawl(
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
     summary: dict[str, Any] | None = None
+    failed: dict[str, Any] | None = None
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -111,6 +119,8 @@ def crawl(
                 progress(json.loads(line[len("PROGRESS "):]))
             elif line.startswith("SUMMARY "):
                 summary = json.loads(line[len("SUMMARY "):])
+            elif line.startswith("FAILED "):
+                failed = json.loads(line[len("FAILED "):])
         rc = proc.wait()
     except BaseException:
         proc.kill()
@@ -124,9 +134,13 @@ def crawl(
             if pipe is not None:
                 pipe.close()
     if rc != 0 or summary is None:
-        raise CrawlError(
-            f"crawl of {url} failed (exit status {rc}); last log lines:\n" + "\n".join(tail)
-        )
+        log.get_logger(__name__).debug("crawl subprocess failed", url=url, rc=rc,
+                                       log_tail="\n".join(tail))
+        if failed is not None:
+            raise CrawlError(f"crawl of {url} failed: {failed['error']}", tail,
+                             bool(failed.get("dependency")))
+        last = next((t.strip() for t in reversed(tail) if t.strip()), "no output")
+        raise CrawlError(f"crawl of {url} failed (exit status {rc}): {last[:300]}", tail)
     summary["duration_s"] = round(time.monotonic() - started, 2)
     return summary
 
@@ -166,6 +180,26 @@ def scrapy_settings(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The child: run the crawl and print SUMMARY, or FAILED {"error", "dependency"} (one
+    line naming a failed dependency, likewatch/failures.py) with the traceback on stderr."""
+    try:
+        return _child(argv)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+        from likewatch import failures
+
+        what = failures.dependency_failure(exc)
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        error = what or f"{type(exc).__name__}: {first}"
+        sys.stdout.write("FAILED " + json.dumps({"error": error, "dependency": bool(what)},
+                                                ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        import traceback
+
+        traceback.print_exc()
+        return 3 if what else 1
+
+
+def _child(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.run")
     parser.add_argument("--url", required=True)
     parser.add_argument("--platform", default="sandbox")
@@ -181,7 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from crawler.errors import count_error
     from crawler.extensions import counts
     from crawler.spiders.adapter import AdapterSpider
+    from likewatch.catalog import Catalog
     from likewatch.guardproxy import GuardProxy
+
+    Catalog.open().close()  # a catalog that is down fails here, named, not inside Scrapy
 
     adapter = get_adapter(args.platform)
     browser = adapter.NEEDS_BROWSER or (args.mode == "search" and adapter.SEARCH_NEEDS_BROWSER)

@@ -5,7 +5,8 @@ its ``cli`` module (listed in COMMAND_MODULES), so this file stays small and the
 imports (Scrapy, dlib, Elasticsearch) happen only when their subcommand runs.
 
 Exit codes: 0 success, 2 a user error (one line on stderr), 3 an external dependency
-failed (database, Elasticsearch, browser, network).
+failed (database, Elasticsearch, browser, network: one line naming it, see
+likewatch/failures.py), 1 anything else (one line). Tracebacks only with ``-v``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 
-from likewatch import log, private, secretbox, settings
+from likewatch import failures, log, private, secretbox, settings
 
 COMMAND_MODULES = (
     "sandbox.cli",
@@ -68,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.configure(
             args.log_format or settings.get("log_format"),
             "DEBUG" if args.verbose else settings.get("log_level"),
+            tracebacks=args.verbose,
         )
         return int(args.func(args) or 0)
     except (UserError, settings.SettingsError, secretbox.SecretsKeyError) as exc:
@@ -83,6 +86,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("likewatch: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, traceback at -v
+        if args.verbose:
+            traceback.print_exc()
+        what = failures.dependency_failure(exc)
+        if what is not None:
+            print(f"likewatch: dependency failed: {what}", file=sys.stderr)
+            return 3
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"likewatch: error: {type(exc).__name__}: {first}"
+              + ("" if args.verbose else " (run with -v for the traceback)"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
