@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export LIKEWATCH_HOME ?= $(CURDIR)/.likewatch
 
-.PHONY: demo test system venv lint typecheck lock bench es-start es-stop clean
+.PHONY: demo test fuzz system venv lint typecheck lock bench es-start es-stop clean
 
 system:
 	bash deploy/install-system.sh
@@ -30,6 +30,13 @@ demo: venv
 
 test: venv
 	bash deploy/run-tests.sh
+
+# The property-based tests (tests/**/test_*_fuzz.py) with many more examples than in
+# `make test` (Hypothesis profile "fuzz", tests/conftest.py); failures are kept in .hypothesis/.
+FUZZ_TESTS = $(shell find tests -name 'test_*_fuzz.py' | sort)
+
+fuzz: venv
+	LIKEWATCH_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest --timeout=0 -q $(FUZZ_TESTS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -70,7 +70,8 @@ class GuardedResolver:
             resolutionReceiver.resolutionComplete()
 
         def refused(failure: Failure) -> None:
-            if isinstance(failure.value, netguard.BlockedURL):
+            if isinstance(failure.value, netguard.BlockedURL) and \
+                    not isinstance(failure.value, netguard.Unresolvable):
                 REFUSED[(hostName.lower(), portNumber)] = str(failure.value)
                 log.warning("refused at connection: %s", failure.value)
             else:

@@ -148,6 +148,11 @@ class GuardProxy:
                 else:
                     _, host, port = netguard.url_host_port(target, ("http",))
                 up_reader, upstream = await self._open(host, port)
+            except netguard.Unresolvable as exc:  # DNS failed: a gateway error, not a refusal
+                writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+                log.debug("proxy target unresolvable", target=target, error=str(exc))
+                return
             except (_Refused, netguard.BlockedURL, settings.SettingsError) as exc:
                 self._refuse(writer, shown, str(exc))
                 return

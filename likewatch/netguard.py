@@ -51,6 +51,10 @@ class BlockedURL(Exception):
     """The URL's host resolves to an address Likewatch must not reach (or is not http(s))."""
 
 
+class Unresolvable(BlockedURL):
+    """The host has no address (DNS failed): nothing to connect to, nothing refused."""
+
+
 def _split_port(entry: str) -> tuple[str, int | None]:
     """``[::1]:8080`` -> ("::1", 8080); ``host:80`` -> ("host", 80); ``::1`` -> ("::1", None)."""
     if entry.startswith("["):
@@ -145,7 +149,7 @@ def resolve(host: str, port: int | None = None) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise BlockedURL(f"cannot resolve host {host!r}: {exc}") from exc
+        raise Unresolvable(f"cannot resolve host {host!r}: {exc}") from exc
     out: list[IPAddress] = []
     for info in infos:
         addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
@@ -160,7 +164,7 @@ def check_host(host: str, port: int, allow: AllowList | None = None) -> list[IPA
     allow = allow if allow is not None else AllowList.from_settings()
     addrs = resolve(host, port)
     if not addrs:
-        raise BlockedURL(f"host {host!r} has no address")
+        raise Unresolvable(f"host {host!r} has no address")
     for addr in addrs:
         if not is_public(addr) and not allow.allows(host, addr, port):
             raise BlockedURL(

@@ -107,6 +107,35 @@ def limit_problem(name: str, declared: int, compressed: int) -> str | None:
     return None
 
 
+_ORDER = {"README.txt": 0, "manifest.json": 1, "proof.json": 3, "tree_head.json": 4,
+          "public_key.pem": 5, "timestamp.tsr": 6, "SHA256SUMS": 7, "SHA256SUMS.sig": 8}
+
+
+def order_problem(names: list[str], manifest: bytes | None) -> str | None:
+    """Why the members are not in the order a bundle is exported in, or None: README.txt,
+    manifest.json, the files in the manifest's order, proof.json, tree_head.json,
+    public_key.pem, timestamp.tsr, SHA256SUMS, SHA256SUMS.sig."""
+    listed: list[str] = []
+    try:
+        import json
+
+        listed = [f["name"] for f in json.loads(manifest or b"{}").get("files", [])]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        pass  # an unreadable manifest is a problem of its own
+
+    def key(name: str) -> tuple[int, int]:
+        if name.startswith("files/"):
+            return 2, listed.index(name) if name in listed else len(listed)
+        return _ORDER.get(name, 9), 0
+
+    keys = [key(n) for n in names]
+    for i in range(1, len(keys)):
+        if keys[i] < keys[i - 1]:
+            return (f"members out of the exported order: {names[i]} comes after "
+                    f"{names[i - 1]}: the zip was re-arranged after export")
+    return None
+
+
 def read_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Member:
     """Stream one member (never more than it declares); raises READ_ERRORS when damaged."""
     with zf.open(info) as fh:

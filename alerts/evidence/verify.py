@@ -38,6 +38,7 @@ from alerts.evidence.bundle_read import (
     check_directory,
     duplicates,
     limit_problem,
+    order_problem,
     read_folder,
     read_zip_member,
     zip_member_chunks,
@@ -119,6 +120,9 @@ def verify_bundle(path: Path, trusted_key_pem: bytes | None = None,
                 continue
             members.setdefault(info.filename, member)  # a duplicate is already a problem
         _verify_members(members, trusted_key_pem, report, tsa_roots_pem)
+        why = order_problem([i.filename for i in infos], _data(members, "manifest.json"))
+        if why is not None:
+            report.bad("zip container", why)
         if readable:
             _guarded("zip container", report, _check_container, path, zf, infos, report)
     return report
