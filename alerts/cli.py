@@ -99,6 +99,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     rev.add_argument("--by", default=None, help="who decided (default cli:<login>)")
     rev.set_defaults(func=_cmd_alerts_review)
 
+    secrets = sub.add_parser("secrets", help="subscription secrets encrypted at rest")
+    ssub = secrets.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)
+    migrate = ssub.add_parser("migrate", help="encrypt secrets stored in clear by an older "
+                                              "version (safe to run again)")
+    migrate.set_defaults(func=_cmd_secrets_migrate)
+
 
 def _registry_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     from alerts.registry import RegistryError
@@ -138,16 +144,38 @@ def _cmd_person_add(args: argparse.Namespace) -> int:
 
 def _cmd_subscribe(args: argparse.Namespace) -> int:
     from alerts import registry
+    from alerts.channels import check_target
     from likewatch.catalog import Catalog
+    from likewatch.cli import UserError
+    from likewatch.netguard import BlockedURL
 
     channel, target = next((n, getattr(args, n)) for n in
                            ("webhook", "email", "wecom", "dingtalk", "feishu", "slack")
                            if getattr(args, n))
+    try:
+        check_target(channel, target)
+    except BlockedURL as exc:
+        raise UserError(f"refusing to subscribe {target}: {exc} (a receiver on a private "
+                        "network must be listed in allow_private_hosts)") from exc
     sid = _registry_call(registry.add_subscription, Catalog.open(), args.client, channel,
                          target, person=args.person, secret=args.secret,
                          digest_minutes=args.digest_minutes)
     who = f"person {args.person}" if args.person else "every person"
     print(f"subscription {sid}: {channel} {target} for {who} of {args.client}")
+    return 0
+
+
+def _cmd_secrets_migrate(args: argparse.Namespace) -> int:
+    from likewatch import secretbox
+    from likewatch.catalog import Catalog
+    from likewatch.catalog.alerts import Subscription
+
+    cat = Catalog.open()
+    try:
+        n = secretbox.migrate_clear(cat.engine, Subscription.__tablename__, "secret")
+    finally:
+        cat.close()
+    print(f"{n} subscription secret(s) encrypted with {secretbox.key_path()}")
     return 0
 
 

@@ -14,18 +14,20 @@ when that subcommand runs. A new ``cli`` module is one more line in that table (
 ``register`` is not declared.
 
 Exit codes: 0 success, 2 a user error (one line on stderr), 3 an external dependency
-failed (database, Elasticsearch, browser, network).
+failed (database, Elasticsearch, browser, network: one line naming it, see
+likewatch/failures.py), 1 anything else (one line). Tracebacks only with ``-v``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint
 from typing import Any
 
-from likewatch import log, plugins, settings
+from likewatch import failures, log, plugins, private, secretbox, settings
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
@@ -69,15 +71,17 @@ def _cmd_settings(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    private.secure_process()  # every file made from here on is private (likewatch/private.py)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         log.configure(
             args.log_format or settings.get("log_format"),
             "DEBUG" if args.verbose else settings.get("log_level"),
+            tracebacks=args.verbose,
         )
         return int(args.func(args) or 0)
-    except (UserError, settings.SettingsError) as exc:
+    except (UserError, settings.SettingsError, secretbox.SecretsKeyError) as exc:
         print(f"likewatch: error: {exc}", file=sys.stderr)
         return 2
     except DependencyError as exc:
@@ -90,6 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("likewatch: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, traceback at -v
+        if args.verbose:
+            traceback.print_exc()
+        what = failures.dependency_failure(exc)
+        if what is not None:
+            print(f"likewatch: dependency failed: {what}", file=sys.stderr)
+            return 3
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"likewatch: error: {type(exc).__name__}: {first}"
+              + ("" if args.verbose else " (run with -v for the traceback)"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

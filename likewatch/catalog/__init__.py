@@ -22,7 +22,7 @@ from sqlalchemy import Engine, MetaData, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateColumn
 
-from likewatch import settings
+from likewatch import private, settings
 from likewatch.catalog import models
 from likewatch.catalog.base import Base, make_engine, session_factory
 
@@ -77,10 +77,11 @@ class Catalog:
 
     @classmethod
     def open(cls, url: str | None = None, home: Path | None = None) -> Catalog:
-        home = home or settings.home()
-        home.mkdir(parents=True, exist_ok=True)
+        home = private.ensure_home(home or settings.home())  # 0700: see likewatch/private.py
         url = url or settings.get("catalog_url") or f"sqlite:///{home / 'catalog.sqlite3'}"
         engine = make_engine(url)
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            private.secure_sqlite(Path(engine.url.database))  # 0600 before SQLite opens it
         _import_model_modules()
         Base.metadata.create_all(engine)
         add_missing_columns(engine)

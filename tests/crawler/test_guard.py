@@ -78,7 +78,7 @@ def test_allow_list_from_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     check_url("http://10.1.9.9/")
     with pytest.raises(BlockedURL):
         check_url("http://10.2.0.1/")
-    assert ipaddress.ip_address("10.1.9.9") in AllowList.from_settings().networks[1]
+    assert ipaddress.ip_address("10.1.9.9") in AllowList.from_settings().networks[1][0]
 
 
 def test_middleware_refuses_and_counts(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,75 @@
+"""Uploaded photos in bounded memory: a byte limit while reading, a bound on how many are
+decoded at once, and freed memory handed back after each one.
+
+Kept apart from the routes (and from aiohttp: :func:`read_limited` takes any async
+iterator of chunks) so the same limits hold whatever serves the API:
+
+- :func:`read_limited`: the body is read in chunks and refused with :class:`TooLarge` as
+  soon as it passes ``max_bytes`` (a multipart part, unlike a plain body, is not bounded
+  by the server's ``client_max_size``);
+- :func:`gate`: at most ``photo_search_concurrency`` uploads are decoded and hashed at a
+  time (each may be a 40-megapixel image, ~120 MB of RGB plus working copies); the others
+  wait their turn instead of all holding their decoded pixels at once;
+- :func:`release_memory`: after a photo, glibc's ``malloc_trim`` returns the freed
+  decoding buffers to the system (without it the server kept ~400 MB after a burst of
+  uploads: freed, but held in the executor threads' arenas).
+
+Nothing decoded is kept: the image and its pixels go out of scope when the search returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import weakref
+from collections.abc import AsyncIterator
+
+from likewatch import settings
+
+
+class TooLarge(ValueError):
+    """The upload passed its byte limit."""
+
+
+async def read_limited(chunks: AsyncIterator[bytes], max_bytes: int) -> bytes:
+    buf = bytearray()
+    async for chunk in chunks:
+        buf += chunk
+        if len(buf) > max_bytes:
+            raise TooLarge(f"upload larger than {max_bytes} bytes")
+    return bytes(buf)
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary())
+
+
+def gate() -> asyncio.Semaphore:
+    """The running loop's semaphore bounding concurrent photo decodes."""
+    loop = asyncio.get_running_loop()
+    sem = _gates.get(loop)
+    if sem is None:
+        sem = asyncio.Semaphore(max(1, int(settings.get("photo_search_concurrency"))))
+        _gates[loop] = sem
+    return sem
+
+
+def _malloc_trim() -> ctypes._CFuncPtr | None:
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        trim: ctypes._CFuncPtr = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the system (glibc only; elsewhere nothing)."""
+    if _TRIM is not None:
+        _TRIM(0)
