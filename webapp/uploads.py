@@ -23,7 +23,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from likewatch import settings
 
@@ -55,12 +55,12 @@ def gate() -> asyncio.Semaphore:
     return sem
 
 
-def _malloc_trim() -> ctypes._CFuncPtr | None:
+def _malloc_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
     if not name:
         return None
     try:
-        trim: ctypes._CFuncPtr = ctypes.CDLL(name).malloc_trim
+        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to trim
         return None
     return trim
