@@ -42,6 +42,8 @@ from likewatch.catalog import Catalog
 from matchers.index.base import BadQuery, CandidateIndex, IndexUnavailable
 from webapp.accounts.middleware import AuthMiddleware
 from webapp.accounts.roles import AuthError, Forbidden, NotFound
+from webapp.bodylimit import BodyLimit
+from webapp.search.routes import BODY_LIMITS
 from webapp.web import ROOT, error, make_templates
 
 log = logging.getLogger(__name__)
@@ -148,6 +150,7 @@ def create_app(catalog: Catalog, index: CandidateIndex, *,
                             same_site="lax", https_only=secure)
     hosts = allowed_hosts if allowed_hosts is not None else list(settings.get("allowed_hosts"))
     app = TrustedHostMiddleware(app, allowed_hosts=hosts or ["127.0.0.1"])
+    app = BodyLimit(app, limits=BODY_LIMITS)  # 413 past setting webapp_max_body_bytes
     return _Desk(SecurityHeaders(app), api)
 
 
