@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                      help="stop after this many seconds (default: run until Ctrl-C)")
     run.add_argument("--api-host", default="127.0.0.1", help="api role: address to serve on")
     run.add_argument("--api-port", type=int, default=8080, help="api role: port to serve on")
+    run.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                     help="serve Prometheus /metrics on this port too (0: off; default: "
+                          "setting metrics_port; the api role serves /metrics anyway)")
     run.set_defaults(func=_cmd_run)
 
     watch = sub.add_parser("watch", help="manage watches (what to crawl, how often)")
@@ -52,8 +55,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         roles = daemon.parse_roles(args.roles)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    return daemon.run(roles, tick=args.tick, duration=args.duration, api_host=args.api_host,
-                      api_port=args.api_port)
+    try:
+        return daemon.run(roles, tick=args.tick, duration=args.duration,
+                          api_host=args.api_host, api_port=args.api_port,
+                          metrics_port=args.metrics_port)
+    except daemon.DaemonError as exc:
+        raise UserError(str(exc)) from exc
 
 
 def _cmd_watch_add(args: argparse.Namespace) -> int:

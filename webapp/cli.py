@@ -51,9 +51,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("--host", default="127.0.0.1")
     s.set_defaults(func=cmd_serve)
 
-    from webapp.accounts.cli import register as register_accounts
+    from webapp.accounts.cli import add_parsers as add_account_parsers
 
-    register_accounts(sub)
+    add_account_parsers(sub)
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                     help="directory to write into (default: the current directory)")
     pk.add_argument("--no-zip", action="store_true", help="only the folder, no zip")
     pk.set_defaults(func=_cmd_packet)
-    cli_outcomes.register(sub)
+    cli_outcomes.add_parsers(sub)
 
 
 def _check_platform(platform: str | None) -> None:
