@@ -6,8 +6,10 @@ Stable contract (tests outside the project use it):
   and one line per reference enrolled on stdout.
 - ``likewatch scan [--json] FILE...``: per image or video file one JSON object per line,
   ``{"path": P, "matches": [{"person": ID, "signal": NAME, "distance": D,
-  "threshold": T}], "error": null}``; an unreadable file gets ``"error": "<why>"`` and the
-  scan goes on (exit 0). Output is always JSON lines; ``--json`` is accepted for clarity.
+  "threshold": T}], "error": null}``; an unreadable file gets ``"error": "<why>"`` (a file
+  that is neither: ``"not an image or video"``) and the scan goes on; the exit status is
+  then 1 (0 when every file was read). Output is always JSON lines; ``--json`` is
+  accepted for clarity.
   Each object also has ``"provenance"``: the file's AI-content labels
   (``matchers.provenance``; ``{"ai_label": "1"|"2"|"3"|null, "producer", "c2pa", ...}``).
 
@@ -55,20 +57,21 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    "'*:name' for any platform")
     p.add_argument("--no-backsearch", action="store_true",
                    help="do not search the new references back through stored candidates")
-    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="reference photos of the person (with --person)")
     p.set_defaults(func=_cmd_enroll)
 
     p = sub.add_parser("scan", help="match image or video files against every enrolled person",
                        description="Match files against the reference banks; one JSON "
                        "object per file and line.")
     p.add_argument("--json", action="store_true", help="JSON lines (the only format)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="image or video files to match")
     p.set_defaults(func=_cmd_scan)
 
     p = sub.add_parser("set-threshold", help="a client's own threshold for one signal",
                        description="Override a signal's threshold for every person of a "
                        "client (e.g. a stricter face threshold for look-alike rosters).")
-    p.add_argument("--client", required=True)
+    p.add_argument("--client", required=True, help="the client whose threshold it is")
     p.add_argument("signal", help="signal name: pdq, phash, face, face_pdq")
     p.add_argument("threshold", type=float, nargs="?", default=None,
                    help="new threshold; omit to remove the override")
@@ -92,7 +95,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--transforms", default=None,
                    help="comma-separated subset of transforms (default: all)")
     p.add_argument("--scenes", type=int, default=300, help="synthetic unrelated scenes")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed of the transforms and scenes (default 0)")
     p.set_defaults(func=_cmd_eval)
 
 
@@ -103,6 +107,7 @@ def _user_error(msg: str) -> Exception:
 
 
 def _cmd_enroll(args: argparse.Namespace) -> int:
+    from likewatch import progress
     from likewatch.catalog import Catalog
     from likewatch.official import parse_account_arg
     from matchers.enroll import EnrolError, enroll
@@ -119,12 +124,14 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise _user_error(str(exc)) from None
         accounts.append((account.platform, account.uploader))
-    with Catalog.open() as catalog:
+    with Catalog.open() as catalog, progress.bar(f"enrol {args.person}",
+                                                 total=len(args.files)) as bar:
         try:
             results = enroll(catalog, args.person, [Path(f) for f in args.files],
                              client=args.client, display_name=args.name,
                              face_index=args.face, official_accounts=accounts,
-                             aliases=args.alias, create_client=False)
+                             aliases=args.alias, create_client=False,
+                             progress=lambda done, total: bar.update(done, total))
         except EnrolError as e:
             raise _user_error(str(e)) from e
         for r in results:
@@ -149,6 +156,7 @@ def _backsearch(catalog: Any, reference_id: int) -> None:
 def _cmd_enroll_batch(args: argparse.Namespace) -> int:
     """``enroll --csv FILE`` / ``--folder DIR``: progress on stderr, a line (or JSON
     object) per person on stdout; exit 1 if any person failed, after trying them all."""
+    from likewatch import progress
     from likewatch.catalog import Catalog
     from matchers.enroll import (
         BatchItem,
@@ -182,10 +190,10 @@ def _cmd_enroll_batch(args: argparse.Namespace) -> int:
             raise _user_error(f"no client named {unknown[0]!r} (add it first with "
                               "`likewatch client add`); nothing enrolled")
 
-        def progress(done: int, total: int, item: BatchItem) -> None:
+        def each(done: int, total: int, item: BatchItem) -> None:
             state = f"error: {item.error}" if item.error else f"{len(item.results)} photo(s)"
-            print(f"[{done}/{total}] {item.client}/{item.person}: {state}", file=sys.stderr,
-                  flush=True)
+            bar.update(done, total, info=f"{item.client}/{item.person}")
+            bar.note(f"[{done}/{total}] {item.client}/{item.person}: {state}")
             if args.json:
                 print(json.dumps({"client": item.client, "person": item.person,
                                   "references": [r.reference_id for r in item.results],
@@ -194,7 +202,8 @@ def _cmd_enroll_batch(args: argparse.Namespace) -> int:
                 for r in item.results:
                     print(r.line(), flush=True)
 
-        items = enroll_roster(catalog, entries, progress=progress)
+        with progress.bar("enrol roster", total=len(entries)) as bar:
+            items = enroll_roster(catalog, entries, progress=each)
         if not args.no_backsearch:
             for item in items:
                 if any(not r.already for r in item.results):
@@ -231,7 +240,11 @@ def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
 
         kf = extract_keyframes(path)
         if not kf.frames:
-            out["error"] = "; ".join(kf.errors) or "not an image or video"
+            # no image decoder and no video demuxer could read it: not a media file at all
+            unopened = all(e.startswith(("not a readable video", "no video stream"))
+                           for e in kf.errors)
+            out["error"] = ("not an image or video" if unopened
+                            else "; ".join(kf.errors) or "not an image or video")
             return out
         for frame in kf.frames:
             try:
@@ -256,20 +269,26 @@ def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
+    """One JSON line per file; exit 1 when any file could not be scanned."""
+    from likewatch import progress
     from likewatch.catalog import Catalog
     from matchers.banks import BankSet
     from matchers.provenance import scan_provenance
 
     with Catalog.open() as catalog:
         banks = BankSet.from_catalog(catalog)
-    for f in args.files:
-        try:
-            result = scan_file(banks, Path(f))
-        except Exception as e:  # noqa: BLE001 - the scan goes on after any one file
-            result = {"path": f, "matches": [], "error": f"{type(e).__name__}: {e}"}
-        result["provenance"] = scan_provenance(Path(f))  # AI-content labels, issue #19
-        print(json.dumps(result, ensure_ascii=False), flush=True)
-    return 0
+    failed = 0
+    with progress.bar("scan", total=len(args.files)) as bar:
+        for f in args.files:
+            try:
+                result = scan_file(banks, Path(f))
+            except Exception as e:  # noqa: BLE001 - the scan goes on after any one file
+                result = {"path": f, "matches": [], "error": f"{type(e).__name__}: {e}"}
+            result["provenance"] = scan_provenance(Path(f))  # AI-content labels, issue #19
+            failed += result["error"] is not None
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+            bar.advance()
+    return 1 if failed else 0
 
 
 def _cmd_set_threshold(args: argparse.Namespace) -> int:
@@ -316,14 +335,16 @@ def _cmd_match_pending(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from likewatch import settings
+    from likewatch import progress, settings
     from matchers.eval import run_eval
 
     out = args.out or settings.home() / "eval"
     try:
-        report = run_eval(out, refs=args.refs, limit=args.limit, variants=args.variants,
-                          scenes=args.scenes, seed=args.seed, echo=print,
-                          transforms=args.transforms.split(",") if args.transforms else None)
+        with progress.bar("eval") as bar:
+            report = run_eval(out, refs=args.refs, limit=args.limit, variants=args.variants,
+                              scenes=args.scenes, seed=args.seed, echo=print,
+                              transforms=args.transforms.split(",") if args.transforms
+                              else None, progress=lambda done, total: bar.update(done, total))
     except (FileNotFoundError, ValueError) as e:
         raise _user_error(str(e)) from e
     print(f"wrote {report.markdown_path} and {report.chart_path}")
