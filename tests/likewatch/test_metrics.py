@@ -174,3 +174,26 @@ def test_the_metrics_port_serves_over_http():
         err.value.close()
     finally:
         server.stop()
+
+
+def test_the_grafana_dashboard_reads_only_metrics_that_exist():
+    import json
+    import re
+
+    from prometheus_client import Counter, Histogram
+
+    root = Path(__file__).resolve().parents[2]
+    dash = json.loads((root / "deploy" / "grafana" / "likewatch.json").read_text())
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    used = {n for e in exprs for n in re.findall(r"\blikewatch_[a-z_]+", e)}
+    exposed = set(metrics.CATALOG_GAUGES) | {"likewatch_build_info"}
+    for obj in vars(metrics).values():
+        if isinstance(obj, Counter):
+            exposed.add(obj._name + "_total")
+        elif isinstance(obj, Histogram):
+            exposed |= {obj._name + suffix for suffix in ("_bucket", "_count", "_sum")}
+    assert used and used <= exposed, used - exposed
+    # every metric Likewatch defines is on the dashboard somewhere
+    shown = {re.sub(r"_(bucket|count|sum)$", "", n) for n in used}
+    defined = {re.sub(r"_(bucket|count|sum)$", "", n) for n in exposed}
+    assert defined - shown <= {"likewatch_build_info"}, defined - shown
