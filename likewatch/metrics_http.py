@@ -21,15 +21,18 @@ Two servers:
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from prometheus_client import CollectorRegistry, make_asgi_app, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from likewatch import settings
 
@@ -59,9 +62,27 @@ _REFUSED = b"metrics: scrape from loopback or send Authorization: Bearer <metric
 
 
 # --- ASGI: /metrics of the web application -------------------------------------------------
+class _Snapshot(Collector):
+    """Metric families collected beforehand (in a worker thread: a scrape reads the catalog,
+    which must not block the event loop)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.families
+
+
+async def _metrics_app(registry: CollectorRegistry, scope: Any, receive: Any, send: Any
+                       ) -> None:
+    families = await asyncio.to_thread(lambda: list(registry.collect()))
+    snapshot = CollectorRegistry(auto_describe=False)
+    snapshot.register(_Snapshot(families))
+    await make_asgi_app(snapshot)(scope, receive, send)
+
+
 def asgi_endpoint(app: Any, registry: CollectorRegistry) -> Any:
     """``app`` with ``GET /metrics`` answered from ``registry`` (others pass through)."""
-    metrics_app = make_asgi_app(registry)
 
     async def endpoint(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] != PATH:
@@ -75,7 +96,7 @@ def asgi_endpoint(app: Any, registry: CollectorRegistry) -> Any:
         elif not scrape_allowed(client[0], auth):
             await _asgi_answer(send, 403, _REFUSED)
         else:
-            await metrics_app(scope, receive, send)
+            await _metrics_app(registry, scope, receive, send)
 
     return endpoint
 
