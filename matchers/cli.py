@@ -220,6 +220,17 @@ def _match_json(m: Match) -> dict[str, Any]:
     return {"person": m.person, "signal": m.signal, "distance": d, "threshold": t}
 
 
+def _looks_like_video(path: Path) -> bool:
+    """Do the first bytes name a video container (MP4/MOV, Matroska/WebM, AVI, FLV, MPEG
+    program or transport stream, Ogg)?"""
+    with path.open("rb") as f:
+        head = f.read(192)
+    return (head[4:8] == b"ftyp" or head.startswith((b"\x1aE\xdf\xa3", b"FLV", b"OggS",
+                                                     b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"))
+            or (head.startswith(b"RIFF") and head[8:12] == b"AVI ")
+            or (len(head) > 188 and head[0] == head[188] == 0x47))
+
+
 def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
     """One ``likewatch scan`` result: an image, or a video through its keyframes."""
     from matchers.images import ImageError, ImageInput
@@ -240,11 +251,10 @@ def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
 
         kf = extract_keyframes(path)
         if not kf.frames:
-            # no image decoder and no video demuxer could read it: not a media file at all
-            unopened = all(e.startswith(("not a readable video", "no video stream"))
-                           for e in kf.errors)
-            out["error"] = ("not an image or video" if unopened
-                            else "; ".join(kf.errors) or "not an image or video")
+            # neither decoder read it: a damaged video keeps the demuxer's reason, anything
+            # else (a text file, a PDF...) is simply not an image or video
+            out["error"] = ("; ".join(kf.errors) if kf.errors and _looks_like_video(path)
+                            else "not an image or video")
             return out
         for frame in kf.frames:
             try:

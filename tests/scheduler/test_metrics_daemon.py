@@ -2,8 +2,8 @@
 crawler, matcher, alerter, indexer; no api role, so /metrics is on --metrics-port), a watch
 on the sandbox, a person enrolled, one webhook that takes alerts and one that is down. The
 scrape shows pages crawled, candidates, match latency, alerts by tier, delivery attempts
-and failures, queue depths, index lag, adapter health and the roles' heartbeats. Then the
-api role: /metrics and /api/health on its port."""
+and failures, queue depths, index lag, adapter health and the roles' heartbeats. (The api
+role's /metrics and /api/health: tests/scheduler/test_api_role.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,9 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from alerts import registry
 from alerts.receiver import WebhookReceiver
 from likewatch.catalog import Catalog
-from likewatch.work.db import reset_catalog
 from matchers.enroll import enroll
-from scheduler import daemon
 from scheduler.watches import add_watch
 
 LIKEWATCH = str(Path(sys.executable).parent / "likewatch")
@@ -134,35 +131,3 @@ def _tail(tmp_path: Path) -> str:
     path = tmp_path / "daemon.log"
     return "\n".join(path.read_text(errors="replace").splitlines()[-40:]) if path.exists() else ""
 
-
-def test_the_api_role_serves_metrics_and_health_with_heartbeats():
-    reset_catalog()
-    port = _free_port()
-    stop = threading.Event()
-    thread = threading.Thread(target=daemon.run, args=(["alerter", "api"],), kwargs={
-        "tick": 0.5, "stop": stop, "install_signals": False, "api_port": port})
-    thread.start()
-    try:
-        health = metrics = None
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health",
-                                            timeout=2) as r:
-                    health = json.loads(r.read())
-                if {r["role"] for r in health["roles"]} == {"alerter", "api"} and all(
-                        r["last_tick_at"] for r in health["roles"] if r["role"] == "alerter"):
-                    metrics = _scrape(f"http://127.0.0.1:{port}/metrics")
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        assert health is not None and health["ok"] is True
-        assert {r["role"] for r in health["roles"]} == {"alerter", "api"}
-        assert metrics is not None
-        assert _get(metrics, "likewatch_role_workers", role="api") == 1
-        assert _total(metrics, "likewatch_role_ticks_total", role="alerter") >= 1
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-        reset_catalog()
-    assert not thread.is_alive()
