@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint
 from typing import Any, NoReturn
 
-from likewatch import completion, plugins, settings
+from likewatch import completion, log, plugins, settings
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
@@ -129,8 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if completion.wanted():
         completion.complete(parser)  # answers the shell and exits
     args = parser.parse_args(argv)
-    from likewatch import log  # structlog: only once a command runs (completion stays quick)
-
     try:
         log.configure(
             args.log_format or settings.get("log_format"),

@@ -61,10 +61,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="address to serve on (default 127.0.0.1)")
     s.set_defaults(func=cmd_serve)
 
-    from webapp.accounts.cli import add_parsers as add_account_parsers
-
-    add_account_parsers(sub)
-
 
 def cmd_search(args: argparse.Namespace) -> int:
     from likewatch.cli import DependencyError, UserError

@@ -1,6 +1,6 @@
 """``likewatch notice ALERT`` (one notice as text or PDF) and ``likewatch packet ALERT`` (the
 complaint packet: notices, power of attorney, sealed evidence, the platform's checklist);
-``outcome``, ``notices`` and ``report`` live in cli_outcomes.py."""
+``outcome``, ``notices`` and ``report`` live in cli_outcomes.py (its own entry point)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alerts.notices import cli_outcomes
 from likewatch.cli import DependencyError, UserError
 
 
@@ -45,7 +44,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                     help="directory to write into (default: the current directory)")
     pk.add_argument("--no-zip", action="store_true", help="only the folder, no zip")
     pk.set_defaults(func=_cmd_packet)
-    cli_outcomes.add_parsers(sub)
 
 
 def _check_platform(platform: str | None) -> None:

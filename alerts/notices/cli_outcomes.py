@@ -10,7 +10,7 @@ from typing import Any
 from likewatch.cli import UserError
 
 
-def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
+def register(sub: argparse._SubParsersAction[Any]) -> None:
     from likewatch.catalog.notices import NOTICE_STATES
 
     out = sub.add_parser("outcome", help="record what became of a takedown notice",

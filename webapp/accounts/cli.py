@@ -10,7 +10,7 @@ from typing import Any
 from webapp.accounts.roles import OPERATOR, ROLES
 
 
-def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
+def register(sub: argparse._SubParsersAction[Any]) -> None:
     user = sub.add_parser("user", help="desk users and their roles per client")
     usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = usub.add_parser("add", help="add a user, or give them a role in a client")
