@@ -138,9 +138,9 @@ def deliver_unit(cat: Catalog, unit: Unit, *, clock: Clock = SYSTEM) -> str:
         ok, status, error = False, "failed", str(exc)
     ms = (time.monotonic() - started) * 1000
     state = _finish(cat, unit, ok, status, error, ms, clock=clock)
-    metrics.count_delivery(sub.channel, state, ok, ms / 1000)
     log.info("alert delivery", key=key, channel=sub.channel, attempt=unit.attempts,
              outcome=state, error=error or None)
+    metrics.count_delivery(sub.channel, state, ok, ms / 1000)
     return state
 
 

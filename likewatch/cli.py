@@ -15,17 +15,16 @@ when that subcommand runs. A new ``cli`` module is one more line in that table (
 ``register`` is not declared.
 
 Conventions every subcommand keeps (``docs/cli.md``; ``tests/likewatch/test_cli_conventions.py``
-walks the parser tree):
+walks the parser tree): every option and argument has a help line; ``--version``; shell
+completion (``likewatch completion bash``, ``likewatch/completion.py``); listings and status
+commands take ``--json`` (JSON on stdout, nothing else there); progress bars of long jobs
+go to stderr, and only on a terminal (``likewatch/progress.py``); a usage error is one line,
+exit status 2; exit status 1 also when a command ran but some of its work failed (``scan``
+with a file it could not read, ``enroll --csv`` with a person that failed, ``evidence
+verify`` or ``audit`` that found a problem, ``eval`` below its targets).
 
-- every option and argument has a help line; ``--version``; shell completion
-  (``likewatch completion bash``, ``likewatch/completion.py``);
-- listings and status commands take ``--json`` (JSON on stdout, nothing else there);
-- progress bars of long jobs go to stderr, and only on a terminal (``likewatch/progress.py``);
-- exit codes: 0 success; 1 the command ran but some of its work failed (``scan`` with a
-  file it could not read, ``enroll --csv`` with a person that failed, ``evidence verify``
-  or ``audit`` that found a problem, ``eval`` below its targets); 2 a user error: bad
-  usage, a bad value, an unknown name (one line on stderr); 3 an external dependency
-  failed (database, Elasticsearch, browser, network; one line on stderr); 130 interrupted.
+Exit codes: 0 success, 2 a user error (one line on stderr), 3 an external dependency
+failed (database, Elasticsearch, browser, network).
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint
 from typing import Any, NoReturn
 
-from likewatch import completion, log, plugins, settings
+from likewatch import log, plugins, settings
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
@@ -94,7 +93,9 @@ def build_parser(registrars: Sequence[Registrar] | None = None) -> argparse.Argu
     settings_cmd.add_argument("--json", action="store_true",
                               help="one JSON object per setting and line")
     settings_cmd.set_defaults(func=_cmd_settings)
-    completion.add_parser(sub)
+    from likewatch.completion import add_parser as add_completion
+
+    add_completion(sub)
     if registrars is None:
         registrars = [ep.load() for ep in command_entry_points()]
     for register in registrars:
@@ -125,6 +126,8 @@ def _cmd_settings(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from likewatch import completion
+
     parser = build_parser()
     if completion.wanted():
         completion.complete(parser)  # answers the shell and exits

@@ -6,12 +6,14 @@ Stable contract (tests outside the project use it):
   and one line per reference enrolled on stdout.
 - ``likewatch scan [--json] FILE...``: per image or video file one JSON object per line,
   ``{"path": P, "matches": [{"person": ID, "signal": NAME, "distance": D,
-  "threshold": T}], "error": null}``; an unreadable file gets ``"error": "<why>"`` (a file
-  that is neither: ``"not an image or video"``) and the scan goes on; the exit status is
-  then 1 (0 when every file was read). Output is always JSON lines; ``--json`` is
-  accepted for clarity.
+  "threshold": T}], "error": null}``; an unreadable file gets ``"error": "<why>"`` and the
+  scan goes on (exit 0). Output is always JSON lines; ``--json`` is accepted for clarity.
   Each object also has ``"provenance"``: the file's AI-content labels
   (``matchers.provenance``; ``{"ai_label": "1"|"2"|"3"|null, "producer", "c2pa", ...}``).
+
+Exit status of ``scan`` (issue #18): 1 when any file could not be read (each still has its
+line), else 0; a file that is no image and no video container is ``"not an image or
+video"``.
 
 Also ``likewatch match-pending`` (``matchers.pipeline.process_pending``) and
 ``likewatch eval`` (``matchers.eval``). All honour ``LIKEWATCH_HOME``.
@@ -231,6 +233,15 @@ def _looks_like_video(path: Path) -> bool:
             or (len(head) > 188 and head[0] == head[188] == 0x47))
 
 
+def _name_non_media(path: Path, result: dict[str, Any]) -> None:
+    """A file that neither decoder could open and that is no video container (a text file,
+    a PDF...) is "not an image or video"; a damaged video keeps the demuxer's reason."""
+    error = result.get("error") or ""
+    if (error.startswith(("not a readable video", "no video stream")) and path.is_file()
+            and not _looks_like_video(path)):
+        result["error"] = "not an image or video"
+
+
 def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
     """One ``likewatch scan`` result: an image, or a video through its keyframes."""
     from matchers.images import ImageError, ImageInput
@@ -251,10 +262,7 @@ def scan_file(banks: BankSet, path: Path) -> dict[str, Any]:
 
         kf = extract_keyframes(path)
         if not kf.frames:
-            # neither decoder read it: a damaged video keeps the demuxer's reason, anything
-            # else (a text file, a PDF...) is simply not an image or video
-            out["error"] = ("; ".join(kf.errors) if kf.errors and _looks_like_video(path)
-                            else "not an image or video")
+            out["error"] = "; ".join(kf.errors) or "not an image or video"
             return out
         for frame in kf.frames:
             try:
@@ -294,6 +302,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                 result = scan_file(banks, Path(f))
             except Exception as e:  # noqa: BLE001 - the scan goes on after any one file
                 result = {"path": f, "matches": [], "error": f"{type(e).__name__}: {e}"}
+            _name_non_media(Path(f), result)
             result["provenance"] = scan_provenance(Path(f))  # AI-content labels, issue #19
             failed += result["error"] is not None
             print(json.dumps(result, ensure_ascii=False), flush=True)
@@ -344,6 +353,16 @@ def _cmd_match_pending(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_echo(bar: Any) -> Any:
+    """The evaluation's ``echo``: its lines printed as before, each a step of the bar (the
+    evaluation reports per person or fold, then its table)."""
+    def echo(line: str) -> None:
+        print(line, flush=True)
+        bar.advance()
+        bar.update(info=line.strip().splitlines()[0][:60] if line.strip() else "")
+    return echo
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     from likewatch import progress, settings
     from matchers.eval import run_eval
@@ -352,9 +371,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     try:
         with progress.bar("eval") as bar:
             report = run_eval(out, refs=args.refs, limit=args.limit, variants=args.variants,
-                              scenes=args.scenes, seed=args.seed, echo=print,
+                              scenes=args.scenes, seed=args.seed, echo=_eval_echo(bar),
                               transforms=args.transforms.split(",") if args.transforms
-                              else None, progress=lambda done, total: bar.update(done, total))
+                              else None)
     except (FileNotFoundError, ValueError) as e:
         raise _user_error(str(e)) from e
     print(f"wrote {report.markdown_path} and {report.chart_path}")

@@ -135,11 +135,8 @@ class _Scorer:
 def run_eval(out: Path, *, refs: Path | None = None, limit: int | None = None,
              variants: int | None = None, negative_variants: int = 1, scenes: int = 300,
              negatives: int | None = None, transforms: list[str] | None = None,
-             seed: int = 0, echo: Callable[[str], object] = lambda s: None,
-             progress: Callable[[int, int], object] | None = None) -> EvalReport:
-    """Run the evaluation; see the module docstring. Writes eval.md/png/json under ``out``.
-
-    ``progress(done, total)`` as persons, unrelated images and scenes are scored."""
+             seed: int = 0, echo: Callable[[str], object] = lambda s: None) -> EvalReport:
+    """Run the evaluation; see the module docstring. Writes eval.md/png/json under ``out``."""
     from matchers.signals import all_signal_types
 
     started = time.perf_counter()
@@ -166,14 +163,6 @@ def run_eval(out: Path, *, refs: Path | None = None, limit: int | None = None,
         unrelated = unrelated[:negatives]
     scorer = _Scorer(banks)
     samples: list[Sample] = []
-    steps, step = len(ids) + len(unrelated) + scenes, 0
-
-    def advance() -> None:
-        nonlocal step
-        step += 1
-        if progress is not None:
-            progress(step, steps)
-
     for pid in ids:
         photo = Image.open(paired[pid][0]).convert("RGB")
         another = Image.open(paired[pid][1]).convert("RGB")
@@ -184,7 +173,6 @@ def run_eval(out: Path, *, refs: Path | None = None, limit: int | None = None,
                 scorer.score(s, t.fn(photo, ctx))
                 samples.append(s)
         echo(f"  person {pid}: {len(chosen) * variants} positives")
-        advance()
     for name, img in unrelated:
         for t in chosen:
             for v in range(negative_variants):
@@ -196,13 +184,11 @@ def run_eval(out: Path, *, refs: Path | None = None, limit: int | None = None,
         s = Sample("raw", None, name)
         scorer.score(s, [ImageInput.from_pil(img)])
         samples.append(s)
-        advance()
     for i in range(scenes):
         size = [(1280, 720), (720, 1280), (640, 360), (480, 480)][i % 4]
         s = Sample("synthetic_scene", None, f"scene#{i}")
         scorer.score(s, [ImageInput.from_pil(synthetic_scene(rng, size))])
         samples.append(s)
-        advance()
     echo(f"  {len(samples)} samples scored in {time.perf_counter() - started:.0f} s")
     return _report(out, samples, len(ids), chosen, time.perf_counter() - started, echo)
 
