@@ -125,12 +125,18 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _complete_if_asked(parser: argparse.ArgumentParser) -> None:
+    """A shell completing a command line runs us to ask: answer and exit
+    (``likewatch/completion.py``)."""
     from likewatch import completion
 
-    parser = build_parser()
     if completion.wanted():
-        completion.complete(parser)  # answers the shell and exits
+        completion.complete(parser)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    _complete_if_asked(parser)
     args = parser.parse_args(argv)
     try:
         log.configure(
