@@ -75,6 +75,7 @@ def _complete(m: Samples) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # ~1 min alone; a crawl, 24 candidates matched and indexed on 2 busy cores
 def test_curl_metrics_on_a_running_daemon(sandbox_server, sandbox_data, likewatch_home,
                                           monkeypatch, tmp_path):
     monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
@@ -101,7 +102,7 @@ def test_curl_metrics_on_a_running_daemon(sandbox_server, sandbox_data, likewatc
         url = f"http://127.0.0.1:{port}/metrics"
         last: Samples | None = None
         try:
-            deadline = time.monotonic() + 420
+            deadline = time.monotonic() + 720
             while time.monotonic() < deadline and proc.poll() is None:
                 last = _scrape(url) or last
                 if last and _complete(last):
