@@ -168,3 +168,7 @@ register("webapp_session_hours", 12.0, float,
 register("webapp_secret", "", str,
          "Key that signs the desk's session and CSRF cookies; empty: a random key kept in "
          "$LIKEWATCH_HOME/webapp-secret (mode 0600), created on first start.")
+register("webapp_max_body_bytes", 100_000_000, int,
+         "Largest request body the desk accepts (an enrolment posts one person's photos); "
+         "larger is refused with 413 before it is read. The photo search takes one image "
+         "of at most 20 MB.")

@@ -47,6 +47,8 @@ from likewatch.catalog import Catalog
 from matchers.index.base import BadQuery, CandidateIndex, IndexUnavailable
 from webapp.accounts.middleware import AuthMiddleware
 from webapp.accounts.roles import AuthError, Forbidden, NotFound
+from webapp.bodylimit import BodyLimit
+from webapp.search.routes import BODY_LIMITS
 from webapp.web import ROOT, error, make_templates
 
 log = logging.getLogger(__name__)
@@ -154,6 +156,7 @@ def create_app(catalog: Catalog, index: CandidateIndex, *,
     app = metrics_http.asgi_endpoint(app, metrics.registry_for(catalog))
     hosts = allowed_hosts if allowed_hosts is not None else list(settings.get("allowed_hosts"))
     app = TrustedHostMiddleware(app, allowed_hosts=hosts or ["127.0.0.1"])
+    app = BodyLimit(app, limits=BODY_LIMITS)  # 413 past setting webapp_max_body_bytes
     return _Desk(SecurityHeaders(app), api)
 
 
