@@ -101,6 +101,15 @@ def _record(summary: dict[str, Any]) -> None:
         record_crawl(cat, summary)
 
 
+def _catalog_reachable() -> None:
+    """Open the catalog before crawling: a catalog that is down fails the command at once,
+    with its one line (exit 3), not after a crawl that could store nothing."""
+    from likewatch.catalog import Catalog
+
+    with Catalog.open():
+        pass
+
+
 def _cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.platforms.base import AdapterError
     from crawler.run import CrawlError, crawl
@@ -108,6 +117,7 @@ def _cmd_crawl(args: argparse.Namespace) -> int:
     from likewatch.cli import DependencyError, UserError
 
     verbose = bool(getattr(args, "verbose", False))
+    _catalog_reachable()
     with progress.bar(f"crawl {args.platform}") as bar:
         bar.note(f"crawling {args.platform} {args.url} ({args.mode})…")
         try:
