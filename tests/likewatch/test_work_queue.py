@@ -101,7 +101,7 @@ def test_concurrent_workers_never_claim_the_same_job(likewatch_home):
     procs = [ctx.Process(target=_claim_all, args=(str(likewatch_home), out)) for _ in range(3)]
     for p in procs:
         p.start()
-    results = [out.get(timeout=60) for _ in procs]
+    results = [out.get(timeout=240) for _ in procs]  # spawned on a loaded machine: slow
     for p in procs:
         p.join(timeout=30)
     claimed = [i for r in results for i in r]
