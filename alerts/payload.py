@@ -12,8 +12,9 @@ platform URL for the candidate's thumbnail).
 
 Wire compatibility: field names, nesting and value formats are those of the untyped
 payload this replaced (times are ISO 8601 in UTC with a ``Z``; ``distance`` rounded to 4
-decimals). Fields are only ever added, and an added one is optional: ``tier`` (``alert``
-or ``review``) is left out of the JSON until a match carries one.
+decimals). Fields are only ever added, and an added one is optional and left out of the
+JSON while empty: ``tier`` (``alert`` or ``review``), each signal's ``details`` (a name's
+kind, a removed item).
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ class SignalHit(_Model):
     distance: float
     threshold: float
     reference_id: int | None
+    details: dict[str, Any] | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description='how it matched, for signals that say more than a distance: a name '
+                    '("name": {"kind": exact|alias|variant|pinyin|homophone|near_homophone, '
+                    '"field", "text", "name"}) or a removed item watched for re-uploads '
+                    '({"removed_item"}); absent otherwise')
 
 
 class CandidateImage(_Model):
@@ -155,7 +162,7 @@ def alert_payload(s: Session, alert: Alert) -> AlertPayload:
                         threshold=alert.threshold, frame=alert.frame),
         signals=[SignalHit(signal=m["signal"], frame=m.get("frame", ""),
                            distance=m["distance"], threshold=m["threshold"],
-                           reference_id=m.get("reference_id"))
+                           reference_id=m.get("reference_id"), details=m.get("details"))
                  for m in alert.signals or []],
         candidate_image=CandidateImage(sha256=cand.thumbnail_sha256, url=cand.thumbnail_url,
                                        video_sha256=cand.video_sha256, frame=alert.frame),
