@@ -26,7 +26,7 @@ from sqlalchemy import or_, select
 
 from alerts import channels
 from alerts.payload import alert_payload, digest_payload
-from likewatch import settings
+from likewatch import metrics, settings
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage, Subscription
 from likewatch.log import get_logger
@@ -143,6 +143,7 @@ def deliver_unit(cat: Catalog, unit: Unit, *, clock: Clock = SYSTEM) -> str:
     state = _finish(cat, unit, ok, status, error, ms, permanent=permanent, clock=clock)
     log.info("alert delivery", key=key, channel=sub.channel, attempt=unit.attempts,
              outcome=state, error=error or None)
+    metrics.count_delivery(sub.channel, state, ok, ms / 1000)
     return state
 
 

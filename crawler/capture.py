@@ -167,7 +167,7 @@ def capture(platform: str, url: str, *, out: Path | None = None, name: str | Non
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     cap = sub.add_parser("capture", help="record a real page as a scrubbed adapter fixture")
     cap.add_argument("platform", help="adapter name, e.g. douyin, bilibili_search, yaml:sandbox")
-    cap.add_argument("url")
+    cap.add_argument("url", help="the page to record")
     cap.add_argument("--out", type=Path, default=None,
                      help="folder to write into (default: the adapter's fixture folder)")
     cap.add_argument("--name", default=None, help="fixture file name")
@@ -176,7 +176,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     mode = cap.add_mutually_exclusive_group()
     mode.add_argument("--browser", dest="browser", action="store_true", default=None,
                       help="render with Chromium (default: when the adapter needs it)")
-    mode.add_argument("--no-browser", dest="browser", action="store_false")
+    mode.add_argument("--no-browser", dest="browser", action="store_false",
+                      help="fetch over plain HTTP even if the adapter uses a browser")
     cap.set_defaults(func=_cmd_capture)
 
 

@@ -159,3 +159,15 @@ def format_health(reports: list[PlatformHealthReport]) -> list[str]:
                      + ("; limits reached: " + ", ".join(f"{k} {n}" for k, n in r.limits.items())
                         if r.limits else ""))
     return lines
+
+
+def metric_samples(cat: Catalog) -> list[tuple[str, dict[str, str], float]]:
+    """What adapter health adds to ``/metrics`` (entry-point group ``likewatch.metrics``):
+    ``likewatch_adapter_up`` (0 when broken or blocked) and the latest parse rate."""
+    out: list[tuple[str, dict[str, str], float]] = []
+    for r in platform_health(cat):
+        labels = {"platform": r.platform}
+        out.append(("likewatch_adapter_up", labels, float(r.state == "ok")))
+        if r.parse_rate is not None:
+            out.append(("likewatch_adapter_parse_rate", labels, r.parse_rate))
+    return out

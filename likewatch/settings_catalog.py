@@ -130,6 +130,16 @@ register("smtp_password", "", str,
 register("smtp_starttls", False, bool,
          "Upgrade the SMTP connection with STARTTLS before sending.")
 
+# --- observability (likewatch/metrics.py, docs/observability.md) --------------------------
+register("metrics_port", 0, int,
+         "Port on which `likewatch run` serves Prometheus /metrics by itself (for a daemon "
+         "without the api role, whose web application serves /metrics too); 0: off.")
+register("metrics_host", "127.0.0.1", str,
+         "Address the daemon's metrics port listens on.")
+register("metrics_token", "", str,
+         "Bearer token a scraper from another host sends to read /metrics "
+         "(Authorization: Bearer ...); empty: only scrapes from loopback are answered.")
+
 # --- evidence and notices (alerts/evidence, alerts/notices) ---------------------------
 register("evidence_video_max_bytes", 20_000_000, int,
          "Largest video kept in an evidence capture, in bytes; a larger one is recorded by URL only.")
@@ -158,3 +168,7 @@ register("webapp_session_hours", 12.0, float,
 register("webapp_secret", "", str,
          "Key that signs the desk's session and CSRF cookies; empty: a random key kept in "
          "$LIKEWATCH_HOME/webapp-secret (mode 0600), created on first start.")
+register("webapp_max_body_bytes", 100_000_000, int,
+         "Largest request body the desk accepts (an enrolment posts one person's photos); "
+         "larger is refused with 413 before it is read. The photo search takes one image "
+         "of at most 20 MB.")

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import delete, select
 
+from likewatch import metrics
 from likewatch.media import MediaStore
 from likewatch.work.db import compare_and_set, write_session
 from matchers.bank_index import HammingIndex
@@ -182,17 +183,22 @@ def process_pending(catalog: Catalog, *, limit: int | None = None,
         ids = list(s.scalars(q.limit(limit) if limit is not None else q))
     batch: list[_Hashed] = []
     started = time.monotonic()
+    taken: dict[int, float] = {}  # candidate id -> when it was taken (match latency)
     for i, cid in enumerate(ids):
         with catalog.session() as s:
             cand = s.get(Candidate, cid)
         if cand is not None and cand.match_status == "pending":
             summary.candidates += 1
+            taken[cid] = time.monotonic()
             batch.append(_Hashed(cand, *hash_media(catalog, cand, banks, summary)))
             record_candidate_provenance(catalog, cand, _media_path)  # AI labels, issue #19
         if batch and (i == len(ids) - 1 or len(batch) >= MATCH_BATCH_CANDIDATES
                       or sum(len(h.images) for h in batch) >= MATCH_BATCH_IMAGES
                       or time.monotonic() - started >= MATCH_BATCH_SECONDS):
             _match_and_store(catalog, banks, batch, summary)
+            stored = time.monotonic()
+            for h in batch:
+                metrics.MATCH_SECONDS.observe(stored - taken.pop(h.cand.id, stored))
             batch, started = [], time.monotonic()
     return summary
 

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from alerts.evidence import zipfmt
 
@@ -70,7 +70,7 @@ def digest_stream(chunks: Iterator[bytes], keep: bool) -> Member:
     return Member(size, sha.hexdigest(), crc & 0xFFFFFFFF, bytes(kept) if kept is not None else None)
 
 
-def _chunks(fh: BinaryIO, limit: int) -> Iterator[bytes]:
+def _chunks(fh: IO[bytes], limit: int) -> Iterator[bytes]:
     left = limit
     while left > 0 and (chunk := fh.read(min(CHUNK, left))):
         left -= len(chunk)

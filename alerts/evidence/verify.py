@@ -23,6 +23,7 @@ bounded memory whatever the bundle holds.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import zipfile
@@ -84,10 +85,7 @@ def verify_bundle(path: Path, trusted_key_pem: bytes | None = None,
     With ``tsa_roots_pem``, a time stamp must also chain to one of those roots."""
     report = VerifyReport()
     if path.is_dir():
-        members, refused = read_folder(path)
-        for name, why in refused:
-            report.bad(name, why)
-        return _verify_members(members, trusted_key_pem, report, tsa_roots_pem)
+        return _verify_folder(path, trusted_key_pem, report, tsa_roots_pem)
     try:
         why = check_directory(path)
         if why is not None:
@@ -126,6 +124,14 @@ def verify_bundle(path: Path, trusted_key_pem: bytes | None = None,
         if readable:
             _guarded("zip container", report, _check_container, path, zf, infos, report)
     return report
+
+
+def _verify_folder(folder: Path, trusted_key_pem: bytes | None, report: VerifyReport,
+                   tsa_roots_pem: bytes | None) -> VerifyReport:
+    members, refused = read_folder(folder)
+    for name, why in refused:
+        report.bad(name, why)
+    return _verify_members(members, trusted_key_pem, report, tsa_roots_pem)
 
 
 def _verify_members(members: Members, trusted_key_pem: bytes | None,
@@ -374,7 +380,7 @@ def _check_container(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInf
     if not infos:
         return
     entries = [zipfmt.Entry(i.filename, i.file_size, i.CRC,
-                            lambda i=i: zip_member_chunks(zf, i)) for i in infos]
+                            functools.partial(zip_member_chunks, zf, i)) for i in infos]
     with path.open("rb") as fh:
         offset = zipfmt.first_difference_stream(fh, zipfmt.iter_build(entries,
                                                                        infos[0].date_time))

@@ -13,6 +13,7 @@ directory record; no zip64 (bundles stay far below 4 GiB), UTF-8 names (flag bit
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -75,8 +76,12 @@ def build(members: Sequence[tuple[str, bytes]],
           date_time: tuple[int, int, int, int, int, int]) -> bytes:
     """The zip holding ``members`` in the given order, every entry dated ``date_time``."""
     return b"".join(iter_build(
-        [Entry(name, len(data), zlib.crc32(data) & 0xFFFFFFFF, lambda d=data: (d,))
+        [Entry(name, len(data), zlib.crc32(data) & 0xFFFFFFFF, functools.partial(_one, data))
          for name, data in members], date_time))
+
+
+def _one(data: bytes) -> tuple[bytes]:
+    return (data,)
 
 
 def first_difference(a: bytes, b: bytes) -> int | None:

@@ -22,8 +22,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     cmd = sub.add_parser("notice", help="write a filled takedown notice for an alert")
     cmd.add_argument("alert", metavar="ALERT", help="alert id or key, or evidence capture id")
     cmd.add_argument("--platform", default=None, help=platforms)
-    cmd.add_argument("--lang", choices=["zh", "en"], default="zh")
-    cmd.add_argument("--format", choices=["text", "pdf"], default="text")
+    cmd.add_argument("--lang", choices=["zh", "en"], default="zh",
+                     help="language of the notice (default zh)")
+    cmd.add_argument("--format", choices=["text", "pdf"], default="text",
+                     help="plain text (default) or PDF")
     cmd.add_argument("--ai-sign", action="append", default=[], metavar="TEXT", help=ai_help)
     cmd.add_argument("--out", type=Path, help="output file (default: stdout for text, "
                                               "notice-<alert>-<platform>-<lang>.pdf for PDF)")

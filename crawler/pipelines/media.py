@@ -160,7 +160,7 @@ class MediaPipeline:
             too_large = pixel_problem(data, self.max_pixels)
             if too_large is not None:
                 self._count("image_too_large")
-                self.crawler.spider.logger.info("thumbnail %s not stored: %s", url, too_large)
+                log.info("thumbnail %s not stored: %s", url, too_large)
                 return None
             problem = image_problem(data)
             if problem is not None:

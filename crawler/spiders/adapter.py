@@ -237,7 +237,7 @@ class AdapterSpider(scrapy.Spider):
             retried = self.crawler.settings.getlist("RETRY_HTTP_CODES")
             if str(status) not in {str(c) for c in retried}:  # retried ones: retry_exhausted
                 count_error(stats, f"http_{status}")
-        elif failure.check(DownloadCancelledError, CancelledError):
+        elif isinstance(failure.value, (DownloadCancelledError, CancelledError)):
             # cut off at DOWNLOAD_MAXSIZE (crawl_page_max_bytes): too large, or endless
             count_error(stats, "page_too_large")
         self.logger.info("page failed: %s", failure.getErrorMessage())
