@@ -7,6 +7,9 @@ strangers sometimes reach, a name alone: ``matchers/name_signal.py``) is **held*
 in the review desk's queue (``likewatch alerts --tier review``) and goes out to nobody until
 an alert-tier match joins it, when it is pushed like a new one ("promoted").
 
+A match of signal ``reupload`` (``matchers/reuploads.py``: the item copies one taken down
+after a notice) sets ``Alert.reupload_of`` to that notice.
+
 :func:`sync_alerts` reads MatchRow rows past a cursor (and, as a safety net, any match whose
 (person, candidate) has no alert yet, which covers rows committed out of id order on
 PostgreSQL), creates or updates the alert, and in the same transaction adds the outbox rows.
@@ -33,6 +36,7 @@ from likewatch.work import cursor
 from likewatch.work.clock import SYSTEM, Clock, as_datetime
 from likewatch.work.db import write_session
 from matchers.name_signal import NAME_SIGNAL
+from matchers.reuploads import REUPLOAD_SIGNAL
 
 log = get_logger("likewatch.alerts")
 
@@ -125,6 +129,16 @@ def _show(alert: Alert, signals: list[dict[str, Any]]) -> None:
     alert.severity = severity(signals)
     alert.signal, alert.distance, alert.threshold = best["signal"], best["distance"], best["threshold"]
     alert.frame, alert.reference_id = best["frame"], best["reference_id"]
+    alert.reupload_of = reupload_notice(signals)
+
+
+def reupload_notice(signals: list[dict[str, Any]]) -> int | None:
+    """The notice whose removed item the closest re-upload match is a copy of
+    (``matchers.reuploads``), or None."""
+    for m in signals:  # closest first
+        if m["signal"] == REUPLOAD_SIGNAL and (m.get("details") or {}).get("notice_id"):
+            return int(m["details"]["notice_id"])
+    return None
 
 
 def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow], t: float

@@ -44,6 +44,7 @@ from matchers.euclidean_index import EuclideanIndex
 from matchers.match import TIER_RANK
 from matchers.name_signal import NAME_SIGNAL, name_backsearch, name_matches, name_row_details
 from matchers.provenance.record import record_candidate_provenance
+from matchers.reuploads import reupload_matches, reupload_row_details
 from matchers.signals.base import Match, SignalType, SignalValue
 
 if TYPE_CHECKING:
@@ -215,12 +216,18 @@ def _match_and_store(catalog: Catalog, banks: BankSet, batch: list[_Hashed],
         origins=[(h.cand.platform, h.cand.uploader, h.cand.uploader_id)
                  for h in batch for _ in h.images])
     by_name = name_matches(banks, [h.cand for h in batch])  # review tier: matchers.name_signal
+    reuploads = reupload_matches(  # a removed item's media, still watched: matchers.reuploads
+        catalog, banks.types, [img.values for h in batch for img in h.images],
+        frames=[img.frame for h in batch for img in h.images],
+        origins=[(h.cand.platform, h.cand.uploader, h.cand.uploader_id)
+                 for h in batch for _ in h.images],
+        candidates=[h.cand.id for h in batch for _ in h.images])
     at = 0
     for h, names in zip(batch, by_name, strict=True):
         cid, images, errors = h.cand.id, h.images, h.errors
         best: dict[tuple[int, str, str], Match] = {
             (_person_id(m), m.signal, m.frame): m for m in names}
-        for ms in per_image[at:at + len(images)]:
+        for ms in [*per_image[at:at + len(images)], *reuploads[at:at + len(images)]]:
             for m in ms:
                 k = (_person_id(m), m.signal, m.frame)
                 if k not in best or _rank(m) < _rank(best[k]):
@@ -243,7 +250,7 @@ def _match_and_store(catalog: Catalog, banks: BankSet, batch: list[_Hashed],
                 s.add(MatchRow(candidate_id=cid, person_id=pid, reference_id=m.reference_id,
                                signal=sig, frame=frame, distance=m.distance,
                                threshold=m.threshold, tier=m.tier,
-                               details=name_row_details(m)))
+                               details=name_row_details(m) or reupload_row_details(m)))
         summary.images += len(images)
         summary.signals += sum(len(i.values) for i in images)
         summary.matches += len(best)

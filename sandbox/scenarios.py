@@ -17,8 +17,11 @@ Added items live in the server's memory only; the generated catalogue is not cha
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 from typing import Any
+
+from PIL import Image
 
 from sandbox.server import SandboxServer
 
@@ -93,3 +96,53 @@ def publish_named(server: SandboxServer, person: str, *, face_from: str | None =
         f"n{n:04d}f", "豪门千金归来 第1集", ("u9002", "追剧小馆"),
         cast=[{"name": name, "role": "女主"}], tags=["短剧", "逆袭"]), face)
     return {"homophone": homophone, "face_and_name": both}
+
+
+def _reencode_thumbnail(data: bytes) -> bytes:
+    """What a re-uploader's tools do to a picture: scaled by 97%, saved at quality 70."""
+    img = Image.open(io.BytesIO(data)).convert("RGB")
+    img = img.resize((round(img.width * 0.97), round(img.height * 0.97)),
+                     Image.Resampling.BICUBIC)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def _reencode_video(data: bytes, size: tuple[int, int] = (600, 338)) -> bytes:
+    """The clip decoded and encoded again (H.264, another size, quality and GOP)."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(io.BytesIO(data), "r") as src, av.open(out, "w", format="mp4") as dst:
+        vin = src.streams.video[0]
+        rate = vin.average_rate or 25
+        vout = dst.add_stream("libx264", rate=rate)
+        vout.width, vout.height = size
+        vout.pix_fmt = "yuv420p"
+        vout.options = {"crf": "30", "g": "17"}
+        for frame in src.decode(vin):
+            img = frame.to_image().resize(  # type: ignore[no-untyped-call]
+                size, Image.Resampling.BILINEAR)
+            video_frame = av.VideoFrame.from_image(img)  # type: ignore[no-untyped-call]
+            for packet in vout.encode(video_frame):
+                dst.mux(packet)
+        for packet in vout.encode():
+            dst.mux(packet)
+    return out.getvalue()
+
+
+def reupload(server: SandboxServer, item_id: str, *, uploader: tuple[str, str] = (
+        "u9100", "好剧搬运工")) -> str:
+    """Publish a re-encoded copy of ``item_id`` (taken down or not) under a new id, by
+    another uploader, with a new title; returns the new id."""
+    original = next((it for it in server.items if it["id"] == item_id), None)
+    thumb = server.media_bytes(item_id, "thumb")
+    if original is None or thumb is None:
+        raise LookupError(f"no item {item_id} with a thumbnail")
+    video = server.media_bytes(item_id, "video") if original.get("videoUrl") else None
+    new_id = f"r{next(_ids):04d}"
+    item = _item(new_id, f"{original['title']}（高清重制）", uploader,
+                 cast=list(original.get("cast") or []), tags=list(original.get("tags") or []),
+                 video=video is not None, duration=original.get("duration"))
+    return server.add_item(item, _reencode_thumbnail(thumb),
+                           _reencode_video(video) if video is not None else None)

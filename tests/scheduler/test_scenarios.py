@@ -81,3 +81,60 @@ def test_a_homophone_alone_waits_for_review_and_a_name_beside_a_face_raises_seve
         levels = ["low", "medium", "high"]
         assert levels.index(both.severity) == levels.index(plain.severity) + 1
         assert both.signal == plain.signal != "name"
+
+
+@pytest.mark.slow
+def test_a_reuploaded_copy_of_a_removed_item_alerts_as_a_reupload(
+        sandbox_server, sandbox_data, monkeypatch):
+    from alerts.notices.outcomes import draft_notice, set_state
+    from alerts.payload import alert_payload
+    from likewatch.catalog.notices import Notice
+    from likewatch.catalog.queue import Watch
+    from likewatch.work.db import write_session
+    from sandbox.scenarios import person_item, reupload
+
+    monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+    original = person_item(sandbox_server, PERSON)
+    with Catalog.open() as cat:
+        _setup(cat, sandbox_server, sandbox_data)
+        jobs.crawl_due(cat)
+        jobs.match_pending(cat)
+        first = _alerts(cat)
+        assert first[original].signals and all(a.reupload_of is None for a in first.values())
+
+        # A notice, filed; the platform removes the item.
+        notice = draft_notice(cat, first[original].id, "sandbox", actor="test")
+        set_state(cat, notice.id, "filed", actor="test")
+        set_state(cat, notice.id, "removed", actor="test")
+        sandbox_server.take_down(original)
+        assert not sandbox_server.is_published(original)
+
+        # A re-encoded copy comes back under another id and uploader; the watch runs again.
+        copy = reupload(sandbox_server, original)
+        with write_session(cat) as s:
+            for w in s.scalars(select(Watch)):
+                w.next_due_at = 0.0
+        assert jobs.crawl_due(cat)["done"] == 1
+        jobs.match_pending(cat)
+        alerts = _alerts(cat)
+        assert copy in alerts
+        again = alerts[copy]
+        with cat.session() as s:
+            n = s.get(Notice, notice.id)
+            assert again.reupload_of == n.id
+            rows = list(s.scalars(select(MatchRow).join(Candidate).where(
+                Candidate.item_id == copy, MatchRow.signal == "reupload")))
+            assert rows and all(r.details["notice_id"] == n.id for r in rows)
+            assert {r.details["removed_item"] for r in rows} == {first[original].candidate_id}
+            wire = alert_payload(s, again).wire()
+            pushed = {a for (a,) in s.execute(select(OutboxMessage.alert_id))}
+        assert again.id in pushed  # alert tier: it goes out
+        assert wire["reupload_of"] == {
+            "notice_no": n.notice_no, "platform": "sandbox", "alert_id": first[original].key,
+            "item_id": original, "url": n.url or wire["reupload_of"]["url"],
+            "removed_at": wire["reupload_of"]["removed_at"]}
+        assert wire["reupload_of"]["removed_at"] is not None
+        # Only the copy is a re-upload; the items alerted before stay as they were.
+        assert [item for item, a in alerts.items() if a.reupload_of is not None] == [copy]
+        shown = {a["item_id"]: a for a in list_alerts(cat)}
+        assert shown[copy]["reupload_of"]["alert_id"] == first[original].key
