@@ -13,6 +13,8 @@ import argparse
 import json
 from typing import Any
 
+from likewatch import listing
+
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this package's subcommands to the `likewatch` parser."""
@@ -197,11 +199,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 
     rows = list_alerts(Catalog.open(), client=args.client, state=args.state, limit=args.limit,
                        tier=args.tier, status=args.status, person=args.person)
-    for a in rows:
-        print(json.dumps(a, ensure_ascii=False) if args.json else format_alert_line(a))
-    if not args.json and not rows:
-        print("no alerts")
-    return 0
+    return listing.show(rows, as_json=args.json, line=format_alert_line, empty="no alerts")
 
 
 def _actor(by: str | None) -> str:
@@ -214,14 +212,9 @@ def _cmd_client_list(args: argparse.Namespace) -> int:
     from alerts.roster import list_clients
     from likewatch.catalog import Catalog
 
-    rows = list_clients(Catalog.open())
-    for c in rows:
-        print(json.dumps(c, ensure_ascii=False) if args.json else
-              f"{c['name']}  ({c['kind']})  {c['persons']} person(s), "
-              f"{c['open_alerts']} open alert(s)")
-    if not args.json and not rows:
-        print("no clients")
-    return 0
+    return listing.show(list_clients(Catalog.open()), as_json=args.json, empty="no clients",
+                        line=lambda c: f"{c['name']}  ({c['kind']})  {c['persons']} person(s), "
+                                       f"{c['open_alerts']} open alert(s)")
 
 
 def _cmd_person_list(args: argparse.Namespace) -> int:
@@ -229,18 +222,15 @@ def _cmd_person_list(args: argparse.Namespace) -> int:
     from likewatch.catalog import Catalog
 
     rows = _registry_call(list_persons, Catalog.open(), client=args.client)
-    for p in rows:
-        if args.json:
-            print(json.dumps(p, ensure_ascii=False))
-            continue
-        accounts = ",".join(f"{a.get('platform', '*')}:{a.get('uploader', '')}"
-                            for a in p["official_accounts"]) or "-"
-        print(f"{p['client']}/{p['key']}  {p['name']}  refs={len(p['references'])}  "
-              f"open={p['open_alerts']}  last_match={p['last_match_at'] or '-'}  "
-              f"aliases={','.join(p['aliases']) or '-'}  official={accounts}")
-    if not args.json and not rows:
-        print("no persons")
-    return 0
+    return listing.show(rows, as_json=args.json, line=_person_line, empty="no persons")
+
+
+def _person_line(p: dict[str, Any]) -> str:
+    accounts = ",".join(f"{a.get('platform', '*')}:{a.get('uploader', '')}"
+                        for a in p["official_accounts"]) or "-"
+    return (f"{p['client']}/{p['key']}  {p['name']}  refs={len(p['references'])}  "
+            f"open={p['open_alerts']}  last_match={p['last_match_at'] or '-'}  "
+            f"aliases={','.join(p['aliases']) or '-'}  official={accounts}")
 
 
 def _cmd_person_edit(args: argparse.Namespace) -> int:

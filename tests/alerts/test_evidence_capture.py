@@ -82,7 +82,7 @@ class PageServer:
         app.router.add_get("/v.mp4", mp4)
         for method, path, handler in self.routes:
             app.router.add_route(method, path, handler)
-        self.runner = web.AppRunner(app)
+        self.runner = web.AppRunner(app, access_log=None)
         self.loop.run_until_complete(self.runner.setup())
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         self.loop.run_until_complete(site.start())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from likewatch import listing
 from webapp.accounts.roles import OPERATOR, ROLES
 
 
@@ -90,18 +90,15 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
 def _cmd_user_list(args: argparse.Namespace) -> int:
     from webapp.accounts import service
 
-    rows = service.list_users(_catalog())
-    for u in rows:
-        if args.json:
-            print(json.dumps(u, ensure_ascii=False))
-            continue
-        roles = ", ".join(f"{r['role']} in {r['client']}" for r in u["roles"])
-        extra = "operator" if u["operator"] else ""
-        print(f"{u['email']}  {', '.join(x for x in (extra, roles) if x) or 'no role'}"
-              f"{'  DISABLED' if u['disabled'] else ''}  tokens={u['active_tokens']}")
-    if not args.json and not rows:
-        print("no users")
-    return 0
+    return listing.show(service.list_users(_catalog()), as_json=args.json, line=_user_line,
+                        empty="no users")
+
+
+def _user_line(u: dict[str, Any]) -> str:
+    roles = ", ".join(f"{r['role']} in {r['client']}" for r in u["roles"])
+    extra = "operator" if u["operator"] else ""
+    return (f"{u['email']}  {', '.join(x for x in (extra, roles) if x) or 'no role'}"
+            f"{'  DISABLED' if u['disabled'] else ''}  tokens={u['active_tokens']}")
 
 
 def _cmd_user_disable(args: argparse.Namespace) -> int:
@@ -133,15 +130,12 @@ def _cmd_token_create(args: argparse.Namespace) -> int:
 def _cmd_token_list(args: argparse.Namespace) -> int:
     from webapp.accounts import service
 
-    rows = _call(service.list_tokens, _catalog(), args.user)
-    for t in rows:
-        print(json.dumps(t, ensure_ascii=False) if args.json else
-              f"{t['id']}  {t['prefix']}…  {t['user']}  {t['role']}"
-              f"{' in ' + t['client'] if t['client'] else ''}  {t['name']}"
-              f"{'  REVOKED' if t['revoked'] else ''}  last used {t['last_used_at'] or 'never'}")
-    if not args.json and not rows:
-        print("no tokens")
-    return 0
+    return listing.show(
+        _call(service.list_tokens, _catalog(), args.user), as_json=args.json, empty="no tokens",
+        line=lambda t: f"{t['id']}  {t['prefix']}…  {t['user']}  {t['role']}"
+                       f"{' in ' + t['client'] if t['client'] else ''}  {t['name']}"
+                       f"{'  REVOKED' if t['revoked'] else ''}  "
+                       f"last used {t['last_used_at'] or 'never'}")
 
 
 def _cmd_token_revoke(args: argparse.Namespace) -> int:
