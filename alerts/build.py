@@ -1,14 +1,21 @@
 """From matches to alerts: one alert per (person, content item), and its outbox rows.
 
-Only alert-tier matches (``MatchRow.tier == "alert"``, ``matchers/tiers.py``) become
-alerts; review-tier ones stay recorded in the catalog for a person's decision.
+Every match row (``MatchRow``) belongs to the alert of its (person, item). An alert with an
+alert-tier match (``MatchRow.tier == "alert"``, ``matchers/tiers.py``) is pushed: one outbox
+row per subscription that covers the person. An alert with review-tier matches only (a face
+strangers sometimes reach, a name alone: ``matchers/name_signal.py``) is **held**: it waits
+in the review desk's queue (``likewatch alerts --tier review``) and goes out to nobody until
+an alert-tier match joins it, when it is pushed like a new one ("promoted").
+
+A match of signal ``reupload`` (``matchers/reuploads.py``: the item copies one taken down
+after a notice) sets ``Alert.reupload_of`` to that notice.
 
 :func:`sync_alerts` reads MatchRow rows past a cursor (and, as a safety net, any match whose
 (person, candidate) has no alert yet, which covers rows committed out of id order on
-PostgreSQL), creates or updates the alert, and in the same transaction adds one outbox row
-per subscription that covers the person. Running it twice changes nothing: it is the
-idempotent hand-off from the matcher role to the alerter role. An update that raises the
-alert's severity ("escalated") sends it again to subscriptions that already had it.
+PostgreSQL), creates or updates the alert, and in the same transaction adds the outbox rows.
+Running it twice changes nothing: it is the idempotent hand-off from the matcher role to the
+alerter role. An update that raises the alert's severity ("escalated") sends it again to
+subscriptions that already had it.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from likewatch.official import is_official_upload
 from likewatch.work import cursor
 from likewatch.work.clock import SYSTEM, Clock, as_datetime
 from likewatch.work.db import write_session
+from matchers.name_signal import NAME_SIGNAL
+from matchers.reuploads import REUPLOAD_SIGNAL
 
 log = get_logger("likewatch.alerts")
 
@@ -42,14 +51,22 @@ def alert_key(client: str, person_key: str, platform: str, item_id: str) -> str:
 
 def severity(signals: list[dict[str, Any]]) -> str:
     """high: very close (<= half the threshold) or confirmed by two signal types;
-    medium: within 80% of the threshold; low: a match near the threshold."""
-    if not signals:
+    medium: within 80% of the threshold; low: a match near the threshold.
+
+    A name (``name``: the person's name or a homophone of it in the item's text) is no
+    distance to a picture: beside a face or hash match it raises the severity one step
+    (low -> medium -> high); alone it is low."""
+    media = [m for m in signals if m["signal"] != NAME_SIGNAL]
+    if not media:
         return "low"
-    ratio = min(float(m["distance"]) / float(m["threshold"]) if float(m["threshold"]) > 0
-                else 0.0 for m in signals)
-    if ratio <= 0.5 or len({m["signal"] for m in signals}) >= 2:
-        return "high"
-    return "medium" if ratio <= 0.8 else "low"
+    ratio = min(_ratio(m) for m in media)
+    if ratio <= 0.5 or len({m["signal"] for m in media}) >= 2:
+        level = "high"
+    else:
+        level = "medium" if ratio <= 0.8 else "low"
+    if len(media) < len(signals):  # a name on the same item
+        level = _LEVELS[min(_RANK[level] + 1, len(_LEVELS) - 1)]
+    return level
 
 
 def _ratio(m: dict[str, Any]) -> float:
@@ -62,16 +79,66 @@ def _merge(existing: list[dict[str, Any]], rows: list[MatchRow]) -> list[dict[st
     for r in rows:
         k = (r.signal, r.frame or "", r.reference_id)
         cur = seen.get(k)
-        if cur is None or float(r.distance) < float(cur["distance"]):
-            seen[k] = {"signal": r.signal, "frame": r.frame or "", "distance": float(r.distance),
-                       "threshold": float(r.threshold), "reference_id": r.reference_id}
+        if cur is None or float(r.distance) < float(cur["distance"]) or (
+                r.tier == "alert" and cur.get("tier", "alert") != "alert"):
+            entry = {"signal": r.signal, "frame": r.frame or "", "distance": float(r.distance),
+                     "threshold": float(r.threshold), "reference_id": r.reference_id,
+                     "tier": r.tier or "alert"}
+            if r.details:
+                entry["details"] = dict(r.details)
+            seen[k] = entry
     return sorted(seen.values(), key=lambda m: (_ratio(m), m["signal"], m["frame"]))
+
+
+def _pushed(signals: list[dict[str, Any]]) -> bool:
+    """Whether an alert goes to subscribers: one of its matches is alert tier (entries
+    written before tiers were all alert tier)."""
+    return any(m.get("tier", "alert") == "alert" for m in signals)
+
+
+def _best(signals: list[dict[str, Any]]) -> dict[str, Any]:
+    """The match an alert is shown by: the closest alert-tier picture match, else the
+    closest picture match, else the name."""
+    for pick in (lambda m: m["signal"] != NAME_SIGNAL and m.get("tier", "alert") == "alert",
+                 lambda m: m["signal"] != NAME_SIGNAL, lambda m: True):
+        for m in signals:
+            if pick(m):
+                return m
+    raise ValueError("an alert without matches")
 
 
 def _subscriptions_for(s: Session, client_id: int, person_id: int) -> list[Subscription]:
     return list(s.scalars(select(Subscription).where(
         Subscription.client_id == client_id, Subscription.enabled.is_(True),
         or_(Subscription.person_id.is_(None), Subscription.person_id == person_id))))
+
+
+def _fan_out(s: Session, alert: Alert, t: float) -> None:
+    """One outbox row per subscription covering the alert's person (none yet)."""
+    have = set(s.scalars(select(OutboxMessage.subscription_id).where(
+        OutboxMessage.alert_id == alert.id)))
+    for sub in _subscriptions_for(s, alert.client_id, alert.person_id):
+        if sub.id not in have:
+            s.add(OutboxMessage(alert_id=alert.id, subscription_id=sub.id, created_at=t,
+                                next_attempt_at=t))
+
+
+def _show(alert: Alert, signals: list[dict[str, Any]]) -> None:
+    best = _best(signals)
+    alert.signals = signals
+    alert.severity = severity(signals)
+    alert.signal, alert.distance, alert.threshold = best["signal"], best["distance"], best["threshold"]
+    alert.frame, alert.reference_id = best["frame"], best["reference_id"]
+    alert.reupload_of = reupload_notice(signals)
+
+
+def reupload_notice(signals: list[dict[str, Any]]) -> int | None:
+    """The notice whose removed item the closest re-upload match is a copy of
+    (``matchers.reuploads``), or None."""
+    for m in signals:  # closest first
+        if m["signal"] == REUPLOAD_SIGNAL and (m.get("details") or {}).get("notice_id"):
+            return int(m["details"]["notice_id"])
+    return None
 
 
 def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow], t: float
@@ -83,41 +150,42 @@ def _upsert(s: Session, person: Person, cand: Candidate, rows: list[MatchRow], t
     now = as_datetime(t)
     if alert is None:
         signals = _merge([], rows)
-        best = signals[0]
         alert = Alert(
             key=alert_key(person.client.name, person.key, cand.platform, cand.item_id),
             client_id=person.client_id, person_id=person.id, candidate_id=cand.id,
-            severity=severity(signals), signal=best["signal"], distance=best["distance"],
-            threshold=best["threshold"], frame=best["frame"], reference_id=best["reference_id"],
-            signals=signals, status="suppressed" if is_official_upload(
+            status="suppressed" if is_official_upload(
                 person.official_accounts, cand.platform, cand.uploader, cand.uploader_id)
             else "new",
             created_at=now, updated_at=now)
+        _show(alert, signals)
         s.add(alert)
         s.flush()
         if alert.status == "suppressed":
             return "suppressed"
-        for sub in _subscriptions_for(s, person.client_id, person.id):
-            s.add(OutboxMessage(alert_id=alert.id, subscription_id=sub.id, created_at=t,
-                                next_attempt_at=t))
+        if not _pushed(signals):
+            return "held"  # review tier: the desk's review queue, sent to nobody
+        _fan_out(s, alert, t)
         return "created"
-    signals = _merge(list(alert.signals or []), rows)
-    if signals == list(alert.signals or []):
+    before_signals = list(alert.signals or [])
+    signals = _merge(before_signals, rows)
+    if signals == before_signals:
         return "unchanged"
-    best = signals[0]
     before = alert.severity
-    alert.signals = signals
-    alert.severity = severity(signals)
-    alert.signal, alert.distance, alert.threshold = best["signal"], best["distance"], best["threshold"]
-    alert.frame, alert.reference_id = best["frame"], best["reference_id"]
+    _show(alert, signals)
     alert.updated_at = now
-    if alert.status != "suppressed" and _RANK[alert.severity] > _RANK[before]:
+    if alert.status == "suppressed":
+        return "updated"
+    if _pushed(signals) and not _pushed(before_signals):
+        _fan_out(s, alert, t)  # an alert-tier match joined a held alert: out it goes
+        return "promoted"
+    if _RANK[alert.severity] > _RANK[before]:
         _resend(s, alert.id, t)
         return "escalated"
     return "updated"
 
 
-_RANK = {"low": 0, "medium": 1, "high": 2}
+_LEVELS = ("low", "medium", "high")
+_RANK = {level: i for i, level in enumerate(_LEVELS)}
 
 
 def _resend(s: Session, alert_id: int, t: float) -> None:
@@ -141,7 +209,6 @@ def sync_alerts(cat: Catalog, *, batch: int = 2000, clock: Clock = SYSTEM) -> di
             no_alert = ~exists().where(and_(Alert.person_id == MatchRow.person_id,
                                             Alert.candidate_id == MatchRow.candidate_id))
             rows = list(s.scalars(select(MatchRow).where(
-                MatchRow.tier == "alert",
                 or_(MatchRow.id > mark.value, no_alert)).order_by(MatchRow.id).limit(batch)))
             if not rows:
                 return dict(counts)

@@ -12,8 +12,9 @@ platform URL for the candidate's thumbnail).
 
 Wire compatibility: field names, nesting and value formats are those of the untyped
 payload this replaced (times are ISO 8601 in UTC with a ``Z``; ``distance`` rounded to 4
-decimals). Fields are only ever added, and an added one is optional: ``tier`` (``alert``
-or ``review``) is left out of the JSON until a match carries one.
+decimals). Fields are only ever added, and an added one is optional and left out of the
+JSON while empty: ``tier`` (``alert`` or ``review``), each signal's ``details`` (a name's
+kind, a removed item), ``reupload_of`` (the taken-down item this one copies).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from likewatch.catalog.alerts import Alert
 from likewatch.catalog.models import Candidate, Client, Person, Reference
+from likewatch.catalog.notices import Notice
 
 ALERT_TYPE: Final = "likewatch.alert"
 DIGEST_TYPE: Final = "likewatch.digest"
@@ -71,6 +73,12 @@ class SignalHit(_Model):
     distance: float
     threshold: float
     reference_id: int | None
+    details: dict[str, Any] | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description='how it matched, for signals that say more than a distance: a name '
+                    '("name": {"kind": exact|alias|variant|pinyin|homophone|near_homophone, '
+                    '"field", "text", "name"}) or a removed item watched for re-uploads '
+                    '("reupload": {"removed_item", "notice_id", "via"}); absent otherwise')
 
 
 class CandidateImage(_Model):
@@ -87,6 +95,17 @@ class ReferenceRef(_Model):
 
     id: int | None
     sha256: str | None
+
+
+class ReuploadOf(_Model):
+    """The taken-down item this one is a copy of, and the notice that removed it."""
+
+    notice_no: str = Field(description="the notice's number, as printed on it")
+    platform: str = Field(description="the platform the notice went to")
+    removed_at: AwareDatetime | None = Field(description="when the platform removed it")
+    alert_id: str = Field(description="the alert (its id) the notice was about")
+    item_id: str = Field(description="the removed item's id on its platform")
+    url: str = Field(description="the removed item's URL")
 
 
 class AlertPayload(_Model):
@@ -112,6 +131,10 @@ class AlertPayload(_Model):
     signals: list[SignalHit]
     candidate_image: CandidateImage
     reference: ReferenceRef
+    reupload_of: ReuploadOf | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="set when this item is a copy of one taken down after a notice "
+                    "(a re-upload); absent otherwise")
 
     def wire(self) -> dict[str, Any]:
         """The JSON object channels send."""
@@ -155,12 +178,27 @@ def alert_payload(s: Session, alert: Alert) -> AlertPayload:
                         threshold=alert.threshold, frame=alert.frame),
         signals=[SignalHit(signal=m["signal"], frame=m.get("frame", ""),
                            distance=m["distance"], threshold=m["threshold"],
-                           reference_id=m.get("reference_id"))
+                           reference_id=m.get("reference_id"), details=m.get("details"))
                  for m in alert.signals or []],
         candidate_image=CandidateImage(sha256=cand.thumbnail_sha256, url=cand.thumbnail_url,
                                        video_sha256=cand.video_sha256, frame=alert.frame),
         reference=ReferenceRef(id=ref.id if ref else None, sha256=ref.sha256 if ref else None),
+        reupload_of=reupload_of(s, alert),
     )
+
+
+def reupload_of(s: Session, alert: Alert) -> ReuploadOf | None:
+    """What ``alert`` is a re-upload of (``Alert.reupload_of``), or None."""
+    if alert.reupload_of is None:
+        return None
+    notice = s.get(Notice, alert.reupload_of)
+    original = s.get(Alert, notice.alert_id) if notice is not None else None
+    cand = s.get(Candidate, original.candidate_id) if original is not None else None
+    if notice is None or original is None or cand is None:
+        return None
+    return ReuploadOf(notice_no=notice.notice_no, platform=notice.platform,
+                      removed_at=_utc(notice.removed_at), alert_id=original.key,
+                      item_id=cand.item_id, url=notice.url or cand.url)
 
 
 def digest_payload(key: str, alerts: list[AlertPayload]) -> DigestPayload:

@@ -72,11 +72,13 @@ def add_person(cat: Catalog, client: str, key: str, *, name: str = "",
     with write_session(cat) as s:
         c = get_client(s, client)
         person = s.scalar(select(Person).where(Person.client_id == c.id, Person.key == key))
+        before: tuple[str, list[str]] | None = None
         if person is None:
             person = Person(client_id=c.id, key=key, display_name=name or key,
                             aliases=list(aliases or []), official_accounts=accounts)
             s.add(person)
         else:
+            before = (person.display_name, list(person.aliases or []))
             if name:
                 person.display_name = name
             person.aliases = sorted(set(person.aliases or []) | set(aliases or []))
@@ -84,7 +86,17 @@ def add_person(cat: Catalog, client: str, key: str, *, name: str = "",
             merged += [a for a in accounts if a not in merged]
             person.official_accounts = merged
         s.flush()
+        names_changed(s, person, before)
         return person.id
+
+
+def names_changed(s: Session, person: Person, before: tuple[str, list[str]] | None) -> None:
+    """Search the stored candidates for a person's names when they are new or changed."""
+    from matchers.name_signal import person_names, queue_name_backsearch
+
+    now = person_names(person.key, person.display_name, person.aliases or [])
+    if now and (before is None or person_names(person.key, *before) != now):
+        queue_name_backsearch(s, person.id, now)
 
 
 def add_subscription(cat: Catalog, client: str, channel: str, target: str, *,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from alerts.registry import RegistryError, get_client, get_person
+from alerts.registry import RegistryError, get_client, get_person, names_changed
 from alerts.review import add_official as add_official_account
 from alerts.review import settle_official
 from likewatch.catalog import Catalog
@@ -109,6 +109,7 @@ def edit_person(cat: Catalog, person_id: int, actor: str, *, name: str | None = 
         p = s.get(Person, person_id)
         if p is None or p.id in erased_ids(s):
             raise RegistryError(f"no person {person_id}")
+        before = (p.display_name, list(p.aliases or []))
         if name is not None and name.strip():
             p.display_name = name.strip()
         current = list(aliases) if aliases is not None else list(p.aliases or [])
@@ -120,6 +121,7 @@ def edit_person(cat: Catalog, person_id: int, actor: str, *, name: str | None = 
         for platform, uploader in new_accounts:
             add_official_account(p, platform, uploader)
         settled = settle_official(s, p, actor) if new_accounts else []
+        names_changed(s, p, before)  # their names are searched back (matchers.name_signal)
         client = s.get(Client, p.client_id)
         assert client is not None
         return {**person_row(s, p, client), "settled": settled}

@@ -26,6 +26,7 @@ from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage, Subscriptio
 from likewatch.catalog.models import Candidate, Client, MatchRow, Person
 from likewatch.catalog.provenance import provenance_summary
 from likewatch.work.clock import as_datetime
+from matchers.name_signal import NAME_SIGNAL
 
 TIERS = ("alert", "review")
 STATUSES = ("new", "confirmed", "dismissed", "suppressed")
@@ -102,6 +103,13 @@ def alert_row(s: Session, a: Alert, tier: str, *, deliveries: bool = True) -> di
         "signal": a.signal, "distance": round(a.distance, 4), "threshold": a.threshold,
         "frame": a.frame, "signals": len(a.signals or []),
         "reference_id": a.reference_id,
+        # The person's name in the item's text, if it was found there (matchers/names.py):
+        # {"kind": exact|alias|variant|pinyin|homophone|near_homophone, "field", "text", "name"}
+        "name_match": next((dict(m["details"]) for m in a.signals or []
+                            if m.get("signal") == NAME_SIGNAL and m.get("details")), None),
+        # The taken-down item this one copies (matchers/reuploads.py): notice_no, platform,
+        # removed_at, alert_id, item_id, url; None if it is no re-upload.
+        "reupload_of": _reupload(s, a),
         "created_at": _iso(a.created_at), "updated_at": _iso(a.updated_at),
         # What the matched media say about their origin (AI labels, C2PA, the platform's
         # flag); None until the matcher has read them.
@@ -158,11 +166,22 @@ def list_alerts(cat: Catalog, *, client: str | None = None, state: str | None = 
     return out
 
 
+def _reupload(s: Session, a: Alert) -> dict[str, Any] | None:
+    from alerts.payload import reupload_of
+
+    found = reupload_of(s, a)
+    return found.model_dump(mode="json") if found is not None else None
+
+
 def format_alert_line(a: dict[str, Any]) -> str:
     states = ",".join(f"{d['channel']}:{d['state']}({d['attempts']})"
                       + (f" [{d['last_error'][:160]}]" if d["state"] == "dead" and d["last_error"]
                          else "")
                       for d in a["deliveries"])
+    name = a.get("name_match")
+    named = f"name {name['kind']} {name['text']!r} in {name['field']} " if name else ""
+    if a.get("reupload_of"):
+        named += f"re-upload of {a['reupload_of']['alert_id']} (notice {a['reupload_of']['notice_no']}) "
     return (f"{a['id']} [{a['severity']}] {a['status']} {a['person_name']} on {a['platform']} "
-            f"{a['url']} {a['signal']}={a['distance']} (<= {a['threshold']}) "
+            f"{a['url']} {a['signal']}={a['distance']} (<= {a['threshold']}) {named}"
             f"deliveries: {states or 'none'}")

@@ -53,6 +53,7 @@ from matchers.tiers import decide, person_sides, tier_face_hits, tiered_policy
 if TYPE_CHECKING:
     from likewatch.catalog import Catalog
     from matchers.images import ImageInput
+    from matchers.names import NameMatcher
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class ReferenceBank:
     display_name: str = ""
     official_accounts: list[OfficialAccount] = field(default_factory=list)
     references: list[BankReference] = field(default_factory=list)
+    names: tuple[str, ...] = ()  # display name and aliases (matchers.name_signal)
 
     def is_official(self, platform: str, *uploaders: str) -> bool:
         return is_official(self.official_accounts, platform, *uploaders)
@@ -167,6 +169,7 @@ class BankSet:
         self.face_sides = (person_sides(self.banks, self.types, self.calibration)
                            if self.calibration is not None else [])
         self.generation = generation
+        self._names: tuple[NameMatcher, dict[str, int]] | None = None
         self.indexes: dict[str, _SignalIndex] = {}
         for name, stype in self.types.items():
             b_idx: list[int] = []
@@ -197,6 +200,18 @@ class BankSet:
         return {"persons": len(self.banks), "references": self.n_references,
                 "signals": {n: {"values": len(ix.refs), "mode": ix.index.mode}
                             for n, ix in self.indexes.items()}}
+
+    def name_matcher(self) -> tuple[NameMatcher, dict[str, int]]:
+        """Every person's names compiled once per bank build (``matchers.name_signal``),
+        and the bank index of each hit's ``person``."""
+        if self._names is None:
+            from matchers.names import NameMatcher, ProtectedNames
+
+            keys = {(str(b.person_id) if b.person_id is not None else f"#{i}"): i
+                    for i, b in enumerate(self.banks) if b.names}
+            self._names = (NameMatcher(ProtectedNames(k, self.banks[i].names)
+                                       for k, i in keys.items()), keys)
+        return self._names
 
     # -- matching ----------------------------------------------------------------------
 
@@ -299,6 +314,8 @@ class BankSet:
 
             signal_types = all_signal_types()
         with catalog.session() as s:
+            from matchers.name_signal import person_names
+
             generation = bank_generation(catalog)
             overrides: dict[str, dict[str, float]] = {}
             for ct, cname in s.execute(select(ClientThreshold, Client.name)
@@ -311,7 +328,9 @@ class BankSet:
             banks: dict[int, ReferenceBank] = {}
             for p, cname in s.execute(q.order_by(Person.id)):
                 banks[p.id] = ReferenceBank(p.key, cname, p.id, p.display_name,
-                                            parse_official_accounts(p.official_accounts))
+                                            parse_official_accounts(p.official_accounts),
+                                            names=person_names(p.key, p.display_name,
+                                                               p.aliases or []))
             rq = select(Reference).where(Reference.person_id.in_(list(banks)))
             for r in s.scalars(rq.order_by(Reference.id)):
                 banks[r.person_id].references.append(
@@ -326,8 +345,8 @@ def bank_generation(catalog: Catalog) -> str:
     """A fingerprint of everything banks are built from; changes whenever any of it does.
 
     References are only added or deleted (never edited in place), so their count and
-    largest id stand for them; persons (keys, official accounts) and client thresholds
-    are few and hashed in full.
+    largest id stand for them; persons (keys, official accounts, names) and client
+    thresholds are few and hashed in full.
     """
     from likewatch.catalog.models import ClientThreshold, Person, Reference
 
@@ -336,7 +355,8 @@ def bank_generation(catalog: Catalog) -> str:
         h.update(repr(s.execute(select(func.count(Reference.id), func.max(Reference.id)))
                       .one()).encode())
         for row in s.execute(select(Person.id, Person.client_id, Person.key,
-                                    Person.official_accounts).order_by(Person.id)):
+                                    Person.official_accounts, Person.display_name,
+                                    Person.aliases).order_by(Person.id)):
             h.update(json.dumps(list(row), default=str, sort_keys=True).encode())
         for trow in s.execute(select(ClientThreshold.client_id, ClientThreshold.signal,
                                      ClientThreshold.threshold).order_by(ClientThreshold.id)):

@@ -1,8 +1,9 @@
 """Names as a signal: a protected person's name in a candidate's cast, title, tags or text.
 
-A weaker signal than a face or an image hash: a hit raises an alert's priority and asks for a
-closer look at the content's keyframes; it never alerts alone. The alert engineer calls
-:func:`name_hits` with a candidate's text fields and the protected persons.
+Weaker than a face or an image hash: alone, a hit is a review-tier match; beside a face or
+hash match on the same item it raises the alert's severity (``alerts.build``). The matcher
+checks every candidate with a :class:`NameMatcher` built once per bank change
+(``matchers.name_signal``).
 
 What counts as the same name (``NameHit.kind``):
 
@@ -25,6 +26,7 @@ Homophones of a two-character name also need one identical character.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import unicodedata
@@ -54,6 +56,7 @@ class NameHit:
     matched_text: str
     kind: str
     score: float
+    name: str = dataclasses.field(default="", compare=False)  # the protected name it stands for
 
 
 @dataclass(frozen=True)
@@ -99,22 +102,27 @@ def _folded(ch: str) -> frozenset[str]:
     return frozenset(fold(r) for r in readings(ch))
 
 
+@lru_cache(maxsize=65536)
+def _normalised(ch: str) -> tuple[tuple[str, str], ...]:
+    """(original, normalised) pairs one character of a text stands for."""
+    out = []
+    for n in unicodedata.normalize("NFKC", ch):
+        n = n.casefold()
+        if _CJK.match(n):
+            out.append((n, _simplified(n)))
+        else:
+            base = unicodedata.normalize("NFD", n)
+            base = "".join(c for c in base if not unicodedata.combining(c)) or n
+            out += [(n, b) for b in base]
+    return tuple(out)
+
+
 def _chars(text: str) -> list[tuple[str, str, int]]:
     """(original char, normalised char, index in text) after NFKC, casefold, t2s."""
-    out = []
-    for i, ch in enumerate(text):
-        for n in unicodedata.normalize("NFKC", ch):
-            n = n.casefold()
-            if _CJK.match(n):
-                out.append((n, _simplified(n), i))
-            else:
-                base = unicodedata.normalize("NFD", n)
-                base = "".join(c for c in base if not unicodedata.combining(c)) or n
-                for b in base:
-                    out.append((n, b, i))
-    return out
+    return [(n, b, i) for i, ch in enumerate(text) for n, b in _normalised(ch)]
 
 
+@lru_cache(maxsize=65536)
 def _kind_of(ch: str) -> str:
     if _CJK.match(ch):
         return "cjk"
@@ -196,10 +204,6 @@ class _Name:
     latin_forms: frozenset[str]  # letters-only spellings to find as whole words
     latin_words: int  # how many words the Latin form has (1: whole token only)
 
-    @property
-    def longest(self) -> int:
-        return max(len(f) for f in self.latin_forms)
-
     @cached_property
     def folded(self) -> tuple[frozenset[str], ...]:
         return tuple(_folded(c) for c in self.cjk)
@@ -218,7 +222,7 @@ def _pinyin_forms(cjk: tuple[str, ...], reorder: bool = True) -> set[str]:
     return forms
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)  # persons kept across bank rebuilds: only new names compile
 def _compile(person: str, names: tuple[str, ...]) -> tuple[_Name, ...]:
     out = []
     for i, raw in enumerate(names):
@@ -275,53 +279,62 @@ def _cjk_hit(name: _Name, run: _Run, lo: int, folded: list[frozenset[str]]) -> s
 
 
 class _Index:
-    """The compiled names, CJK ones indexed by the folded syllables of their first
-    character, so a window is compared only with names that could start there."""
+    """The compiled names, indexed once: CJK names by the folded syllables of their first
+    two characters (so a window is compared only with names that could start there),
+    romanised forms by their letters."""
 
     def __init__(self, names: list[_Name]) -> None:
-        self.latin = [n for n in names if n.latin_forms]
-        self.by_first: dict[str, list[_Name]] = {}
+        self.by_start: dict[tuple[str, str], list[_Name]] = {}
+        self.latin: dict[str, list[_Name]] = {}
         for name in names:
-            if name.cjk:
-                for syllable in name.folded[0]:
-                    self.by_first.setdefault(syllable, []).append(name)
+            if name.cjk:  # at least two characters (_compile)
+                for pair in itertools.product(name.folded[0], name.folded[1]):
+                    self.by_start.setdefault(pair, []).append(name)
+            for form in name.latin_forms:
+                self.latin.setdefault(form, []).append(name)
+        self.longest = max((len(f) for f in self.latin), default=0)
+        self._memo: dict[tuple[frozenset[str], frozenset[str]], tuple[_Name, ...]] = {}
 
-    def starting_with(self, folded: frozenset[str]) -> list[_Name]:
-        found: dict[int, _Name] = {}
-        for syllable in folded:
-            for name in self.by_first.get(syllable, ()):
-                found[id(name)] = name
-        return list(found.values())
+    def starting_with(self, first: frozenset[str], second: frozenset[str]
+                      ) -> tuple[_Name, ...]:
+        names = self._memo.get((first, second))
+        if names is None:
+            found: dict[int, _Name] = {}
+            for pair in itertools.product(first, second):
+                for name in self.by_start.get(pair, ()):
+                    found[id(name)] = name
+            if len(self._memo) >= 100_000:  # bounded: syllable pairs, few in practice
+                self._memo.clear()
+            names = self._memo[(first, second)] = tuple(found.values())
+        return names
 
 
 def _hits_in_value(field: str, value: str, index: _Index) -> Iterator[NameHit]:
     chars = _chars(value)
     for run in _cjk_segments(chars):
         folded = [_folded(c) for c in run.norm]
-        for lo in range(len(run.norm)):
-            for name in index.starting_with(folded[lo]):
+        for lo in range(len(run.norm) - 1):
+            for name in index.starting_with(folded[lo], folded[lo + 1]):
                 n = len(name.cjk)
                 if lo + n > len(run.norm) or (n == 2 and len(run.norm) != 2):
                     continue
                 kind = _cjk_hit(name, run, lo, folded)
                 if kind:
                     text = value[run.pos[lo]:run.pos[lo + n - 1] + 1]
-                    yield NameHit(name.person, field, text, kind, SCORES[kind])
+                    yield NameHit(name.person, field, text, kind, SCORES[kind], name.text)
     for words in _latin_runs(chars):
-        for name in index.latin:
-            for lo in range(len(words)):
-                joined = ""
-                for hi in range(lo, len(words)):
-                    joined += words[hi][0]
-                    if joined in name.latin_forms:
-                        whole = lo == 0 and hi == len(words) - 1
-                        if name.latin_words >= 2 or whole:
-                            kind = "pinyin" if name.cjk else ("alias" if name.is_alias
-                                                              else "exact")
-                            text = value[words[lo][1]:words[hi][2] + 1]
-                            yield NameHit(name.person, field, text, kind, SCORES[kind])
-                    if len(joined) >= name.longest:
-                        break
+        for lo in range(len(words)):
+            joined = ""
+            for hi in range(lo, len(words)):
+                joined += words[hi][0]
+                if len(joined) > index.longest:
+                    break
+                for name in index.latin.get(joined, ()):
+                    whole = lo == 0 and hi == len(words) - 1
+                    if name.latin_words >= 2 or whole:
+                        kind = "pinyin" if name.cjk else ("alias" if name.is_alias else "exact")
+                        text = value[words[lo][1]:words[hi][2] + 1]
+                        yield NameHit(name.person, field, text, kind, SCORES[kind], name.text)
 
 
 def _field_values(candidate_fields: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -339,6 +352,32 @@ def _field_values(candidate_fields: Mapping[str, Any]) -> Iterator[tuple[str, st
                             yield f"{field}.{key}", sub
 
 
+class NameMatcher:
+    """Every protected person's names compiled and indexed once (the reference banks build
+    one per bank change: ``matchers.banks.BankSet.name_matcher``); :meth:`hits` is then
+    :func:`name_hits` without compiling anything."""
+
+    def __init__(self, persons: Iterable[Any]) -> None:
+        compiled: list[_Name] = []
+        for p in persons:
+            prot = _as_protected(p)
+            compiled.extend(_compile(prot.person, prot.names))
+        self.size = len(compiled)  # names compiled
+        self._index = _Index(compiled)
+
+    def hits(self, candidate_fields: Mapping[str, Any]) -> list[NameHit]:  # see name_hits
+        best: dict[tuple[str, str, str], NameHit] = {}
+        for field, text in _field_values(candidate_fields):
+            if not text.strip():
+                continue
+            for hit in _hits_in_value(field, text, self._index):
+                key = (hit.person, hit.field, hit.matched_text)
+                if key not in best or hit.score > best[key].score:
+                    best[key] = hit
+        return sorted(best.values(),
+                      key=lambda h: (-h.score, h.person, h.field, h.matched_text))
+
+
 def name_hits(candidate_fields: Mapping[str, Any], persons: Iterable[Any]) -> list[NameHit]:
     """Every protected name found in a candidate's fields, best first, one hit per
     (person, field, matched text).
@@ -348,20 +387,7 @@ def name_hits(candidate_fields: Mapping[str, Any], persons: Iterable[Any]) -> li
     ``persons``: :class:`ProtectedNames`, catalog ``Person`` rows, mappings with
     ``key``/``display_name``/``aliases``, or ``(key, [names])`` pairs.
     """
-    compiled: list[_Name] = []
-    for p in persons:
-        prot = _as_protected(p)
-        compiled.extend(_compile(prot.person, prot.names))
-    index = _Index(compiled)
-    best: dict[tuple[str, str, str], NameHit] = {}
-    for field, text in _field_values(candidate_fields):
-        if not text.strip():
-            continue
-        for hit in _hits_in_value(field, text, index):
-            key = (hit.person, hit.field, hit.matched_text)
-            if key not in best or hit.score > best[key].score:
-                best[key] = hit
-    return sorted(best.values(), key=lambda h: (-h.score, h.person, h.field, h.matched_text))
+    return NameMatcher(persons).hits(candidate_fields)
 
 
 def best_by_person(hits: Iterable[NameHit]) -> dict[str, NameHit]:

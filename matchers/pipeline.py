@@ -13,7 +13,11 @@ transaction (a work-layer write transaction) and claimed with a conditional upda
 matcher processes never both record it.
 
 ``backsearch``: a newly enrolled person's references against every stored
-CandidateSignal, with the same exact indexes and the same policy.
+CandidateSignal, with the same exact indexes and the same policy, and their names against
+every stored candidate's text.
+
+Names (``matchers.name_signal``): every candidate's title, description, tags, cast and
+uploader are checked against every person's names; a hit is a review-tier ``name`` row.
 
 Plain functions: the crawler's last step, ``likewatch match-pending`` and the scheduler's
 matcher role call them outside any reactor.
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +42,9 @@ from matchers.bank_index import HammingIndex
 from matchers.banks import BankCache, BankSet
 from matchers.euclidean_index import EuclideanIndex
 from matchers.match import TIER_RANK
+from matchers.name_signal import NAME_SIGNAL, name_backsearch, name_matches, name_row_details
 from matchers.provenance.record import record_candidate_provenance
+from matchers.reuploads import reupload_matches, reupload_row_details
 from matchers.signals.base import Match, SignalType, SignalValue
 
 if TYPE_CHECKING:
@@ -209,11 +215,19 @@ def _match_and_store(catalog: Catalog, banks: BankSet, batch: list[_Hashed],
         frames=[img.frame for h in batch for img in h.images],
         origins=[(h.cand.platform, h.cand.uploader, h.cand.uploader_id)
                  for h in batch for _ in h.images])
+    by_name = name_matches(banks, [h.cand for h in batch])  # review tier: matchers.name_signal
+    reuploads = reupload_matches(  # a removed item's media, still watched: matchers.reuploads
+        catalog, banks.types, [img.values for h in batch for img in h.images],
+        frames=[img.frame for h in batch for img in h.images],
+        origins=[(h.cand.platform, h.cand.uploader, h.cand.uploader_id)
+                 for h in batch for _ in h.images],
+        candidates=[h.cand.id for h in batch for _ in h.images])
     at = 0
-    for h in batch:
+    for h, names in zip(batch, by_name, strict=True):
         cid, images, errors = h.cand.id, h.images, h.errors
-        best: dict[tuple[int, str, str], Match] = {}
-        for ms in per_image[at:at + len(images)]:
+        best: dict[tuple[int, str, str], Match] = {
+            (_person_id(m), m.signal, m.frame): m for m in names}
+        for ms in [*per_image[at:at + len(images)], *reuploads[at:at + len(images)]]:
             for m in ms:
                 k = (_person_id(m), m.signal, m.frame)
                 if k not in best or _rank(m) < _rank(best[k]):
@@ -235,7 +249,8 @@ def _match_and_store(catalog: Catalog, banks: BankSet, batch: list[_Hashed],
             for (pid, sig, frame), m in best.items():
                 s.add(MatchRow(candidate_id=cid, person_id=pid, reference_id=m.reference_id,
                                signal=sig, frame=frame, distance=m.distance,
-                               threshold=m.threshold, tier=m.tier))
+                               threshold=m.threshold, tier=m.tier,
+                               details=name_row_details(m) or reupload_row_details(m)))
         summary.images += len(images)
         summary.signals += sum(len(i.values) for i in images)
         summary.matches += len(best)
@@ -257,20 +272,33 @@ def _stored_index(stype: SignalType, values: list[str], radius: float
 
 
 def backsearch(catalog: Catalog, person_id: int, *,
-               signal_types: Mapping[str, SignalType] | None = None) -> list[MatchRow]:
-    """Match one person's references against every stored CandidateSignal.
+               signal_types: Mapping[str, SignalType] | None = None,
+               signals: Sequence[str] | None = None) -> list[MatchRow]:
+    """Match one person's references against every stored CandidateSignal, and their
+    names against every stored candidate's text (``matchers.name_signal``).
 
     The stored values are scanned with exact indexes for images (a thumbnail, a frame, a
     face track) that come near any reference; each such image is then decided by the same
     ``BankSet.match_values`` as a new candidate (tiers, corroboration, official accounts),
     from all its stored values. Returns the MatchRow rows it created (pairs already
-    recorded are left as they are).
+    recorded are left as they are). ``signals``: only these (``["name"]`` after the
+    person's names changed); default all.
     """
-    from likewatch.catalog.models import Candidate, CandidateSignal, MatchRow
-
     banks = BankSet.from_catalog(catalog, person_ids=[person_id], signal_types=signal_types)
     if not len(banks):
         return []
+    created: list[MatchRow] = []
+    if signals is None or set(signals) - {NAME_SIGNAL}:
+        created += _backsearch_media(catalog, banks, person_id)
+    if signals is None or NAME_SIGNAL in signals:
+        created += name_backsearch(catalog, banks, person_id)
+    log.info("backsearch person %s: %d new match(es)", person_id, len(created))
+    return created
+
+
+def _backsearch_media(catalog: Catalog, banks: BankSet, person_id: int) -> list[MatchRow]:
+    from likewatch.catalog.models import Candidate, CandidateSignal, MatchRow
+
     bank = banks.banks[0]
     near: set[tuple[int, str]] = set()  # (candidate id, frame) within some radius
     for name, stype in banks.types.items():
@@ -317,5 +345,4 @@ def backsearch(catalog: Catalog, person_id: int, *,
                                distance=m.distance, threshold=m.threshold, tier=m.tier)
                 s.add(row)
                 created.append(row)
-    log.info("backsearch person %s: %d new match(es)", person_id, len(created))
     return created

@@ -81,6 +81,10 @@ class SandboxServer:
         self.position = {it["id"]: i for i, it in enumerate(self.items)}
         self._search_text = [self._text_of(it) for it in self.items]
         self._published = self.catalogue.n_published
+        # Scenarios (sandbox/scenarios.py): items added while serving, with their media in
+        # memory, and items taken down (404 from then on, gone from listings and feeds).
+        self._added_media: dict[tuple[str, str], bytes] = {}
+        self._taken_down: set[str] = set()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -168,11 +172,49 @@ class SandboxServer:
     def published(self) -> list[dict[str, Any]]:
         """The visible items in publication order (oldest first)."""
         with self._lock:
-            return self.items[: self._published]
+            return [it for it in self.items[: self._published]
+                    if it["id"] not in self._taken_down]
 
     def is_published(self, item_id: str) -> bool:
         pos = self.position.get(item_id)
-        return pos is not None and pos < self.published_count
+        return pos is not None and pos < self.published_count and item_id not in self._taken_down
+
+    def add_item(self, item: dict[str, Any], thumbnail: bytes, video: bytes | None = None) -> str:
+        """Publish a new item now, its media served from memory (``sandbox.scenarios``)."""
+        with self._lock:
+            if item["id"] in self.position:
+                raise ValueError(f"item {item['id']} exists")
+            if self.items is self.catalogue.items:
+                self.items = list(self.items)  # the catalogue itself stays as generated
+            self.items.insert(self._published, item)
+            self._search_text.insert(self._published, self._text_of(item))
+            self._published += 1
+            self.position = {it["id"]: i for i, it in enumerate(self.items)}
+            self._added_media[("thumb", item["id"])] = thumbnail
+            if video is not None:
+                self._added_media[("video", item["id"])] = video
+        log.info("sandbox published %s (scenario)", item["id"])
+        return str(item["id"])
+
+    def take_down(self, item_id: str) -> None:
+        """Remove an item as a platform does after a complaint: its page and media answer
+        404 and it leaves listings, search and the feed."""
+        with self._lock:
+            if item_id not in self.position:
+                raise KeyError(item_id)
+            self._taken_down.add(item_id)
+        log.info("sandbox took down %s", item_id)
+
+    def media_bytes(self, item_id: str, kind: str) -> bytes | None:
+        """The stored bytes of an item's ``thumb`` or ``video`` (None if it has none)."""
+        added = self._added_media.get((kind, item_id))
+        if added is not None:
+            return added
+        ext = "jpg" if kind == "thumb" else "mp4"
+        file = self.data_dir / "media" / kind / f"{item_id}.{ext}"
+        if not file.is_file() and self.renderer is not None:
+            self.renderer.ensure(item_id)  # asked for before the background render got to it
+        return file.read_bytes() if file.is_file() else None
 
     def search(self, query: str) -> list[dict[str, Any]]:
         """Published items matching every word of `query`, newest first (at most 50)."""
@@ -180,6 +222,8 @@ class SandboxServer:
         n = self.published_count
         found = []
         for i in range(n - 1, -1, -1):
+            if self.items[i]["id"] in self._taken_down:
+                continue
             if all(t in self._search_text[i] for t in terms):
                 found.append(self.items[i])
                 if len(found) == SEARCH_MAX:
@@ -189,8 +233,10 @@ class SandboxServer:
     def feed(self, cursor: str | None, limit: int) -> dict[str, Any]:
         """One page of the feed, oldest first, with the cursor of the next page or None."""
         position = decode_cursor(cursor) if cursor else 0
-        visible = self.published()
-        chunk = visible[position: position + limit]
+        with self._lock:  # positions count taken-down items too, so cursors stay valid
+            visible = self.items[: self._published]
+            chunk = [it for it in visible[position: position + limit]
+                     if it["id"] not in self._taken_down]
         end = position + limit
         return {"items": chunk, "next_cursor": encode_cursor(end) if end < len(visible) else None}
 
@@ -334,14 +380,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.sb.is_published(item_id):
             self._html(404, pages.not_found(), head)
             return
-        ext, ctype = ("jpg", "image/jpeg") if kind == "thumb" else ("mp4", "video/mp4")
-        file = self.sb.data_dir / "media" / kind / f"{item_id}.{ext}"
-        if not file.is_file() and self.sb.renderer is not None:
-            self.sb.renderer.ensure(item_id)  # asked for before the background render got to it
-        if not file.is_file():
+        ctype = "image/jpeg" if kind == "thumb" else "video/mp4"
+        data = self.sb.media_bytes(item_id, kind)
+        if data is None:
             self._html(404, pages.not_found(), head)
             return
-        data = file.read_bytes()
         if kind == "thumb" and self.sb.faults.broken_thumbnail(item_id):
             # Garbage where the JPEG header should be, and only a third of the rest.
             data = b"\x00" * 16 + data[16: len(data) // 3]

@@ -39,6 +39,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     wadd.add_argument("--every", type=float, required=True, help="seconds between crawls")
     wadd.add_argument("--max-pages", type=int, default=None,
                       help="follow at most N listing/feed pages per crawl (default: all)")
+    wadd.add_argument("--cron", default="",
+                      help='a schedule window: crontab times that are crawls too, e.g. '
+                           '"*/10 0-5 * * *" (every 10 min from midnight to 6)')
+    wadd.add_argument("--cron-tz", default="UTC",
+                      help="the time zone --cron is read in, e.g. Asia/Shanghai (default UTC)")
     wadd.set_defaults(func=_cmd_watch_add)
     wlist = wsub.add_parser("list", help="list watches")
     wlist.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -73,10 +78,12 @@ def _cmd_watch_add(args: argparse.Namespace) -> int:
 
     try:
         wid = add_watch(Catalog.open(), args.client, args.platform, args.url, mode=args.mode,
-                        query=args.query, every=args.every, max_pages=args.max_pages)
+                        query=args.query, every=args.every, max_pages=args.max_pages,
+                        cron=args.cron, cron_tz=args.cron_tz)
     except RegistryError as exc:
         raise UserError(str(exc)) from exc
-    print(f"watch {wid}: {args.platform} {args.mode} {args.url} every {args.every:g} s")
+    window = f", and at {args.cron!r} ({args.cron_tz})" if args.cron else ""
+    print(f"watch {wid}: {args.platform} {args.mode} {args.url} every {args.every:g} s{window}")
     return 0
 
 
@@ -87,7 +94,8 @@ def _cmd_watch_list(args: argparse.Namespace) -> int:
     for w in list_watches(Catalog.open()):
         print(json.dumps(w, ensure_ascii=False) if args.json else
               f"{w['id']}: {w['platform']} {w['mode']} {w['url']} every {w['every']:g} s "
-              f"(last: {w['last_status'] or 'never'})")
+              + (f"and at {w['cron']!r} ({w['cron_tz']}) " if w["cron"] else "")
+              + f"(last: {w['last_status'] or 'never'})")
     return 0
 
 

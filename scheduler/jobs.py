@@ -129,7 +129,8 @@ def run_backsearches(cat: Catalog, *, max_jobs: int = 10) -> int:
             break
         try:
             with queue.heartbeat(cat, job):
-                rows = backsearch(cat, int(job.payload["person_id"]))
+                rows = backsearch(cat, int(job.payload["person_id"]),
+                                  signals=job.payload.get("signals"))  # ["name"]: names changed
         except Exception as exc:  # noqa: BLE001 - recorded on the job and retried
             log.warning("backsearch failed", key=job.key, error=str(exc)[:300])
             queue.fail(cat, job, str(exc))

@@ -5,12 +5,20 @@ Scheduling a watch is idempotent: each due slot becomes one crawl job whose key 
 ``next_due_at`` moves on in the same transaction. Slots missed while the daemon was down
 are coalesced into one run (the next slot is counted from now), so a restart neither runs
 a slot twice nor forgets a due watch.
+
+Schedule windows: a watch may also carry a crontab expression (``cron``, read in the time
+zone ``cron_tz``, parsed by APScheduler's ``CronTrigger.from_crontab``) whose fire times
+are crawls too: ``every=3600`` with ``cron="*/10 0-5 * * *"`` and ``cron_tz="Asia/Shanghai"``
+crawls hourly, and every ten minutes between midnight and six in Beijing, when re-uploads
+of taken-down items cluster. The next slot is the earlier of the two.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
 from alerts.registry import RegistryError, get_client
@@ -27,8 +35,9 @@ MODES = ("listing", "search", "api")
 
 def add_watch(cat: Catalog, client: str, platform: str, url: str, *, mode: str = "listing",
               query: str = "", every: float = 900.0, max_pages: int | None = None,
-              clock: Clock = SYSTEM) -> int:
-    """Create a watch; its first crawl is due at once. Returns its id."""
+              cron: str = "", cron_tz: str = "UTC", clock: Clock = SYSTEM) -> int:
+    """Create a watch; its first crawl is due at once. Returns its id. ``cron``: a schedule
+    window (module docstring)."""
     if mode not in MODES:
         raise RegistryError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if every <= 0:
@@ -37,10 +46,13 @@ def add_watch(cat: Catalog, client: str, platform: str, url: str, *, mode: str =
         raise RegistryError(f"not an http(s) URL: {url!r}")
     if mode == "search" and not query:
         raise RegistryError("a search watch needs --query")
+    if cron:
+        trigger(cron, cron_tz)  # a clear error now, not at the first due slot
     with write_session(cat) as s:
         c = get_client(s, client)
         w = Watch(client_id=c.id, platform=platform, url=url, mode=mode, query=query,
-                  every=float(every), max_pages=max_pages, next_due_at=clock.now())
+                  every=float(every), max_pages=max_pages, cron=cron.strip(),
+                  cron_tz=cron_tz, next_due_at=clock.now())
         s.add(w)
         s.flush()
         return w.id
@@ -51,6 +63,7 @@ def list_watches(cat: Catalog, *, clock: Clock = SYSTEM) -> list[dict[str, Any]]
     with cat.session() as s:
         return [{"id": w.id, "client_id": w.client_id, "platform": w.platform, "url": w.url,
                  "mode": w.mode, "query": w.query, "every": w.every, "enabled": w.enabled,
+                 "cron": w.cron or None, "cron_tz": w.cron_tz if w.cron else None,
                  "next_due_in": round(w.next_due_at - t, 1),
                  "last_status": w.last_status, "last_summary": w.last_summary}
                 for w in s.scalars(select(Watch).order_by(Watch.id))]
@@ -76,9 +89,29 @@ def schedule_due(cat: Catalog, *, clock: Clock = SYSTEM) -> list[str]:
             key = f"crawl:{w.id}:{int(w.next_due_at * 1000)}"
             queue.enqueue(s, "crawl", key, {"watch_id": w.id}, clock=clock)
             keys.append(key)
-            nxt = w.next_due_at + w.every
-            w.next_due_at = nxt if nxt > t else t + w.every
+            w.next_due_at = next_slot(w.next_due_at, w.every, t, w.cron, w.cron_tz)
     return keys
+
+
+def trigger(cron: str, tz: str) -> CronTrigger:
+    """The CronTrigger of a schedule window; RegistryError if it does not parse."""
+    try:
+        return CronTrigger.from_crontab(cron.strip(), timezone=tz or "UTC")
+    except (ValueError, LookupError) as exc:  # a bad field; an unknown time zone
+        raise RegistryError(f"bad schedule window {cron!r} ({tz}): {exc}") from None
+
+
+def next_slot(due: float, every: float, t: float, cron: str = "", tz: str = "UTC") -> float:
+    """The next due time after the slot ``due`` ran at ``t``: ``every`` seconds on (or from
+    now when behind), or the window's next fire time after ``t`` if sooner."""
+    nxt = due + every
+    nxt = nxt if nxt > t else t + every
+    if cron:
+        after = dt.datetime.fromtimestamp(t, dt.UTC) + dt.timedelta(seconds=1)
+        fire = trigger(cron, tz).get_next_fire_time(None, after)
+        if fire is not None:
+            nxt = min(nxt, fire.timestamp())
+    return nxt
 
 
 def record_result(cat: Catalog, watch_id: int, platform: str, *, ok: bool,

@@ -71,6 +71,9 @@ class Alert(Base):
     status: Mapped[str] = mapped_column(String(20), default="new")  # new | confirmed | dismissed
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The notice (notices.id) whose removed item this one is a copy of (matchers/reuploads.py):
+    # a re-upload after a takedown. None otherwise.
+    reupload_of: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class OutboxMessage(Base):

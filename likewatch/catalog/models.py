@@ -142,6 +142,10 @@ class MatchRow(Base):
     # person's decision (matchers/tiers.py). Rows written before tiers existed alerted.
     tier: Mapped[str] = mapped_column(String(10), default="alert", server_default="alert",
                                       index=True)
+    # More about how it matched, for the signals that say more than a distance: a name
+    # ({"kind", "field", "text", "name"}: matchers/name_signal.py) or a removed item
+    # watched for re-uploads ({"removed_item": id}: matchers/reuploads.py). None otherwise.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class CrawlCheckpoint(Base):

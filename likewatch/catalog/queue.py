@@ -68,6 +68,11 @@ class Watch(Base):
     query: Mapped[str] = mapped_column(Text, default="")
     every: Mapped[float] = mapped_column(Float, default=900.0)
     max_pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A schedule window (scheduler/watches.py): a crontab expression whose fire times are
+    # crawls on top of ``every`` (e.g. "*/10 0-5 * * *": every 10 minutes after midnight,
+    # when re-uploads cluster), read in ``cron_tz``. "" for none.
+    cron: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cron_tz: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     next_due_at: Mapped[float] = mapped_column(Float, default=now_s)
     last_run_at: Mapped[float | None] = mapped_column(Float, nullable=True)

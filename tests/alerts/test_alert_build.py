@@ -120,3 +120,68 @@ def test_registry_rejects_bad_input():
         registry.add_subscription(cat, "acme", "slack", "http://127.0.0.1/x", person="zed")
     with pytest.raises(registry.RegistryError, match="e-mail"):
         registry.add_subscription(cat, "acme", "email", "not-an-address")
+
+
+def _name_row(cat, cand_id, person_id, kind="homophone", distance=0.3):
+    from likewatch.catalog.models import MatchRow
+    from likewatch.work.db import write_session
+
+    with write_session(cat) as s:
+        s.add(MatchRow(candidate_id=cand_id, person_id=person_id, signal="name", frame="",
+                       distance=distance, threshold=0.45, reference_id=None, tier="review",
+                       details={"kind": kind, "field": "title", "text": "艾丽丝", "name": "爱丽丝"}))
+
+
+def test_review_tier_alone_is_held_for_the_desk_and_sent_once_an_alert_tier_match_joins():
+    from alerts.views import list_alerts
+
+    cat = Catalog.open()
+    ids = world(cat)
+    registry.add_subscription(cat, "acme", "email", "desk@example.org")
+    c1 = candidate(cat, "v1")
+    _name_row(cat, c1, ids["alice"])
+    assert sync_alerts(cat) == {"held": 1}
+    with cat.session() as s:
+        alert = s.scalars(select(Alert)).one()
+        assert s.scalars(select(OutboxMessage)).all() == []  # pushed to nobody
+        assert (alert.signal, alert.severity, alert.reference_id) == ("name", "low", None)
+    shown = list_alerts(cat, tier="review")
+    assert [a["id"] for a in shown] == [alert.key] and list_alerts(cat, tier="alert") == []
+    assert shown[0]["name_match"] == {"kind": "homophone", "field": "title", "text": "艾丽丝",
+                                      "name": "爱丽丝"}
+    from alerts.views import format_alert_line
+    assert "name homophone '艾丽丝' in title" in format_alert_line(shown[0])
+
+    match(cat, c1, ids["alice"], "face", 0.45, 0.6, "t=1.00s")  # alert tier
+    assert sync_alerts(cat) == {"promoted": 1}
+    with cat.session() as s:
+        alert = s.scalars(select(Alert)).one()
+        assert len(s.scalars(select(OutboxMessage)).all()) == 1
+        assert (alert.signal, alert.frame) == ("face", "t=1.00s")  # shown by the picture
+    assert [a["tier"] for a in list_alerts(cat)] == ["alert"]
+    assert sync_alerts(cat) == {}
+
+
+def test_a_name_beside_a_face_or_hash_match_raises_the_severity_one_step():
+    face = {"signal": "face", "distance": 0.45, "threshold": 0.6}  # medium alone
+    near = {"signal": "face", "distance": 0.58, "threshold": 0.6}  # low alone
+    name = {"signal": "name", "distance": 0.3, "threshold": 0.45}
+    exact_name = {"signal": "name", "distance": 0.0, "threshold": 0.45}
+    assert (severity([face]), severity([face, name])) == ("medium", "high")
+    assert (severity([near]), severity([near, exact_name])) == ("low", "medium")
+    assert severity([name]) == "low" and severity([exact_name]) == "low"  # no distance to a picture
+    high = {"signal": "pdq", "distance": 5, "threshold": 31}
+    assert severity([high, name]) == "high"  # nothing above high
+
+    cat = Catalog.open()
+    ids = world(cat)
+    c1, c2 = candidate(cat, "v1"), candidate(cat, "v2")
+    match(cat, c1, ids["alice"], "face", 0.45, 0.6, "t=1.00s")
+    match(cat, c2, ids["alice"], "face", 0.45, 0.6, "t=1.00s")
+    _name_row(cat, c2, ids["alice"])
+    assert sync_alerts(cat) == {"created": 2}
+    with cat.session() as s:
+        by_item = {a.candidate_id: a for a in s.scalars(select(Alert))}
+    assert (by_item[c1].severity, by_item[c2].severity) == ("medium", "high")
+    assert {m["signal"] for m in by_item[c2].signals} == {"face", "name"}
+    assert by_item[c2].signal == "face"

@@ -61,3 +61,27 @@ def test_times_are_utc_with_a_z_as_before():
     assert wire["published_at"] == "2026-01-02T03:04:05Z"
     for key in ("found_at", "alerted_at", "updated_at"):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", wire[key]), wire[key]
+
+
+def test_a_signals_details_are_left_out_until_set_and_round_trip():
+    from likewatch.catalog.models import MatchRow
+    from likewatch.work.db import write_session
+
+    cat = Catalog.open()
+    ids = world(cat)
+    cid = candidate(cat, "v1")
+    match(cat, cid, ids["alice"], "face", 0.3, 0.6, "t=1.00s")
+    with write_session(cat) as s:
+        s.add(MatchRow(candidate_id=cid, person_id=ids["alice"], signal="name", frame="",
+                       distance=0.2, threshold=0.45, tier="review",
+                       details={"kind": "pinyin", "field": "title", "text": "Ai Lisi",
+                                "name": "爱丽丝"}))
+    sync_alerts(cat)
+    with cat.session() as s:
+        wire = payload.alert_payload(s, s.query(Alert).one()).wire()
+    by_signal = {m["signal"]: m for m in wire["signals"]}
+    assert "details" not in by_signal["face"]
+    assert by_signal["name"]["details"] == {"kind": "pinyin", "field": "title",
+                                            "text": "Ai Lisi", "name": "爱丽丝"}
+    assert wire["match"]["signal"] == "face"
+    assert payload.parse(json.dumps(wire)).wire() == wire

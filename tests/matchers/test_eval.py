@@ -94,3 +94,25 @@ def test_eval_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "cohort folder not found" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError):
         load_photos(tmp_path)
+
+
+def test_a_partial_mosaic_pixelates_only_its_part_of_the_face() -> None:
+    from matchers.eval_faceswap import landmarks
+    from matchers.eval_transforms import MOSAIC_REGIONS, mosaic
+
+    photo = Image.open(FACES / "A000370_1.jpg").convert("RGB")
+    found = landmarks(photo)
+    assert found is not None
+    x0, y0, x1, y1 = found[1]
+    before = np.asarray(photo).astype(int)
+    for region in MOSAIC_REGIONS:
+        out = mosaic(photo, region)
+        assert out is not None and out.size == photo.size
+        changed = np.argwhere(np.abs(np.asarray(out).astype(int) - before).sum(axis=2) > 0)
+        assert len(changed), region
+        ys, xs = changed[:, 0], changed[:, 1]
+        assert xs.min() >= max(0, x0) and xs.max() < x1 and ys.min() >= max(0, y0) \
+            and ys.max() < y1, region  # inside the face box, nowhere else
+        face_area = (x1 - x0) * (y1 - y0)
+        assert 0.2 * face_area < len(changed) <= 0.6 * face_area, region  # a part of it
+    assert mosaic(Image.new("RGB", (200, 200)), "eyes") is None  # no face to hide

@@ -10,9 +10,11 @@ import pytest
 from PIL import Image, ImageOps
 from sqlalchemy import select
 
+from alerts import registry
 from alerts.build import sync_alerts
+from alerts.views import alert_tiers
 from likewatch.catalog import Catalog
-from likewatch.catalog.alerts import Alert
+from likewatch.catalog.alerts import Alert, OutboxMessage
 from likewatch.catalog.models import MatchRow, Person
 from matchers.banks import BankReference, BankSet, ReferenceBank
 from matchers.enroll import enroll, reference_signals
@@ -84,7 +86,7 @@ def test_face_pdq_agreement_lifts_a_review_face_to_alert() -> None:
         ("face", "review"), ("phash", "review")}
 
 
-def test_review_tier_is_recorded_but_never_alerted(tmp_path: Path) -> None:
+def test_review_tier_is_held_for_the_desk_and_never_pushed(tmp_path: Path) -> None:
     catalog = Catalog.open(home=tmp_path / "home")
     enroll(catalog, "common", [face("B001295_1")])
     enroll(catalog, "rare", [face("D000615_1")])
@@ -96,11 +98,16 @@ def test_review_tier_is_recorded_but_never_alerted(tmp_path: Path) -> None:
         rows = {(r.candidate_id, r.signal): r.tier for r in s.scalars(select(MatchRow))}
     assert rows[(second, "face")] == "review"
     assert {t for (c, _), t in rows.items() if c == reuse} == {"alert"}
+    registry.add_subscription(catalog, "default", "email", "desk@example.org")
     counts = sync_alerts(catalog)
-    assert counts.get("created") == 1
+    assert counts == {"created": 1, "held": 1}  # the review one waits on the desk (alerts.build)
     with catalog.session() as s:
-        alerts = s.scalars(select(Alert)).all()
-        assert [a.candidate_id for a in alerts] == [reuse]
+        alerts = {a.candidate_id: a.id for a in s.scalars(select(Alert))}
+        assert set(alerts) == {reuse, second}
+        pushed = [m.alert_id for m in s.scalars(select(OutboxMessage))]
+        assert pushed == [alerts[reuse]]  # sent to nobody: only the alert-tier one goes out
+        assert alert_tiers(s, s.scalars(select(Alert))) == {alerts[reuse]: "alert",
+                                                            alerts[second]: "review"}
     assert sync_alerts(catalog) == {}  # the review row is not picked up again and again
 
 

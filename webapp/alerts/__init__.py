@@ -35,7 +35,8 @@ def alert_detail(cat: Catalog, number: int) -> dict[str, Any]:
         row = alert_row(s, alert, alert_tiers(s, [alert])[alert.id], deliveries=False)
         row["matches"] = [{"signal": m.get("signal", ""), "frame": m.get("frame", ""),
                            "distance": round(float(m.get("distance", 0.0)), 4),
-                           "threshold": float(m.get("threshold", 0.0))}
+                           "threshold": float(m.get("threshold", 0.0)),
+                           "tier": m.get("tier", "alert"), "details": m.get("details")}
                           for m in (alert.signals or [])]
         row["decisions"] = decisions(s, alert.id)
         return row

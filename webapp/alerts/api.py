@@ -52,6 +52,12 @@ class AlertOut(BaseModel):
     created_at: str | None
     updated_at: str | None
     provenance: ProvenanceOut | None  # None until the matcher has read the media
+    # The person's name in the item's text: {"kind", "field", "text", "name"} (review tier
+    # alone; matchers/name_signal.py), or None.
+    name_match: dict[str, Any] | None = None
+    # The taken-down item this one copies: {"notice_no", "platform", "removed_at",
+    # "alert_id", "item_id", "url"} (matchers/reuploads.py), or None.
+    reupload_of: dict[str, Any] | None = None
 
 
 class AlertList(BaseModel):
@@ -64,6 +70,8 @@ class MatchOut(BaseModel):
     frame: str
     distance: float
     threshold: float
+    tier: str = "alert"
+    details: dict[str, Any] | None = None  # a name's kind and text, a removed item
 
 
 class DecisionOut(BaseModel):
