@@ -105,8 +105,10 @@ def _cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.platforms.base import AdapterError
     from crawler.run import CrawlError, crawl
     from likewatch import netguard, progress
+    from likewatch.catalog import Catalog
     from likewatch.cli import DependencyError, UserError
 
+    Catalog.open().close()  # a catalog that is down is named on one line, before any output
     verbose = bool(getattr(args, "verbose", False))
     with progress.bar(f"crawl {args.platform}") as bar:
         bar.note(f"crawling {args.platform} {args.url} ({args.mode})…")
