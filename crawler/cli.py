@@ -101,15 +101,23 @@ def _record(summary: dict[str, Any]) -> None:
         record_crawl(cat, summary)
 
 
+def _catalog_reachable() -> None:
+    """Open the catalog before crawling: a catalog that is down fails the command at once,
+    with its one line (exit 3), not after a crawl that could store nothing."""
+    from likewatch.catalog import Catalog
+
+    with Catalog.open():
+        pass
+
+
 def _cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.platforms.base import AdapterError
     from crawler.run import CrawlError, crawl
     from likewatch import netguard, progress
-    from likewatch.catalog import Catalog
     from likewatch.cli import DependencyError, UserError
 
-    Catalog.open().close()  # a catalog that is down is named on one line, before any output
     verbose = bool(getattr(args, "verbose", False))
+    _catalog_reachable()
     with progress.bar(f"crawl {args.platform}") as bar:
         bar.note(f"crawling {args.platform} {args.url} ({args.mode})…")
         try:
