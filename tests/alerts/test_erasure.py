@@ -68,6 +68,9 @@ def test_erasure_deletes_biometric_data_and_keeps_sealed_evidence(
         assert erasure.person_key == "demo-a" and erasure.kept["alerts"] == [kept[0].key]
         assert s.scalar(select(func.count(Alert.id)).where(Alert.person_id == other)) == 2
     assert report.kept["evidence_captures"] == 1 and "legal" in report.kept["reason"]
+    text = "\n".join(report.lines())  # what `likewatch person remove` prints
+    assert "kept 1 alert(s) with 1 sealed evidence capture(s)" in text, text
+    assert "why: sealed evidence and takedown records are kept for legal reasons" in text
     assert "re-sent" in report.index
     # The index no longer links the person, nor holds the face values deleted.
     docs = {d.doc_id: d for d in index.search("", None, size=100).hits}

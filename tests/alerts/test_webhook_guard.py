@@ -71,9 +71,11 @@ def servers() -> Iterator[list[_Recorder]]:
         server.server_close()
 
 
-def _alert_to(cat: Catalog, target: str) -> None:
+def _alert_to(cat: Catalog, target: str, *chats: tuple[str, str]) -> None:
     ids = world(cat)
     registry.add_subscription(cat, "acme", "webhook", target, secret="k")
+    for app, url in chats:
+        registry.add_subscription(cat, "acme", app, url)
     match(cat, candidate(cat, "v1"), ids["alice"], "face", 0.3, 0.6, "t=1.00s")
     sync_alerts(cat)
 
@@ -112,6 +114,29 @@ def test_a_refused_target_is_a_permanent_failure_shown_by_the_alerts_command(
                           env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr
     assert "webhook:dead(1)" in proc.stdout and "blocked_url" in proc.stdout
+
+
+@pytest.mark.parametrize("app", ["wecom", "dingtalk", "feishu", "slack"])
+def test_chat_apps_pass_the_guard_and_follow_no_redirect(
+        app: str, servers: list[_Recorder], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chat robots go through the same guard: a redirect inside is not followed, a
+    target outside the allow-list is never reached; both fail for good."""
+    internal = _serve()
+    servers.append(internal)
+    outside = _serve(location=f"http://127.0.0.1:{internal.server_address[1]}/admin")
+    servers.append(outside)
+    monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", f"127.0.0.1:{outside.server_address[1]}")
+    cat = Catalog.open()
+    outside_url = f"http://127.0.0.1:{outside.server_address[1]}"
+    _alert_to(cat, f"{outside_url}/hook", (app, f"{outside_url}/{app}"),
+              (app, f"http://127.0.0.1:{internal.server_address[1]}/{app}"))
+    assert outbox.deliver_due(cat, "w") == {"dead": 3}  # the webhook, and the two robots
+    assert internal.hits == []
+    assert sorted(h[1] for h in outside.hits) == sorted(["/hook", f"/{app}"])
+    [row] = list_alerts(cat)
+    errors = sorted(d["last_error"].split(":")[0] for d in row["deliveries"])
+    assert errors == ["blocked_url", "redirect_refused", "redirect_refused"], row["deliveries"]
+    assert outbox.deliver_due(cat, "w") == {}
 
 
 def test_a_webhook_connects_to_the_address_it_checked(

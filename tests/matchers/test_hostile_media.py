@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from alerts import registry
 from likewatch.catalog import Catalog
 from matchers.enroll import enroll
 from tests.matchers._signal_data import FACES, PDQ_DATA
@@ -122,7 +123,7 @@ def test_scan_of_a_keyframe_video_stays_bounded(keyframe_video: Path, tmp_path: 
     home = tmp_path / "home"
     enroll(Catalog.open(home=home), "demo-a", [FACES / "A000370_1.jpg"])
     rc, peak, out, err = _cli(["scan", str(keyframe_video)], home)
-    assert rc == 0, err
+    assert rc == 1, err  # scan exits 1 when a file has an error: here the frame limit
     result = json.loads(out)
     assert "frame limit (64) reached" in result["error"]
     assert {(m["person"], m["signal"]) for m in result["matches"]} >= {("demo-a", "face")}
@@ -158,10 +159,12 @@ def test_image_bombs_are_refused_from_their_header(bombs: dict[str, Path], tmp_p
     home = tmp_path / "home"
     path = bombs[name]
     rc, peak, out, err = _cli(["scan", str(path)], home)
-    assert rc == 0 and why in json.loads(out)["error"], err
-    rc, _, _, err = _cli(["enroll", "--person", "p", str(path)], home)
+    assert rc == 1 and why in json.loads(out)["error"], err  # exit 1: a file failed
+    with Catalog.open(home=home) as catalog:
+        registry.add_client(catalog, "c")
+    rc, _, _, err = _cli(["enroll", "--client", "c", "--person", "p", str(path)], home)
     assert rc == 2 and why in err
-    rc, _, out, err = _run("from webapp.search import BadQuery, image_signals\n"
+    rc, _, out, err = _run("from webapp.search.core import BadQuery, image_signals\n"
                            "    try:\n"
                            f"        image_signals(open({str(path)!r}, 'rb').read())\n"
                            "    except BadQuery as e:\n"
