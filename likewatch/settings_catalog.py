@@ -14,7 +14,8 @@ register("catalog_url", "", str,
 register("index", "embedded", str,
          "Candidate index backend: 'embedded' (SQLite + numpy) or 'elasticsearch'.")
 register("elasticsearch_url", "http://127.0.0.1:9200", str,
-         "URL of the Elasticsearch cluster when index=elasticsearch.")
+         "URL of the Elasticsearch cluster when index=elasticsearch; several nodes "
+         "comma-separated (a request a node cannot take goes to the next).")
 
 # --- network safety ------------------------------------------------------------------
 register("allow_private_hosts", [], list,
