@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,15 +165,19 @@ class _Hashed:
 
 
 def process_pending(catalog: Catalog, *, limit: int | None = None,
-                    banks: BankSet | None = None) -> ProcessSummary:
-    """Hash and match pending candidates; see the module docstring."""
+                    banks: BankSet | None = None,
+                    ids: Sequence[int] | None = None) -> ProcessSummary:
+    """Hash and match pending candidates (of ``ids`` only, when given: those a matcher
+    process claimed); see the module docstring."""
     from likewatch.catalog.models import Candidate
 
     banks = banks if banks is not None else cached_banks(catalog)
     summary = ProcessSummary()
-    with catalog.session() as s:
-        q = select(Candidate.id).where(Candidate.match_status == "pending").order_by(Candidate.id)
-        ids = list(s.scalars(q.limit(limit) if limit is not None else q))
+    if ids is None:
+        with catalog.session() as s:
+            q = select(Candidate.id).where(Candidate.match_status == "pending").order_by(
+                Candidate.id)
+            ids = list(s.scalars(q.limit(limit) if limit is not None else q))
     batch: list[_Hashed] = []
     started = time.monotonic()
     for i, cid in enumerate(ids):

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 from sandbox import pages
 from sandbox.faults import FaultConfig, FaultPlan
 from sandbox.generate import ensure_generated, start
+from sandbox.limits import Throttle
 from sandbox.render import Progress, Renderer
 
 log = logging.getLogger("sandbox.http")
@@ -72,6 +73,7 @@ class SandboxServer:
         self.publish_every = publish_every
         self.robots_txt = ROBOTS_TXT  # tests may set another (e.g. with a Crawl-delay)
         self.faults = FaultPlan(faults if faults is not None else FaultConfig(), seed)
+        self.throttle = Throttle()  # records arrivals; tests may set a rate limit
         self.renderer: Renderer | None = None
         if background:
             self.catalogue, self.renderer = start(self.data_dir, seed, progress, every=20.0)
@@ -272,6 +274,11 @@ class _Handler(BaseHTTPRequestHandler):
             target = self.path
         url = urlsplit(target)
         path, query = url.path, parse_qs(url.query)
+        retry_after = self.sb.throttle.arrive(target)
+        if retry_after is not None:
+            self._send(429, b"slow down\n", "text/plain; charset=utf-8", head,
+                       {"Retry-After": f"{retry_after:g}"})
+            return
         if path == "/robots.txt":
             self._send(200, self.sb.robots_txt.encode(), "text/plain; charset=utf-8", head)
             return
