@@ -3,7 +3,7 @@ Elasticsearch cluster, role processes killed with SIGKILL and one node stopped w
 sandbox publishes, then the end state checked against the sandbox's ground truth
 (demo/scale.py, demo/scale_check.py).
 
-    .venv/bin/python bench/scale.py --quick      # 150 s of faults, 4 kills; < 8 min
+    .venv/bin/python bench/scale.py --quick      # 120 s of faults, 5 kills; < 8 min
     .venv/bin/python bench/scale.py              # 360 s of faults, 10 kills
     .venv/bin/python bench/scale.py --per-role 3 --nodes 5 --kills 20 --duration 600
 
@@ -35,7 +35,7 @@ def load() -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="150 s of faults, 4 kills (< 8 min)")
+    p.add_argument("--quick", action="store_true", help="120 s of faults, 5 kills (< 8 min)")
     p.add_argument("--duration", type=float, default=None, help="seconds of publishing and faults")
     p.add_argument("--kills", type=int, default=None, help="role processes killed (SIGKILL)")
     p.add_argument("--per-role", type=int, default=2)
@@ -53,9 +53,9 @@ def main() -> int:
     from sandbox.generate import default_data_dir
 
     config = ScaleConfig(
-        duration=args.duration or (150.0 if args.quick else 360.0),
-        kills=args.kills if args.kills is not None else (4 if args.quick else 10),
-        node_down=args.node_down or (40.0 if args.quick else 90.0),
+        duration=args.duration or (120.0 if args.quick else 360.0),
+        kills=args.kills if args.kills is not None else (5 if args.quick else 10),
+        node_down=args.node_down or (30.0 if args.quick else 90.0),
         per_role=args.per_role, es_nodes=args.nodes, seed=args.seed,
         env={"LIKEWATCH_CRAWL_RATE_PER_HOST": "20"})  # the shared budget, on PostgreSQL
     started = time.monotonic()

@@ -18,6 +18,7 @@ the end state is checked against the sandbox's ground truth (:mod:`demo.scale_ch
 from __future__ import annotations
 
 import json
+import os
 import random
 import secrets
 import signal
@@ -111,7 +112,15 @@ def _setup(cat: Catalog, data_dir: Path, base_url: str, receiver_url: str, secre
     setup(cat, data_dir, base_url, receiver_url, secret, every=every, max_pages=3)
     registry.add_client(cat, "Scale Studio", "studio")
     add_watch(cat, "Scale Studio", "sandbox", f"{base_url}/?page=1", every=every, max_pages=3)
-    preload(cat, base_url, max_pages=3)
+    # What is there before the run is taken as matched: its media are not needed.
+    media = os.environ.get("LIKEWATCH_MEDIA_ENABLED")
+    os.environ["LIKEWATCH_MEDIA_ENABLED"] = "false"
+    try:
+        preload(cat, base_url, max_pages=3)
+    finally:
+        os.environ.pop("LIKEWATCH_MEDIA_ENABLED")
+        if media is not None:
+            os.environ["LIKEWATCH_MEDIA_ENABLED"] = media
 
 
 def _watches(cat: Catalog) -> list[dict[str, Any]]:
@@ -141,8 +150,12 @@ def _index_backend(config: ScaleConfig, name: str, stack: ExitStack,
             box["error"] = exc
         ready.set()
 
+    def delete() -> None:
+        ready.wait(900)  # a start still launching nodes would leave some behind
+        services.es_node("cluster", "delete", "--name", name, timeout=300)
+
     threading.Thread(target=start, daemon=True).start()
-    stack.callback(lambda: services.es_node("cluster", "delete", "--name", name, timeout=300))
+    stack.callback(delete)
     url = ""
     deadline = time.monotonic() + 120
     while not url and time.monotonic() < deadline and "error" not in box:
@@ -159,8 +172,6 @@ def _index_backend(config: ScaleConfig, name: str, stack: ExitStack,
 def run(config: ScaleConfig, data_dir: Path, home: Path,
         progress: Progress = lambda _m: None) -> dict[str, Any]:
     """One run; returns the figures (see :func:`demo.scale_check.figures`)."""
-    import os
-
     from alerts.receiver import WebhookReceiver
     from demo import scale_check, services
     from demo.chaos import FAST_ENV
@@ -193,14 +204,19 @@ def run(config: ScaleConfig, data_dir: Path, home: Path,
         stack.callback(fleet.stop_all)
         fleet.start_all()
         progress(f"{len(fleet.names)} role processes started: {', '.join(fleet.names)}")
+        if backend["ready"] is not None and not backend["ready"].is_set():
+            progress("waiting for the Elasticsearch cluster (the faults start with it)")
+            backend["ready"].wait(900)
+        if "error" in backend.get("box", {}):
+            raise backend["box"]["error"]
         faults = _faults(config, fleet, backend, rng, progress)
-        deadline = time.monotonic() + config.duration
-        while time.monotonic() < deadline:
+        chaos_start = time.monotonic()
+        while time.monotonic() - chaos_start < config.duration:
             server.publish_now(1)
-            faults.step(time.monotonic() - (deadline - config.duration))
+            faults.step(time.monotonic() - chaos_start)
             fleet.restart_dead()
             time.sleep(config.publish_every)
-        faults.finish()
+        faults.finish(time.monotonic() - chaos_start)
         restarted = fleet.restart_dead()
         progress(f"published {server.published_count - first} items; {len(fleet.kills)} "
                  f"kills; waiting until all is quiet (restarted {restarted})")
@@ -258,15 +274,16 @@ class _Faults:
             self._restarter.start()
             self.progress(f"[{t:5.0f} s] Elasticsearch node {self._stopped} starting again")
 
-    def finish(self) -> None:
-        """Wait for the node's restart, or stop and restart it now if the run was short."""
+    def finish(self, t: float) -> None:
+        """After the publishing (at ``t`` seconds): the node stays down its full time (the
+        role processes working meanwhile), then is started again and waited for."""
         cluster = self.backend["cluster"]
         if cluster is None or not self.config.node_down:
             return
-        self.backend["ready"].wait(900)
         if not self._stopped:
-            self.step(max(self.config.duration * 0.25, 0.0))
+            self.step(max(self.config.duration * 0.25, t))
         if self._restarter is None:
+            time.sleep(max(0.0, self._down_at + self.config.node_down - t))
             self.step(self._down_at + self.config.node_down)
         if self._restarter is not None:
             self._restarter.join(900)

@@ -16,6 +16,7 @@ import binascii
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,7 +103,7 @@ class SandboxServer:
         """Start listening (returns once the socket is bound) and serving in a thread."""
         if self._httpd is not None:
             raise RuntimeError("sandbox already started")
-        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+        httpd = _Server((self.host, self.port), _Handler)
         httpd.sandbox = self  # type: ignore[attr-defined]
         self._httpd = httpd
         self.port = httpd.server_address[1]
@@ -210,6 +211,15 @@ def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise BadRequest(f"{name} must be an integer") from None
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a crawler killed) is not an error here."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            log.debug("client %s went away", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
