@@ -249,30 +249,38 @@ class _Faults:
     _order: list[str] = field(default_factory=list)
     _stopped: str = ""
     _down_at: float = 0.0
+    _stopper: threading.Thread | None = None
     _restarter: threading.Thread | None = None
 
     def step(self, t: float) -> None:
-        if self._kill_at and t >= self._kill_at[0]:
+        """Do what is due at ``t`` seconds into the run (the node's stop and start run in
+        threads: they take minutes on a loaded machine, and the kills go on meanwhile)."""
+        while self._kill_at and t >= self._kill_at[0]:
             self._kill_at.pop(0)
             name = self._order.pop(0) if self._order else self.rng.choice(self.fleet.names)
             self.fleet.kill(name)
             self.progress(f"[{t:5.0f} s] kill -9 {name}")
-        cluster, ready = self.backend["cluster"], self.backend["ready"]
+        cluster = self.backend["cluster"]
         if cluster is None or not self.config.node_down:
             return
-        if not self._stopped and t >= self.config.duration * 0.25 and ready.is_set():
-            if "error" in self.backend["box"]:
-                raise self.backend["box"]["error"]
+        if not self._stopped and t >= self.config.duration * 0.25:
             self.es_nodes = _count_nodes(self.backend["url"])
             self._stopped = self.rng.choice(cluster.nodes())
-            cluster.stop_node(self._stopped)
-            self._down_at, self.node_stops = t, 1
-            self.progress(f"[{t:5.0f} s] Elasticsearch node {self._stopped} stopped")
-        if self._stopped and self._restarter is None and t >= self._down_at + self.config.node_down:
+            self._stopper = threading.Thread(target=self._stop, args=(cluster, t), daemon=True)
+            self._stopper.start()
+        if (self._down_at and self._restarter is None
+                and t >= self._down_at + self.config.node_down):
             self._restarter = threading.Thread(target=cluster.start_node, args=(self._stopped,),
                                                daemon=True)
             self._restarter.start()
             self.progress(f"[{t:5.0f} s] Elasticsearch node {self._stopped} starting again")
+
+    def _stop(self, cluster: Any, t: float) -> None:
+        started = time.monotonic()
+        cluster.stop_node(self._stopped)
+        self._down_at = t + (time.monotonic() - started)  # down from when it exited
+        self.node_stops = 1
+        self.progress(f"[{self._down_at:5.0f} s] Elasticsearch node {self._stopped} stopped")
 
     def finish(self, t: float) -> None:
         """After the publishing (at ``t`` seconds): the node stays down its full time (the
@@ -282,6 +290,8 @@ class _Faults:
             return
         if not self._stopped:
             self.step(max(self.config.duration * 0.25, t))
+        if self._stopper is not None:
+            self._stopper.join(900)
         if self._restarter is None:
             time.sleep(max(0.0, self._down_at + self.config.node_down - t))
             self.step(self._down_at + self.config.node_down)
