@@ -61,6 +61,19 @@ class Fleet:
         self.config, self.log_dir, self.env = config, log_dir, env
         self.procs: dict[str, Any] = {}
         self.kills: list[str] = []
+        self.cpu: dict[str, float] = {}  # role -> CPU seconds of its processes (children too)
+
+    def _account(self, name: str) -> None:
+        """Add the CPU time of process ``name`` (and of the children it waited for: crawl
+        subprocesses) to its role's, read just before it is stopped or killed."""
+        try:
+            with open(f"/proc/{self.procs[name].pid}/stat", encoding="ascii") as fh:
+                f = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return
+        role = name.rsplit("-", 1)[0]
+        ticks = sum(int(x) for x in f[11:15])  # utime stime cutime cstime
+        self.cpu[role] = self.cpu.get(role, 0.0) + ticks / os.sysconf("SC_CLK_TCK")
 
     @property
     def names(self) -> list[str]:
@@ -80,6 +93,7 @@ class Fleet:
     def kill(self, name: str) -> None:
         from demo.chaos import kill_group
 
+        self._account(name)
         kill_group(self.procs[name])
         self.kills.append(name)
 
@@ -92,8 +106,9 @@ class Fleet:
     def stop_all(self) -> None:
         from demo.chaos import kill_group
 
-        for proc in self.procs.values():
+        for name, proc in self.procs.items():
             if proc.poll() is None:
+                self._account(name)
                 try:
                     kill_group(proc, signal.SIGTERM)
                 except Exception:  # noqa: BLE001 - it did not stop: SIGKILL below
@@ -228,6 +243,7 @@ def run(config: ScaleConfig, data_dir: Path, home: Path,
         received = rx.wait_for(0, 0)
         out = scale_check.figures(cat, truth, published, received)
         out.update(quiet=quiet, processes=len(fleet.names), per_role=config.per_role,
+                   cpu_s={r: round(v, 1) for r, v in sorted(fleet.cpu.items())},
                    roles=list(config.roles), process_kills=len(fleet.kills),
                    killed=sorted(fleet.kills), node_stops=faults.node_stops,
                    es_nodes=faults.es_nodes, seconds=round(time.monotonic() - started, 1))

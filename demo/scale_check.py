@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, literal, select
 
 from likewatch.catalog import Catalog
-from likewatch.catalog.alerts import Alert, OutboxMessage
+from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage
 from likewatch.catalog.evidence import EvidenceCapture
 from likewatch.catalog.models import Candidate, Person
 from likewatch.catalog.queue import QueueJob
@@ -153,4 +153,16 @@ def figures(cat: Catalog, truth: dict[str, Any], published: list[str],
         "evidence_captured": captured,
         "not_crawled": len(report.not_crawled),
         "pending_left": report.pending_left,
+        "work_done": work_done(cat),
     }
+
+
+def work_done(cat: Catalog) -> dict[str, int]:
+    """How much each role did (to set against its CPU seconds: docs/deploy.md)."""
+    def done(queue: str) -> int:
+        return _count(cat, select(func.count()).select_from(QueueJob).where(
+            QueueJob.queue == queue, QueueJob.state == "done"))
+
+    return {"crawls": done("crawl"), "candidates_matched": done("match"),
+            "deliveries": _count(cat, select(func.count()).select_from(Delivery)),
+            "evidence_captures": _count(cat, select(func.count()).select_from(EvidenceCapture))}
