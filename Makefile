@@ -15,7 +15,7 @@ UV := $(UV_HOME)/bin/uv
 UV_PIP := $(UV) pip install --python $(BIN)/python
 export LIKEWATCH_HOME ?= $(CURDIR)/.likewatch
 
-.PHONY: demo demo-banner test system venv lint typecheck lock bench es-start es-stop clean
+.PHONY: demo demo-banner test fuzz system venv lint typecheck lock bench es-start es-stop clean
 
 system:
 	bash deploy/install-system.sh
@@ -50,6 +50,13 @@ demo-banner:
 
 test: venv
 	bash deploy/run-tests.sh
+
+# The property-based tests (tests/**/test_*_fuzz.py) with many more examples than in
+# `make test` (Hypothesis profile "fuzz", tests/conftest.py); failures are kept in .hypothesis/.
+FUZZ_TESTS = $(shell find tests -name 'test_*_fuzz.py' | sort)
+
+fuzz: venv
+	LIKEWATCH_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest --timeout=0 -q $(FUZZ_TESTS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,5 +1,8 @@
 """From matches to alerts: one alert per (person, content item), and its outbox rows.
 
+Only alert-tier matches (``MatchRow.tier == "alert"``, ``matchers/tiers.py``) become
+alerts; review-tier ones stay recorded in the catalog for a person's decision.
+
 :func:`sync_alerts` reads MatchRow rows past a cursor (and, as a safety net, any match whose
 (person, candidate) has no alert yet, which covers rows committed out of id order on
 PostgreSQL), creates or updates the alert, and in the same transaction adds one outbox row
@@ -138,6 +141,7 @@ def sync_alerts(cat: Catalog, *, batch: int = 2000, clock: Clock = SYSTEM) -> di
             no_alert = ~exists().where(and_(Alert.person_id == MatchRow.person_id,
                                             Alert.candidate_id == MatchRow.candidate_id))
             rows = list(s.scalars(select(MatchRow).where(
+                MatchRow.tier == "alert",
                 or_(MatchRow.id > mark.value, no_alert)).order_by(MatchRow.id).limit(batch)))
             if not rows:
                 return dict(counts)

@@ -21,12 +21,11 @@ import smtplib
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from email.message import EmailMessage
 from typing import Any
 
 from alerts.payload import AlertPayload, DigestPayload
-from likewatch import netguard, settings
+from likewatch import netguard, nethttp, settings
 
 Payload = AlertPayload | DigestPayload
 
@@ -36,7 +35,21 @@ ID_HEADER = "X-Likewatch-Alert-Id"
 
 
 class DeliveryError(Exception):
-    """A delivery attempt failed (it will be retried by the outbox)."""
+    """A delivery attempt failed. The outbox retries it, unless ``permanent``: a target the
+    address guard refuses, or one that redirects, fails the same way every time, so the
+    delivery becomes a dead letter at once (``likewatch alerts`` shows why)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def check_target(channel: str, target: str) -> None:
+    """Refuse (BlockedURL) an HTTP channel target the address guard would refuse: private,
+    loopback, link-local, not http(s), unless ``allow_private_hosts`` lists it. Checked
+    when subscribing; the guard checks again at every delivery's connection."""
+    if channel != "email":
+        netguard.check_url(target)
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
@@ -61,17 +74,22 @@ def verify(secret: str, body: bytes, header: str, *, tolerance: float = 300.0,
 
 
 def _post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST through the address guard (checked at connection). Redirects are not followed:
+    a signed alert goes to the subscribed URL or nowhere."""
     try:
-        netguard.check_url(url)
-    except netguard.BlockedURL as exc:
-        raise DeliveryError(f"blocked_url: {exc}") from exc
-    req = urllib.request.Request(url, data=body, method="POST", headers={  # noqa: S310
-        "Content-Type": "application/json; charset=utf-8",
-        "User-Agent": "Likewatch-Alerts/0.1", **headers})
-    try:
-        with urllib.request.urlopen(req, timeout=float(settings.get("alert_timeout"))) as resp:  # noqa: S310
+        with nethttp.urlopen(url, data=body, method="POST", follow_redirects=False,
+                             timeout=float(settings.get("alert_timeout")), headers={
+                                 "Content-Type": "application/json; charset=utf-8",
+                                 "User-Agent": "Likewatch-Alerts/0.1", **headers}) as resp:
             return int(resp.status), resp.read(65536)
+    except netguard.BlockedURL as exc:
+        raise DeliveryError(f"blocked_url: {exc}", permanent=True) from exc
+    except nethttp.RedirectRefused as exc:
+        raise DeliveryError(f"redirect_refused: HTTP {exc.code} to {exc.location or '?'}; "
+                            "redirects are not followed (subscribe the final URL)",
+                            permanent=True) from exc
     except urllib.error.HTTPError as exc:
+        exc.close()
         raise DeliveryError(f"HTTP {exc.code}") from exc
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         raise DeliveryError(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from exc

@@ -26,7 +26,7 @@ from sqlalchemy import or_, select
 
 from alerts import channels
 from alerts.payload import alert_payload, digest_payload
-from likewatch import settings
+from likewatch import metrics, settings
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert, Delivery, OutboxMessage, Subscription
 from likewatch.log import get_logger
@@ -109,9 +109,10 @@ def _build(cat: Catalog, unit: Unit) -> tuple[Subscription, channels.Payload, st
 
 
 def _finish(cat: Catalog, unit: Unit, ok: bool, status: str, error: str, ms: float, *,
-            clock: Clock = SYSTEM) -> str:
+            permanent: bool = False, clock: Clock = SYSTEM) -> str:
     """Record a unit's outcome if this sender still holds its lease: sent, retry or dead
-    (``lost-lease`` when another sender holds it now); every attempt is logged."""
+    (``lost-lease`` when another sender holds it now); every attempt is logged. A
+    ``permanent`` failure (a refused target) is dead at once, not retried."""
     if ok:
         outcome, state = "sent", "sent"
         values: dict[str, Any] = {"sent_at": clock.now(), "last_error": ""}
@@ -119,7 +120,8 @@ def _finish(cat: Catalog, unit: Unit, ok: bool, status: str, error: str, ms: flo
         state, values = leases.after_failure(
             OUTBOX, unit.lease, error, max_attempts=int(settings.get("alert_max_attempts")),
             retry_base=float(settings.get("alert_retry_base")),
-            retry_max=float(settings.get("alert_retry_max")), clock=clock)
+            retry_max=float(settings.get("alert_retry_max")), retry=not permanent,
+            clock=clock)
         outcome = "dead" if state == OUTBOX.dead else "retry"
     with write_session(cat) as s:
         if not leases.settle(s, OUTBOX, unit.lease, state, **values):
@@ -136,13 +138,15 @@ def deliver_unit(cat: Catalog, unit: Unit, *, clock: Clock = SYSTEM) -> str:
     started = time.monotonic()
     try:
         status = channels.send(sub.channel, sub.target, sub.secret, payload, key)
-        ok, error = True, ""
+        ok, error, permanent = True, "", False
     except channels.DeliveryError as exc:
-        ok, status, error = False, "failed", str(exc)
+        permanent = exc.permanent
+        ok, status, error = False, "refused" if permanent else "failed", str(exc)
     ms = (time.monotonic() - started) * 1000
-    state = _finish(cat, unit, ok, status, error, ms, clock=clock)
+    state = _finish(cat, unit, ok, status, error, ms, permanent=permanent, clock=clock)
     log.info("alert delivery", key=key, channel=sub.channel, attempt=unit.attempts,
              outcome=state, error=error or None)
+    metrics.count_delivery(sub.channel, state, ok, ms / 1000)
     return state
 
 

@@ -159,7 +159,10 @@ def list_alerts(cat: Catalog, *, client: str | None = None, state: str | None = 
 
 
 def format_alert_line(a: dict[str, Any]) -> str:
-    states = ",".join(f"{d['channel']}:{d['state']}({d['attempts']})" for d in a["deliveries"])
+    states = ",".join(f"{d['channel']}:{d['state']}({d['attempts']})"
+                      + (f" [{d['last_error'][:160]}]" if d["state"] == "dead" and d["last_error"]
+                         else "")
+                      for d in a["deliveries"])
     return (f"{a['id']} [{a['severity']}] {a['status']} {a['person_name']} on {a['platform']} "
             f"{a['url']} {a['signal']}={a['distance']} (<= {a['threshold']}) "
             f"deliveries: {states or 'none'}")

@@ -17,12 +17,11 @@ import datetime as dt
 import hashlib
 import json
 import re
-import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from likewatch import netguard, settings
+from likewatch import netguard, nethttp, settings
 
 MAX_BYTES = 10_000_000
 SCRUBBED = "SCRUBBED"
@@ -70,36 +69,30 @@ def scrub_text(text: str) -> str:
     return _JWT.sub(SCRUBBED, text)
 
 
-class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
-                         newurl: str) -> Any:
-        netguard.check_url(newurl)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
 def fetch_http(url: str) -> tuple[int, str]:
-    netguard.check_url(url)
-    opener = urllib.request.build_opener(_GuardedRedirects())
-    # netguard.check_url above allows only http(s) URLs to permitted hosts
-    request = urllib.request.Request(url, headers={  # noqa: S310
-        "User-Agent": settings.get("user_agent"),
-        "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
-    with opener.open(request, timeout=float(settings.get("media_timeout"))) as resp:
-        raw = resp.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            raise ValueError(f"page larger than {MAX_BYTES} bytes: {url}")
+    with nethttp.urlopen(url, timeout=float(settings.get("media_timeout")),
+                         follow_redirects=True, headers={
+                             "User-Agent": settings.get("user_agent"),
+                             "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}) as resp:
+        try:
+            raw = nethttp.read_limited(resp, MAX_BYTES)
+        except nethttp.TooLarge as exc:
+            raise ValueError(f"page larger than {MAX_BYTES} bytes: {url}") from exc
         charset = resp.headers.get_content_charset() or "utf-8"
         return int(resp.status), raw.decode(charset, "replace")
 
 
 def fetch_browser(url: str) -> tuple[int, str]:
-    """The page as Chromium renders it; every request the page makes is guarded too."""
+    """The page as Chromium renders it; every request the page makes (redirects included)
+    connects through the address guard's proxy, and is checked by routing too."""
     from playwright.sync_api import sync_playwright
 
+    from likewatch.guardproxy import GuardProxy
+
     netguard.check_url(url)
-    with sync_playwright() as pw:
+    with GuardProxy() as proxy, sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=settings.get("chromium_path"),
+            executable_path=settings.get("chromium_path"), proxy={"server": proxy.url},
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         try:
@@ -174,7 +167,7 @@ def capture(platform: str, url: str, *, out: Path | None = None, name: str | Non
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     cap = sub.add_parser("capture", help="record a real page as a scrubbed adapter fixture")
     cap.add_argument("platform", help="adapter name, e.g. douyin, bilibili_search, yaml:sandbox")
-    cap.add_argument("url")
+    cap.add_argument("url", help="the page to record")
     cap.add_argument("--out", type=Path, default=None,
                      help="folder to write into (default: the adapter's fixture folder)")
     cap.add_argument("--name", default=None, help="fixture file name")
@@ -183,7 +176,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     mode = cap.add_mutually_exclusive_group()
     mode.add_argument("--browser", dest="browser", action="store_true", default=None,
                       help="render with Chromium (default: when the adapter needs it)")
-    mode.add_argument("--no-browser", dest="browser", action="store_false")
+    mode.add_argument("--no-browser", dest="browser", action="store_false",
+                      help="fetch over plain HTTP even if the adapter uses a browser")
     cap.set_defaults(func=_cmd_capture)
 
 

@@ -18,6 +18,13 @@ scheduler and the health report:
 - ``truncated_media``: a video shorter than announced (kept: the matchers decode what is there).
 - ``bad_content_type``, ``media_too_large``, ``media_http_error``, ``media_error``: a media
   file not stored.
+- Limits (settings ``crawl_*`` and ``media_max_pixels``, docs/crawling.md), in
+  :data:`LIMIT_KINDS`: ``page_limit`` (pages per crawl reached: links not followed),
+  ``page_too_large`` (a page over ``crawl_page_max_bytes``, or endless: cut off),
+  ``redirect_limit`` (more hops than ``crawl_max_redirects``), ``redirect_loop`` (a
+  redirect back into its own chain), ``image_too_large`` (a thumbnail over
+  ``media_max_pixels``, judged from its header: not stored). Each is also recorded in
+  adapter health.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from __future__ import annotations
 from typing import Any
 
 PREFIX = "likewatch/errors/"
+LIMIT_KINDS = ("page_limit", "page_too_large", "redirect_limit", "redirect_loop",
+               "image_too_large")
 
 
 def count_error(stats: Any, kind: str, n: int = 1) -> None:

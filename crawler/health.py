@@ -20,12 +20,14 @@ still come back 200). Blocked: at least half of the latest crawl's responses wer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
+from crawler.errors import LIMIT_KINDS
 from likewatch.catalog import Catalog
+from likewatch.catalog.crawl_limits import CrawlLimitBreach
 from likewatch.catalog.health import AdapterHealthSample
 
 CHALLENGE_MAX_BYTES = 60_000
@@ -77,6 +79,12 @@ def record_crawl(cat: Catalog, summary: dict[str, Any]) -> None:
         challenged=sum(int(errors.get(k, 0)) for k in CHALLENGE_KINDS),
         watch=str(summary.get("watch") or ""),
     )
+    breaches = {k: int(errors[k]) for k in LIMIT_KINDS if int(errors.get(k, 0))}
+    if breaches:  # crawl limits reached, by name (crawler/errors.py)
+        with cat.session() as s:
+            s.add_all(CrawlLimitBreach(platform=str(summary.get("platform", "")),
+                                       watch=str(summary.get("watch") or ""), kind=kind,
+                                       count=n) for kind, n in breaches.items())
 
 
 @dataclass
@@ -92,6 +100,7 @@ class PlatformHealthReport:
     trailing_rate: float | None  # mean of the samples before it
     broken: bool
     blocked: bool
+    limits: dict[str, int] = field(default_factory=dict)  # crawl limits reached, by kind
 
     @property
     def state(self) -> str:
@@ -108,6 +117,11 @@ def platform_health(cat: Catalog, trailing: int = TRAILING,
     with cat.session() as s:
         rows = list(s.scalars(select(AdapterHealthSample).order_by(
             AdapterHealthSample.platform, AdapterHealthSample.id)))
+        breaches = list(s.scalars(select(CrawlLimitBreach)))
+    limits: dict[str, dict[str, int]] = {}
+    for b in breaches:
+        per = limits.setdefault(b.platform, {})
+        per[b.kind] = per.get(b.kind, 0) + b.count
     by_platform: dict[str, list[AdapterHealthSample]] = {}
     for row in rows:
         by_platform.setdefault(row.platform, []).append(row)
@@ -126,7 +140,8 @@ def platform_health(cat: Catalog, trailing: int = TRAILING,
             parse_errors=sum(x.parse_errors for x in samples),
             challenged=sum(x.challenged for x in samples),
             parse_rate=rate, trailing_rate=trailing_rate, broken=broken,
-            blocked=latest.challenged > 0 and latest.challenged >= latest.pages))
+            blocked=latest.challenged > 0 and latest.challenged >= latest.pages,
+            limits=dict(sorted(limits.get(platform, {}).items()))))
     return reports
 
 
@@ -140,5 +155,19 @@ def format_health(reports: list[PlatformHealthReport]) -> list[str]:
         lines.append(f"adapter {r.platform}: {r.state} — {r.items} items from {r.pages} pages "
                      f"in {r.samples} crawls; parse rate {rate}/page (trailing {mean}); "
                      f"missing fields {r.missing_fields}, parse errors {r.parse_errors}, "
-                     f"blocked/challenged {r.challenged}")
+                     f"blocked/challenged {r.challenged}"
+                     + ("; limits reached: " + ", ".join(f"{k} {n}" for k, n in r.limits.items())
+                        if r.limits else ""))
     return lines
+
+
+def metric_samples(cat: Catalog) -> list[tuple[str, dict[str, str], float]]:
+    """What adapter health adds to ``/metrics`` (entry-point group ``likewatch.metrics``):
+    ``likewatch_adapter_up`` (0 when broken or blocked) and the latest parse rate."""
+    out: list[tuple[str, dict[str, str], float]] = []
+    for r in platform_health(cat):
+        labels = {"platform": r.platform}
+        out.append(("likewatch_adapter_up", labels, float(r.state == "ok")))
+        if r.parse_rate is not None:
+            out.append(("likewatch_adapter_parse_rate", labels, r.parse_rate))
+    return out

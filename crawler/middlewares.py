@@ -13,6 +13,7 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import (
     DownloadCancelledError,
@@ -21,10 +22,13 @@ from scrapy.exceptions import (
     NotConfigured,
 )
 from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import CancelledError
+from twisted.internet.error import DNSLookupError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from crawler.errors import count_error
+from crawler.resolver import refused_reason
 from likewatch import netguard
 from likewatch.work.budget import SharedPacing, parse_rates
 
@@ -35,7 +39,9 @@ class URLGuardMiddleware:
     The allow-list is the ``allow_private_hosts`` setting (``LIKEWATCH_ALLOW_PRIVATE_HOSTS``);
     nothing else opens the guard. A refused request raises IgnoreRequest and is counted as
     ``blocked_url``. It cannot be switched off (its old off-switch, a Scrapy setting that
-    nothing set and no registry declared, is gone).
+    nothing set and no registry declared, is gone). This is the early check, for counting;
+    the one that holds at connection time (redirects included) is
+    crawler.resolver.GuardedResolver.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -73,6 +79,36 @@ def playwright_abort_request(request: Any) -> bool:
     except netguard.BlockedURL:
         return True
     return False
+
+
+class _CountedRedirects:
+    """Redirect hops counted by name: a hop back to a URL of the request's own chain is
+    ``redirect_loop`` (refused at once); more than ``REDIRECT_MAX_TIMES`` hops is
+    ``redirect_limit``. Scrapy's own middlewares only log these at DEBUG, so a start URL
+    that loops ended a crawl with ``pages 0, errors {}``. (Hooks Scrapy's
+    ``BaseRedirectMiddleware._redirect``, the one place both kinds of redirect pass.)"""
+
+    crawler: Crawler
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if redirected.url in chain:
+            count_error(self.crawler.stats, "redirect_loop")
+            raise IgnoreRequest(f"redirect loop: {' -> '.join([*chain, redirected.url])}")
+        try:
+            new: Request = super()._redirect(redirected, request, reason)  # type: ignore[misc]
+        except IgnoreRequest:
+            count_error(self.crawler.stats, "redirect_limit")
+            raise
+        return new
+
+
+class LimitedRedirectMiddleware(_CountedRedirects, RedirectMiddleware):
+    """Scrapy's RedirectMiddleware (3xx), with hops and loops counted."""
+
+
+class LimitedMetaRefreshMiddleware(_CountedRedirects, MetaRefreshMiddleware):
+    """Scrapy's MetaRefreshMiddleware (<meta http-equiv=refresh>), with hops and loops counted."""
 
 
 def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
@@ -158,6 +194,13 @@ class BackoffRetryMiddleware:
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:
         if isinstance(exception, IgnoreRequest):
             return None
+        if isinstance(exception, DNSLookupError):
+            parts = urlparse_cached(request)
+            port = parts.port or netguard.DEFAULT_PORTS.get(parts.scheme, 80)
+            reason = refused_reason(parts.hostname, port)
+            if reason is not None:  # refused by the guard at connection time: never retried
+                count_error(self.crawler.stats, "blocked_url")
+                raise IgnoreRequest(f"blocked at connection: {reason}") from exception
         if isinstance(exception, (DownloadCancelledError, CancelledError)):
             return None  # over the size limit: not transient, handled by whoever asked
         kind = (
@@ -236,8 +279,6 @@ class HostPacingMiddleware:
 
     @staticmethod
     def _host(request: Request) -> str:
-        from scrapy.utils.httpobj import urlparse_cached
-
         return urlparse_cached(request).netloc
 
     def robots_parsed(self, robotparser: Any, request: Request) -> None:

@@ -32,7 +32,14 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 
 class CrawlError(Exception):
-    """The crawl could not run, or its subprocess failed (the message has its last log lines)."""
+    """The crawl could not run, or its subprocess failed. The message is one line (what
+    failed: a dependency is named); ``tail`` holds the child's last log lines, which are
+    logged at DEBUG (``likewatch -v`` shows them)."""
+
+    def __init__(self, message: str, tail: Sequence[str] = (), dependency: bool = False) -> None:
+        super().__init__(message)
+        self.tail = list(tail)
+        self.dependency = dependency
 
 
 def check_start(url: str, platform: str, mode: str) -> None:
@@ -104,6 +111,7 @@ def crawl(
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
     summary: dict[str, Any] | None = None
+    failed: dict[str, Any] | None = None
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -111,6 +119,8 @@ def crawl(
                 progress(json.loads(line[len("PROGRESS "):]))
             elif line.startswith("SUMMARY "):
                 summary = json.loads(line[len("SUMMARY "):])
+            elif line.startswith("FAILED "):
+                failed = json.loads(line[len("FAILED "):])
         rc = proc.wait()
     except BaseException:
         proc.kill()
@@ -124,32 +134,42 @@ def crawl(
             if pipe is not None:
                 pipe.close()
     if rc != 0 or summary is None:
-        raise CrawlError(
-            f"crawl of {url} failed (exit status {rc}); last log lines:\n" + "\n".join(tail)
-        )
+        log.get_logger(__name__).debug("crawl subprocess failed", url=url, rc=rc,
+                                       log_tail="\n".join(tail))
+        if failed is not None:
+            raise CrawlError(f"crawl of {url} failed: {failed['error']}", tail,
+                             bool(failed.get("dependency")))
+        last = next((t.strip() for t in reversed(tail) if t.strip()), "no output")
+        raise CrawlError(f"crawl of {url} failed (exit status {rc}): {last[:300]}", tail)
     summary["duration_s"] = round(time.monotonic() - started, 2)
     return summary
 
 
 # --- the child process -------------------------------------------------------------------
 def scrapy_settings(
-    browser: bool, extra: dict[str, Any] | None = None, scheme: str = "https"
+    browser: bool, extra: dict[str, Any] | None = None, scheme: str = "https",
+    proxy: str | None = None,
 ) -> Any:
     """Scrapy settings: crawler/settings.py, then the Likewatch registry, then ``extra``.
 
     With ``browser``, scrapy-playwright handles ``scheme`` (the start URL's: only the pages
     rendered in the browser need it, and each handler starts its own Playwright driver).
+    ``proxy``: the address guard's proxy (likewatch.guardproxy) Chromium connects through.
     """
     from scrapy.settings import Settings
 
     s = Settings()
     s.setmodule("crawler.settings", priority="project")
     s.set("USER_AGENT", settings.get("user_agent"), priority="project")
-    # nothing, page or media, is downloaded past media_max_bytes (media requests say so
-    # per request too, with their own timeout)
-    s.set("DOWNLOAD_MAXSIZE", int(settings.get("media_max_bytes")), priority="project")
+    # crawl limits (docs/crawling.md): a page is cut at crawl_page_max_bytes (media
+    # requests carry media_max_bytes and their own timeout), redirect hops, pages per crawl
+    s.set("DOWNLOAD_MAXSIZE", int(settings.get("crawl_page_max_bytes")), priority="project")
+    s.set("REDIRECT_MAX_TIMES", int(settings.get("crawl_max_redirects")), priority="project")
+    s.set("LIKEWATCH_CRAWL_MAX_PAGES", int(settings.get("crawl_max_pages")), priority="project")
     launch = dict(s.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
     launch["executable_path"] = settings.get("chromium_path")
+    if proxy:
+        launch["proxy"] = {"server": proxy}
     s.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="project")
     for setting in settings.all_settings():  # retries, pacing, progress: LIKEWATCH_<NAME>
         if setting.scrapy:
@@ -163,6 +183,26 @@ def scrapy_settings(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The child: run the crawl and print SUMMARY, or FAILED {"error", "dependency"} (one
+    line naming a failed dependency, likewatch/failures.py) with the traceback on stderr."""
+    try:
+        return _child(argv)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+        from likewatch import failures
+
+        what = failures.dependency_failure(exc)
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        error = what or f"{type(exc).__name__}: {first}"
+        sys.stdout.write("FAILED " + json.dumps({"error": error, "dependency": bool(what)},
+                                                ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        import traceback
+
+        traceback.print_exc()
+        return 3 if what else 1
+
+
+def _child(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.run")
     parser.add_argument("--url", required=True)
     parser.add_argument("--platform", default="sandbox")
@@ -175,15 +215,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.errors import count_error
     from crawler.extensions import counts
     from crawler.spiders.adapter import AdapterSpider
+    from likewatch.catalog import Catalog
+    from likewatch.guardproxy import GuardProxy
+
+    Catalog.open().close()  # a catalog that is down fails here, named, not inside Scrapy
 
     adapter = get_adapter(args.platform)
     browser = adapter.NEEDS_BROWSER or (args.mode == "search" and adapter.SEARCH_NEEDS_BROWSER)
     extra = json.loads(args.settings_json) if args.settings_json else None
     started = time.monotonic()
     scheme = "http" if args.url.startswith("http:") else "https"
-    scrapy_conf = scrapy_settings(browser, extra, scheme)
+    # Chromium makes its own connections (redirects and WebSockets included): each one
+    # passes the address guard in this proxy, which connects to the checked address.
+    guard_proxy = GuardProxy().start() if browser else None
+    scrapy_conf = scrapy_settings(browser, extra, scheme,
+                                  proxy=guard_proxy.url if guard_proxy else None)
     # Scrapy's lines and ours in one format (stderr; the parent keeps the tail for errors)
     log.configure(settings.get("log_format"), str(scrapy_conf.get("LOG_LEVEL", "WARNING")))
     process = CrawlerProcess(scrapy_conf, install_root_handler=False)
@@ -194,6 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     process.start()
     assert crawler.stats is not None
+    if guard_proxy is not None:
+        guard_proxy.stop()
+        if guard_proxy.refused_total:
+            count_error(crawler.stats, "blocked_url", guard_proxy.refused_total)
     stats = crawler.stats.get_stats()
     summary = counts(stats)
     summary.update(

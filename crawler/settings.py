@@ -29,6 +29,9 @@ TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote control opens an HTTP port that can run code in the crawler: off.
 REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_TIMEOUT = 30
+# The address guard where the downloader connects: every connection's host and port are
+# resolved once, checked, and only the checked addresses are connected to.
+TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
 
 # --- retries: our own middleware (Retry-After and backoff) replaces Scrapy's ---------
 RETRY_ENABLED = True
@@ -41,6 +44,11 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 408, 522, 524]
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # redirects with their hops and loops counted (redirect_limit, redirect_loop)
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.LimitedMetaRefreshMiddleware": 580,
+    "crawler.middlewares.LimitedRedirectMiddleware": 600,
     # Runs first on every request (lowest number): nothing private is ever fetched.
     "crawler.middlewares.URLGuardMiddleware": 50,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
@@ -75,7 +83,8 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
-# Every request the browser itself makes (scripts, XHR) passes the same URL guard.
+# Every request the browser itself makes (scripts, XHR) passes the same URL guard here, and
+# every connection it makes (redirects, WebSockets) passes likewatch.guardproxy (crawler.run).
 PLAYWRIGHT_ABORT_REQUEST = "crawler.middlewares.playwright_abort_request"
 
 LOG_LEVEL = "WARNING"

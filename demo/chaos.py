@@ -204,9 +204,10 @@ def wait_quiet(cat: Catalog, since: float, timeout: float) -> bool:
 
 
 def unalerted(cat: Catalog) -> int:
-    """Matches whose (person, candidate) has no alert."""
-    return _count(cat, select(func.count()).select_from(MatchRow).where(~exists().where(and_(
-        Alert.person_id == MatchRow.person_id, Alert.candidate_id == MatchRow.candidate_id))))
+    """Alert-tier matches without their alert (review-tier ones never get one)."""
+    return _count(cat, select(func.count()).select_from(MatchRow).where(
+        MatchRow.tier == "alert", ~exists().where(and_(
+            Alert.person_id == MatchRow.person_id, Alert.candidate_id == MatchRow.candidate_id))))
 
 
 def run(kills: int, data_dir: Path, *, publish_per_cycle: int = 2, rng_seed: int = 0,

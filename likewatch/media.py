@@ -2,6 +2,7 @@
 
 A file is stored once, at ``media/<aa>/<bb>/<sha256>``, written to a temporary name and
 renamed into place so a crash never leaves a half-written file under its final name.
+Files are 0600 and directories 0700 (thumbnails and reference photos show faces).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+from likewatch import private
 
 
 class MediaStore:
@@ -28,8 +31,8 @@ class MediaStore:
         digest = hashlib.sha256(data).hexdigest()
         final = self.path(digest)
         if not final.exists():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".tmp-")
+            private.private_dir(final.parent)
+            fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".tmp-")  # 0600
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)

@@ -11,7 +11,7 @@ When values are read:
 
 - the environment on every :func:`get` (a dictionary lookup: tests ``monkeypatch.setenv``);
 - ``config.yaml`` once per process and data directory: the file is parsed on the first
-  :func:`get` and kept (a process that switches ``LIKEWATCH_HOME`` reads the new home's
+  :func:`get` and kept (a key that is no setting is an error naming the closest one) (a process that switches ``LIKEWATCH_HOME`` reads the new home's
   file). :func:`update_config` writes the file and drops what was kept; anything else that
   changes the file under a running process calls :func:`reload` (a daemon is restarted).
 
@@ -122,10 +122,31 @@ _config_lock = threading.Lock()
 def _read_config(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise SettingsError(f"{path}{line}: not valid YAML: "
+                            f"{getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: expected a mapping of setting names to values")
+    _check_names(path, data)
     return data
+
+
+def _check_names(path: Path, data: dict[str, Any]) -> None:
+    """A key that is no setting is a mistake (a typo would otherwise be ignored in silence):
+    name it, and the closest setting."""
+    import difflib
+
+    _load_catalog()
+    for key in data:
+        if str(key) in _REGISTRY:
+            continue
+        close = difflib.get_close_matches(str(key), list(_REGISTRY), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else "; `likewatch settings` lists them"
+        raise SettingsError(f"{path}: unknown setting {key!r}{hint}")
 
 
 def _config_file_values() -> dict[str, Any]:

@@ -19,8 +19,15 @@ register("elasticsearch_url", "http://127.0.0.1:9200", str,
 
 # --- network safety ------------------------------------------------------------------
 register("allow_private_hosts", [], list,
-         "Comma-separated hosts or CIDR ranges that crawled URLs may reach even though they are "
+         "Comma-separated hosts, addresses or CIDR ranges, each optionally with :port "
+         "(127.0.0.1:8700, [::1]:8080), that outgoing requests may reach even though they are "
          "private or loopback (e.g. 127.0.0.1 for the sandbox). Empty: none.")
+
+# --- data at rest ---------------------------------------------------------------------
+register("secrets_key_file", "", str,
+         "File holding the key (Fernet) that encrypts webhook and chat secrets in the catalog; "
+         "empty: $LIKEWATCH_HOME/keys/secrets.key, created on first use. Keep it outside the "
+         "catalog's backups, the same file on every host (docs/security.md).")
 
 # --- crawling ------------------------------------------------------------------------
 register("user_agent", "LikewatchBot/0.1 (+https://likewatch.invalid/bot)", str,
@@ -29,6 +36,18 @@ register("media_max_bytes", 50_000_000, int,
          "Largest thumbnail or video the crawler will download, in bytes.")
 register("media_timeout", 30.0, float,
          "Seconds allowed for one media download.")
+register("media_max_pixels", 40_000_000, int,
+         "Largest thumbnail in pixels (width x height, read from its header before decoding); "
+         "a larger one is not stored, counted image_too_large.")
+register("crawl_max_pages", 1000, int,
+         "Pages (listing, search and detail) one crawl may fetch; past it the crawl stops "
+         "following links, counted page_limit (endless pagination ends here).")
+register("crawl_page_max_bytes", 10_000_000, int,
+         "Largest page body the crawler reads; a larger or endless page is cut off, counted "
+         "page_too_large.")
+register("crawl_max_redirects", 5, int,
+         "Redirect hops followed per request; more is counted redirect_limit, a loop "
+         "redirect_loop.")
 register("chromium_path", "/usr/bin/chromium", str,
          "Chromium executable that Playwright drives for JavaScript pages.")
 # Read by the crawler's Scrapy components too, as LIKEWATCH_<NAME> (crawler/run.py).
@@ -69,6 +88,9 @@ register("max_parse_attempts", 3, int,
 register("kernels", "auto", str,
          "Bank index search: 'auto' (the compiled kernels when they load, else numpy) or "
          "'numpy' (force the numpy path; same results).")
+
+register("photo_search_concurrency", 2, int,
+         "Uploaded photos (find by photo) decoded and hashed at a time; others wait their turn.")
 
 # --- logging -------------------------------------------------------------------------
 register("log_format", "console", str,
@@ -118,6 +140,16 @@ register("smtp_password", "", str,
 register("smtp_starttls", False, bool,
          "Upgrade the SMTP connection with STARTTLS before sending.")
 
+# --- observability (likewatch/metrics.py, docs/observability.md) --------------------------
+register("metrics_port", 0, int,
+         "Port on which `likewatch run` serves Prometheus /metrics by itself (for a daemon "
+         "without the api role, whose web application serves /metrics too); 0: off.")
+register("metrics_host", "127.0.0.1", str,
+         "Address the daemon's metrics port listens on.")
+register("metrics_token", "", str,
+         "Bearer token a scraper from another host sends to read /metrics "
+         "(Authorization: Bearer ...); empty: only scrapes from loopback are answered.")
+
 # --- evidence and notices (alerts/evidence, alerts/notices) ---------------------------
 register("evidence_video_max_bytes", 20_000_000, int,
          "Largest video kept in an evidence capture, in bytes; a larger one is recorded by URL only.")
@@ -146,3 +178,7 @@ register("webapp_session_hours", 12.0, float,
 register("webapp_secret", "", str,
          "Key that signs the desk's session and CSRF cookies; empty: a random key kept in "
          "$LIKEWATCH_HOME/webapp-secret (mode 0600), created on first start.")
+register("webapp_max_body_bytes", 100_000_000, int,
+         "Largest request body the desk accepts (an enrolment posts one person's photos); "
+         "larger is refused with 413 before it is read. The photo search takes one image "
+         "of at most 20 MB.")

@@ -15,8 +15,10 @@ person's values:
 another signal found something: alone it never makes a match.
 
 Banks are small (persons x references) and live in memory; ``BankCache`` rebuilds them
-when the catalog's bank generation (``bank_generation``) changes. The match policy
-(thresholds, per-client overrides, official accounts) is ``matchers.match``.
+when the catalog's bank generation (``bank_generation``) changes; each person's face
+statistics against the background cohort (``matchers.calibration``) are computed then.
+The match policy (thresholds, per-client overrides, official accounts) is
+``matchers.match``; the tier of each match (alert or review) is ``matchers.tiers``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import numpy.typing as npt
 from sqlalchemy import func, select
 
 from matchers.bank_index import HammingIndex
+from matchers.calibration import FaceCalibration
 from matchers.euclidean_index import EuclideanIndex
 from matchers.match import (
     Hit,
@@ -45,6 +48,7 @@ from matchers.match import (
     parse_official_accounts,
 )
 from matchers.signals.base import Match, SignalType, SignalValue
+from matchers.tiers import decide, person_sides, tier_face_hits, tiered_policy
 
 if TYPE_CHECKING:
     from likewatch.catalog import Catalog
@@ -147,14 +151,21 @@ class BankSet:
 
     def __init__(self, banks: Sequence[ReferenceBank], *,
                  signal_types: Mapping[str, SignalType] | None = None,
-                 policy: MatchPolicy | None = None, generation: str = "") -> None:
+                 policy: MatchPolicy | None = None, generation: str = "",
+                 calibration: FaceCalibration | None = None) -> None:
         if signal_types is None:
             from matchers.signals import all_signal_types
 
             signal_types = all_signal_types()
         self.types: dict[str, SignalType] = dict(signal_types)
         self.banks = list(banks)
-        self.policy = policy or MatchPolicy.from_signal_types(self.types)
+        # Face scores are calibrated against the background cohort (matchers.calibration):
+        # each person's statistics are computed here, once per bank change.
+        self.calibration = (calibration or FaceCalibration.default()) if "face" in self.types \
+            else None
+        self.policy = policy or tiered_policy(self.types, calibration=self.calibration)
+        self.face_sides = (person_sides(self.banks, self.types, self.calibration)
+                           if self.calibration is not None else [])
         self.generation = generation
         self.indexes: dict[str, _SignalIndex] = {}
         for name, stype in self.types.items():
@@ -202,8 +213,17 @@ class BankSet:
         for v in values:
             ix = self.indexes.get(v.signal)
             if ix is not None and len(ix.refs):
-                hits.extend(ix.search(v.value))
+                found = ix.search(v.value)
+                hits.extend(self._tiered(v.signal, [v.value], [found])[0])
         return best_hits(hits)
+
+    def _tiered(self, signal: str, values: list[str], found: list[list[Hit]]
+                ) -> list[list[Hit]]:
+        """Face hits with their tier (``matchers.tiers``); other signals' as they are."""
+        if signal != "face" or self.calibration is None:
+            return found
+        return tier_face_hits(self.calibration, self.face_sides, self.policy, self.banks,
+                              self.types["face"], values, found)
 
     def _search_for_policy(self, values: Sequence[SignalValue]) -> list[Hit]:
         """``search_values`` minus hits the policy would drop anyway.
@@ -244,7 +264,8 @@ class BankSet:
                      if v.signal == name]
             if not pairs or not len(ix.refs):
                 continue
-            found = ix.search_many([v for _, v in pairs])
+            found = self._tiered(name, [v for _, v in pairs],
+                                 ix.search_many([v for _, v in pairs]))
             for (i, _), hs in zip(pairs, found, strict=True):
                 hits[i].extend(hs)
         for i, vals in enumerate(items):  # as in _search_for_policy
@@ -256,27 +277,8 @@ class BankSet:
 
     def _apply_policy(self, hits: list[Hit], platform: str, uploader: str, uploader_id: str,
                       frame: str) -> list[Match]:
-        accepted = [h for h in hits
-                    if self.policy.accepts(self.banks[h.person].client, h.signal, h.distance)]
-        by_person: dict[int, set[str]] = {}
-        for h in accepted:
-            by_person.setdefault(h.person, set()).add(h.signal)
-        out = []
-        for h in accepted:
-            bank = self.banks[h.person]
-            if h.signal not in self.policy.corroborated(by_person[h.person]):
-                continue
-            if bank.is_official(platform, uploader, uploader_id):
-                continue
-            extra = {"client": bank.client}
-            if bank.person_id is not None:
-                extra["person_id"] = str(bank.person_id)
-            if h.variant:
-                extra["variant"] = h.variant
-            out.append(Match(bank.key, h.signal, h.distance,
-                             self.policy.threshold(bank.client, h.signal), h.reference_id,
-                             frame, extra))
-        return out
+        return decide(hits, self.banks, self.policy, platform=platform, uploader=uploader,
+                      uploader_id=uploader_id, frame=frame)
 
     def match_image(self, image: ImageInput, *, platform: str = "", uploader: str = "",
                     uploader_id: str = "", frame: str = "") -> list[Match]:
@@ -314,9 +316,10 @@ class BankSet:
             for r in s.scalars(rq.order_by(Reference.id)):
                 banks[r.person_id].references.append(
                     BankReference(r.id, {k: list(v) for k, v in (r.signals or {}).items()}))
-        policy = MatchPolicy.from_signal_types(signal_types, overrides)
+        calibration = FaceCalibration.default() if "face" in signal_types else None
+        policy = tiered_policy(signal_types, overrides, calibration)
         return cls(list(banks.values()), signal_types=signal_types, policy=policy,
-                   generation=generation)
+                   generation=generation, calibration=calibration)
 
 
 def bank_generation(catalog: Catalog) -> str:

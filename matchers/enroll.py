@@ -115,13 +115,15 @@ def enroll(catalog: Catalog, person_key: str, files: Sequence[str | Path | bytes
            client: str = "default", display_name: str = "", face_index: int | None = None,
            official_accounts: Sequence[tuple[str, str]] = (),
            signal_types: Mapping[str, SignalType] | None = None,
-           create_client: bool = True, aliases: Sequence[str] = ()) -> list[EnrolResult]:
+           create_client: bool = True, aliases: Sequence[str] = (),
+           progress: Callable[[int, int], object] | None = None) -> list[EnrolResult]:
     """Enrol reference photos of ``person_key`` (the person is created if new; the client
     too unless ``create_client`` is False, when an unknown client is an EnrolError --
     ``likewatch enroll`` and the desk never create one by a typo).
 
     ``official_accounts``: (platform, uploader) pairs added to the person's allow-list
     (``*`` as platform: any platform); content they post never matches.
+    ``progress(done, total)`` after each photo is read and hashed.
     """
     from likewatch.catalog.models import Client, Media, Person, Reference
 
@@ -152,6 +154,8 @@ def enroll(catalog: Catalog, person_key: str, files: Sequence[str | Path | bytes
         except ImageError as e:
             raise EnrolError(f"{label}: not a usable image: {e}") from e
         prepared.append((label, data, signals, n_faces))
+        if progress is not None:
+            progress(i + 1, len(files))
 
     store = MediaStore(catalog.home)
     results = []

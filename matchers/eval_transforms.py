@@ -209,24 +209,38 @@ def t_another_photo(img: Image.Image, ctx: Context) -> Output:
     return [ImageInput.from_pil(_jpeg(ctx.another, int(ctx.rng.integers(60, 96))))]
 
 
-def t_faceswap(img: Image.Image, ctx: Context) -> Output:
-    """The person's face (from another photo when there is one) onto someone else's photo."""
+def _swap(src: Image.Image, ctx: Context) -> Output:
+    """``src``'s face onto a random target. The mask covers 1.0-1.4 face boxes: at 1.4
+    swap apps' whole face, at 1.0 the target keeps its jaw, brows and face outline, which
+    pulls the embedding toward the target (these reach 0.5-0.65 from the person, as the
+    misses of the issue-13 measurement did)."""
     from matchers.eval_faceswap import face_swap
 
     if not ctx.swap_targets:
         return []
-    src = ctx.another if ctx.another is not None else img
     target = ctx.swap_targets[int(ctx.rng.integers(len(ctx.swap_targets)))]
-    out = face_swap(src, target)
+    out = face_swap(src, target, scale=float(ctx.rng.uniform(1.0, 1.4)))
     return [] if out is None else [ImageInput.from_pil(_jpeg(out, 90))]
+
+
+def t_faceswap(img: Image.Image, ctx: Context) -> Output:
+    """The person's face from another photo of them onto someone else's head."""
+    return _swap(ctx.another if ctx.another is not None else img, ctx)
+
+
+def t_faceswap_enrolled(img: Image.Image, ctx: Context) -> Output:
+    """The person's face from the enrolled photo itself onto someone else's head."""
+    return _swap(img, ctx)
 
 
 @dataclass(frozen=True)
 class Transform:
     name: str
     fn: Callable[[Image.Image, Context], Output]
-    exact_reuse: bool  # acceptance: >= 99% recall
-    target: float | None  # required recall, None = reported only
+    exact_reuse: bool  # acceptance: >= 99% at alert tier
+    target: float | None  # required recall (at alert tier for exact reuse, at either tier
+    # for likeness), None = reported only
+    alert_target: float | None = None  # likeness: required recall at alert tier
 
 
 TRANSFORMS: tuple[Transform, ...] = (
@@ -243,6 +257,9 @@ TRANSFORMS: tuple[Transform, ...] = (
     Transform("watermark_text", t_watermark, True, 0.99),
     Transform("letterbox", t_letterbox, True, 0.99),
     Transform("video_frame_h264", t_video_frame, True, 0.99),
-    Transform("another_photo", t_another_photo, False, 0.95),
-    Transform("face_swap_composite", t_faceswap, False, 0.95),
+    Transform("another_photo", t_another_photo, False, 0.95, 0.85),
+    Transform("face_swap_composite", t_faceswap, False, 0.95, 0.85),
+    Transform("face_swap_enrolled_photo", t_faceswap_enrolled, False, 0.95, 0.85),
 )
+# What unrelated people's photos go through in the eval (besides being used as they are).
+STRANGER_TRANSFORMS = ("jpeg_q20-30", "crop_20%", "subtitle_bar", "brightness_contrast")

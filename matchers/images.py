@@ -11,8 +11,11 @@
 - ``memo(key, fn)``: a per-image cache, so faces are detected once even though two
   signals use them, and a keyframe's pHash computed for scene selection is reused.
 
-Decoding is guarded: more than ``MAX_PIXELS`` pixels (a decompression bomb), a corrupt
-or truncated file raise ``ImageError`` with a one-line reason. Nothing is decoded twice.
+Decoding is guarded, from the header, before any pixel is decoded: more than
+``MAX_PIXELS`` pixels (a decompression bomb; ``MAX_FULL_DECODE_PIXELS`` for formats that
+have no reduced decode), a corrupt or truncated file raise ``ImageError`` with a one-line
+reason. Every caller (scan, enrolment, the matcher, the photo search) decodes through
+here, so every one gets the limits. Nothing is decoded twice.
 """
 
 from __future__ import annotations
@@ -29,8 +32,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # 40 megapixels: larger than any phone photo or 4K frame (8.3 Mpix), far below the
 # ~1 GB of RGB a bomb could make us allocate. Pillow's own limit (89 Mpix, a warning;
-# an error above twice that) is checked too.
+# an error above twice that) is checked too. A JPEG this large is only ever decoded
+# reduced (``draft``: 1/8 of it, 0.6 Mpix, for the hashes and the face search).
 MAX_PIXELS = 40_000_000
+# Formats without a reduced decode (PNG, WebP, GIF...) are decoded in full: 16 Mpix is
+# 48 MB of RGB (64 MB while an RGBA picture is converted), past any screenshot or frame.
+# Issue 14: eight 40-megapixel PNGs held the photo search at 1.3 GB.
+MAX_FULL_DECODE_PIXELS = 16_000_000
 
 # Formats whose decoder supports ``draft`` (DCT-domain downscaling).
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
@@ -144,6 +152,9 @@ class ImageInput:
         if w * h > MAX_PIXELS:
             raise ImageError(f"decompression bomb: {w}x{h} = {w * h} pixels "
                              f"(limit {MAX_PIXELS})")
+        if img.format not in _DRAFT_FORMATS and w * h > MAX_FULL_DECODE_PIXELS:
+            raise ImageError(f"image too large: {w}x{h} = {w * h} pixels of {img.format} "
+                             f"(limit {MAX_FULL_DECODE_PIXELS} for formats decoded in full)")
         if self._size is None:
             self._format = img.format
             self._orient = _orientation(img)

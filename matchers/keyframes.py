@@ -1,26 +1,43 @@
-"""Keyframes from a video with PyAV: scene-change selection over I-frames plus a minimum rate.
+"""Frames of a video for the matchers, as a stream: every I-frame, every scene change and a
+floor of frames per second, each kept only when it shows something new.
 
-1. Every packet is demuxed, but only key frames are decoded (``skip_frame = "NONKEY"``):
-   encoders put an I-frame at each scene cut, and decoding only those runs at 300-1000x
-   real time (``docs/measurements.md``).
-2. Where I-frames are further apart than ``1 / min_rate`` seconds (long GOPs, slow
-   scenes), frames are added at that rate by seeking and decoding forward.
-3. A frame is kept only if it differs perceptually from every frame kept so far (pHash
-   distance above ``scene_distance``; the pHash is cached on the frame's ``ImageInput``,
-   so the matchers reuse it) and is at least ``min_interval`` after the previous one; flat
-   frames (black, fades: no pHash) are dropped. At most ``max_frames`` are kept, spread
-   evenly over the video if there were more.
-4. A corrupt or truncated video gives the frames decoded so far plus a reason in
+One pass over the video with PyAV, in bounded memory whatever the input:
+
+1. Every packet is demuxed and every *reference* frame decoded (``skip_frame = "NONREF"``):
+   I-frames, P-frames and the B-frames others depend on, i.e. every frame the decoder has to
+   reconstruct anyway; only the disposable B-frames are skipped. Decoding only full key
+   frames (``"NONKEY"``) was 4x cheaper but blind: x264 codes a scene cut that comes soon
+   after a keyframe as an ordinary I-frame, or as a P-frame, and in ``likewatch eval`` and
+   the issue-13 measurement the face in such a scene was never looked at.
+2. A frame is *looked at* (converted to RGB, at most ``MAX_FRAME_SIDE``) when it is an
+   I-frame, or a scene change (the mean change of 16x12 luma block means, read from the
+   Y plane without conversion, against the previous decoded frame exceeds ``CUT_LEVEL``),
+   or when ``1 / min_rate`` seconds passed since the last look (the floor: every shot of
+   1 s or more is looked at, whatever the encoder did).
+3. A looked-at frame is *kept* (yielded) when its pHash is more than ``scene_distance``
+   from every frame kept so far, and more than ``SHOT_DRIFT`` from those of its own shot
+   (the pHash is cached on the frame's ``ImageInput``, so the matchers reuse it); flat
+   frames (black, fades) are not kept, except that a video of nothing but flat frames
+   yields its first one. At most ``max_frames`` are kept; past that the stream stops with
+   an error naming the time. With ``repeats``, a few more looks per shot are yielded,
+   marked ``repeat``, for face tracks (``matchers/tracks.py``).
+4. Only the current frame, the previous block means and the kept pHashes are held: the
+   caller hashes each kept frame and drops it. (Issue 14: keeping every keyframe's pixels
+   until the end took 3.7 MB a frame, 2.3-4 GB for a 10 MB video.) Frames larger than
+   ``MAX_VIDEO_PIXELS`` are refused before the first is decoded (and the decoder is opened
+   with that limit, so a stream that changes size midway cannot allocate more).
+5. A corrupt or truncated video gives the frames decoded so far plus a reason in
    ``errors``; only a file that is not a video at all gives no frames. Never an exception.
 
-Frames become ``ImageInput.from_array`` (longer side at most ``MAX_FRAME_SIDE``), so
-keyframes and thumbnails take the same path through the signals.
+Frames become ``ImageInput.from_array``, so keyframes and thumbnails take the same path
+through the signals.
 """
 
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +45,7 @@ from typing import Any
 import av
 import numpy as np
 import numpy.typing as npt
+from av.video.frame import PictureType
 
 from matchers.images import ImageError, ImageInput
 from matchers.signals.phash import PhashSignal
@@ -36,13 +54,34 @@ from matchers.signals.phash import PhashSignal
 SCENE_DISTANCE = 8
 # Frames are scaled down to this longer side: enough for faces (see matchers/faces.py).
 MAX_FRAME_SIDE = 1280
+# 4K UHD. A decoder keeps up to 16 reference frames of this size (12 MB each in YUV 4:2:0).
+MAX_VIDEO_PIXELS = 3840 * 2160
+# The floor: at least this many frames a second are looked at, so no shot of 1 s or more
+# is skipped (0.8 s apart at most; frames between looks are at most a few frames apart).
+MIN_RATE = 1.25
+# I-frames and scene changes closer than this to the previous look wait for the floor.
+MIN_INTERVAL = 0.2
+# Mean absolute change of the 16x12 luma block means (0-255) between decoded frames that
+# counts as a scene change. Measured on generated H.264: hard cuts between Meta's photos
+# and our headshots 31-77; a pan of 8 px a frame over a photo 12-17, slow zooms under 4.
+# A false alarm costs a look (about 1 ms) and splits a face track.
+CUT_LEVEL = 24.0
+# Within one shot (no scene change between), a look is a new scene only past this pHash
+# distance from the shot's kept frames: a slow pan over a fine texture moved the pHash by
+# 10-20 bits in 2 s; different pictures usually differ by 22-40 (p1 and median of 18k pairs).
+SHOT_DRIFT = 20
+# Distinct scenes kept at most; each costs the face signals about 40 ms.
+MAX_FRAMES = 64
+# With ``repeats``: up to this many more looks per shot, at least TRACK_SPACING s apart, are
+# yielded as ``repeat`` frames so a face can be followed over its shot (matchers/tracks.py).
+TRACK_SAMPLES = 1
+TRACK_SPACING = 1.0
 # A stream whose packets stop this long before its announced duration was truncated.
 TRUNCATION_SLACK = 1.0
-# Decode forward instead of seeking again when the next wanted time is this close.
-REDECODE_SPAN = 3.0
 DEFAULT_TIME_BUDGET = 60.0
 
 _PHASH = PhashSignal()
+_SAMPLE = (12, 16)  # rows, columns of the scene-change sample (block means)
 
 
 @dataclass(frozen=True)
@@ -50,7 +89,9 @@ class Keyframe:
     t: float  # seconds from the start of the video
     image: ImageInput
     label: str  # "t=1.23s"
-    key: bool = True  # an I-frame (False: added for the minimum rate)
+    key: bool = True  # an I-frame (False: a scene change or the floor)
+    shot: int = 0  # scene changes seen before it: frames of one shot share it
+    repeat: bool = False  # another look at a shot already kept (for face tracks only)
 
 
 @dataclass
@@ -58,7 +99,8 @@ class KeyframeResult:
     frames: list[Keyframe] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     duration: float | None = None  # seconds, as announced by the container
-    decoded: int = 0  # frames decoded (key frames and rate frames)
+    decoded: int = 0  # frames decoded
+    looked: int = 0  # frames converted and hashed
 
 
 def _open(source: Path | str | bytes) -> Any:
@@ -78,192 +120,206 @@ def _to_input(frame: Any, t: float) -> ImageInput:
     return ImageInput.from_array(arr, name=f"t={t:.2f}s")
 
 
-def _frame_time(frame: Any, stream: Any) -> float | None:
-    if frame.pts is None:
+def _luma_sample(frame: Any) -> npt.NDArray[np.float32] | None:
+    """16x12 block means of a decoded frame's luma, read from its Y plane (every 4th pixel
+    of every 4th row) without any conversion."""
+    if not frame.format.name.startswith(("yuv", "yuvj", "nv12", "gray")):
         return None
-    return float(frame.pts * stream.time_base) - _start(stream)
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    pts = rows[::4, :plane.width:4]
+    by, bx = _SAMPLE
+    h, w = pts.shape[0] - pts.shape[0] % by, pts.shape[1] - pts.shape[1] % bx
+    if not h or not w:
+        return None
+    blocks: npt.NDArray[np.float32] = pts[:h, :w].reshape(by, h // by, bx, w // bx).mean(
+        axis=(1, 3), dtype=np.float32)
+    return blocks
 
 
 def _start(stream: Any) -> float:
     return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
 
 
-class _Extractor:
-    def __init__(self, container: Any, stream: Any, *, min_interval: float, min_rate: float,
-                 deadline: float, result: KeyframeResult) -> None:
-        self.container = container
-        self.stream = stream
+class KeyframeStream:
+    """The kept frames of a video, one at a time (see the module docstring).
+
+    Iterate once; ``errors``, ``duration``, ``decoded`` and ``looked`` are complete when
+    the iteration ends (a caller that stops early gets what was seen so far).
+    """
+
+    def __init__(self, source: Path | str | bytes, *, max_frames: int = MAX_FRAMES,
+                 min_interval: float = MIN_INTERVAL, min_rate: float = MIN_RATE,
+                 scene_distance: float = SCENE_DISTANCE,
+                 time_budget: float = DEFAULT_TIME_BUDGET, repeats: bool = False) -> None:
+        self.source = source
+        self.repeats = repeats
+        self.max_frames = max_frames
         self.min_interval = min_interval
-        self.min_rate = min_rate
-        self.deadline = deadline
-        self.result = result
-        self.candidates: list[Keyframe] = []
-        self.last_packet_t = 0.0
-        self.decode_errors = 0
-        self.first_error = ""
+        self.period = 1.0 / min_rate if min_rate > 0 else float("inf")
+        self.scene_distance = scene_distance
+        self.time_budget = time_budget
+        self.result = KeyframeResult()
+        self._kept: list[str] = []  # pHashes of the frames kept
+        self._shot_kept: list[str] = []  # those of the current shot
+        self._shot = -1
+        self._shot_times: list[float] = []  # times of the shot's kept and repeat frames
+        self._decode_errors = 0
+        self._first_error = ""
 
-    def _over_budget(self, where: float) -> bool:
-        if time.monotonic() > self.deadline:
-            self.result.errors.append(f"time budget exceeded at t={where:.2f}s")
-            return True
-        return False
+    @property
+    def errors(self) -> list[str]:
+        return self.result.errors
 
-    def _note(self, e: Exception) -> None:
-        self.decode_errors += 1
-        if not self.first_error:
-            self.first_error = f"{type(e).__name__}: {e}"
+    @property
+    def duration(self) -> float | None:
+        return self.result.duration
 
-    def key_frames(self) -> bool:
-        """Pass 1: decode I-frames only. False if the time budget ran out."""
-        self.stream.codec_context.skip_frame = "NONKEY"
-        last_kept = -1e9
-        start = _start(self.stream)
+    def __iter__(self) -> Iterator[Keyframe]:
+        result = self.result
         try:
-            for packet in self.container.demux(self.stream):
+            container = _open(self.source)
+        except (av.error.FFmpegError, OSError, ValueError) as e:
+            result.errors.append(f"not a readable video: {type(e).__name__}: {e}")
+            return
+        try:
+            yield from self._frames(container)
+        except Exception as e:  # noqa: BLE001 - a broken video must never stop a batch
+            result.errors.append(f"video error: {type(e).__name__}: {e}")
+        finally:
+            container.close()
+
+    def _frames(self, container: Any) -> Iterator[Keyframe]:
+        result = self.result
+        streams = [s for s in container.streams if s.type == "video"]
+        if not streams:
+            result.errors.append("no video stream")
+            return
+        stream = streams[0]
+        ctx = stream.codec_context
+        if ctx.width * ctx.height > MAX_VIDEO_PIXELS:
+            result.errors.append(f"video frames too large: {ctx.width}x{ctx.height} pixels "
+                                 f"(limit {MAX_VIDEO_PIXELS})")
+            return
+        ctx.options = {"max_pixels": str(MAX_VIDEO_PIXELS)}
+        ctx.thread_count = 1  # one core per matcher; frame threads would hold more frames
+        ctx.skip_frame = "NONREF"
+        if stream.duration is not None:
+            result.duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            result.duration = container.duration / av.time_base
+        deadline = time.monotonic() + self.time_budget
+        start, tb = _start(stream), stream.time_base
+        last_packet_t, last_look = 0.0, -1e9
+        previous: npt.NDArray[np.float32] | None = None
+        shot = 0
+        flat_first: Keyframe | None = None
+        try:
+            for packet in container.demux(stream):
                 if packet.pts is not None:
-                    end = float((packet.pts + (packet.duration or 0)) * self.stream.time_base)
-                    self.last_packet_t = max(self.last_packet_t, end - start)
+                    end = float((packet.pts + (packet.duration or 0)) * tb) - start
+                    last_packet_t = max(last_packet_t, end)
                 try:
                     frames = packet.decode()
                 except (av.error.FFmpegError, ValueError) as e:
                     self._note(e)
                     continue
                 for frame in frames:
-                    self.result.decoded += 1
-                    t = _frame_time(frame, self.stream)
-                    if t is None or t - last_kept < self.min_interval:
+                    result.decoded += 1
+                    if frame.pts is None:
                         continue
-                    last_kept = t
-                    self.candidates.append(Keyframe(t, _to_input(frame, t), f"t={t:.2f}s"))
-                    if self._over_budget(t):
-                        return False
+                    t = float(frame.pts * tb) - start
+                    sample = _luma_sample(frame)
+                    cut = (previous is not None and sample is not None
+                           and sample.shape == previous.shape
+                           and float(np.abs(sample - previous).mean()) > CUT_LEVEL)
+                    previous = sample
+                    shot += cut
+                    key = bool(frame.key_frame) or frame.pict_type == PictureType.I
+                    since = t - last_look
+                    if not (since >= self.period - 1e-6
+                            or ((key or cut) and since >= self.min_interval - 1e-6)):
+                        continue
+                    last_look = t
+                    state, kf = self._look(frame, t, key, shot)
+                    if state == "flat" and flat_first is None:
+                        flat_first = kf  # kept only if nothing else is
+                    if state == "repeat" and kf is not None:
+                        yield kf
+                    if state != "new" or kf is None:
+                        continue
+                    if len(self._kept) > self.max_frames:
+                        result.errors.append(f"frame limit ({self.max_frames}) reached at "
+                                             f"t={t:.2f}s")
+                        return
+                    yield kf
+                    if time.monotonic() > deadline:
+                        result.errors.append(f"time budget exceeded at t={t:.2f}s")
+                        return
+                if result.looked and time.monotonic() > deadline:
+                    result.errors.append(f"time budget exceeded at t={last_packet_t:.2f}s")
+                    return
         except (av.error.FFmpegError, OSError, ValueError) as e:
             self._note(e)
-        return True
+        finally:
+            if self._decode_errors:
+                result.errors.append(f"{self._decode_errors} decode error(s), first: "
+                                     f"{self._first_error}")
+        if not self._kept and flat_first is not None:  # only flat frames: say what it shows
+            yield flat_first
+        if result.duration and last_packet_t < result.duration - TRUNCATION_SLACK:
+            result.errors.append(f"truncated: data ends at {last_packet_t:.2f}s of "
+                                 f"{result.duration:.2f}s")
+        if not result.looked and not result.errors:
+            result.errors.append("no decodable frame")
 
-    def fill_times(self) -> list[float]:
-        """Times to sample so that no gap between looked-at frames exceeds ``1 / min_rate``."""
-        if self.min_rate <= 0:
-            return []
-        period = 1.0 / self.min_rate
-        end = self.last_packet_t
-        wanted: list[float] = []
-        last: float | None = None
-        for t in [*sorted(c.t for c in self.candidates), end]:
-            if last is None:
-                if t <= period:
-                    last = t
-                    continue
-                wanted.append(0.0)
-                last = 0.0
-            while t - last > period:
-                last += period
-                if last >= t - self.min_interval:
-                    break
-                wanted.append(last)
-            last = max(last, t)
-        return [w for w in wanted if w < end]
-
-    def rate_frames(self, wanted: list[float]) -> None:
-        """Pass 2: seek to each wanted time and decode forward to it."""
-        self.stream.codec_context.skip_frame = "DEFAULT"
-        tb = self.stream.time_base
-        start = _start(self.stream)
-        i = 0
-        while i < len(wanted):
-            if self._over_budget(wanted[i]):
-                return
-            try:
-                self.container.seek(int((wanted[i] + start) / tb), stream=self.stream,
-                                    backward=True, any_frame=False)
-                progressed = False
-                for frame in self.container.decode(self.stream):
-                    self.result.decoded += 1
-                    t = _frame_time(frame, self.stream)
-                    if t is None or t < wanted[i] - 1e-3:
-                        continue
-                    progressed = True
-                    self.candidates.append(
-                        Keyframe(t, _to_input(frame, t), f"t={t:.2f}s", key=False))
-                    while i < len(wanted) and wanted[i] <= t + 1e-3:
-                        i += 1
-                    if i >= len(wanted) or wanted[i] - t > REDECODE_SPAN:
-                        break
-                if not progressed:
-                    i += 1  # nothing decodable at or after that time
-            except (av.error.FFmpegError, OSError, ValueError) as e:
-                self._note(e)
-                i += 1
-
-
-def _select(candidates: list[Keyframe], *, scene_distance: float, min_interval: float,
-            max_frames: int) -> list[Keyframe]:
-    kept: list[Keyframe] = []
-    hashes: list[str] = []
-    for c in sorted(candidates, key=lambda k: k.t):
-        if kept and c.t - kept[-1].t < min_interval:
-            continue
+    def _look(self, frame: Any, t: float, key: bool, shot: int
+              ) -> tuple[str, Keyframe | None]:
+        """("new", frame) for a scene not kept yet; ("repeat", frame) for another look at
+        the current shot (with ``repeats``); ("flat", frame) for a frame without a pHash;
+        ("seen", None) otherwise."""
+        self.result.looked += 1
         try:
-            values = _PHASH.hash(c.image)
-        except ImageError:
-            continue
-        if not values:  # flat frame
-            continue
+            image = _to_input(frame, t)
+            values = _PHASH.hash(image)
+        except (ImageError, ValueError) as e:
+            self._note(e)
+            return "seen", None
+        kf = Keyframe(t, image, f"t={t:.2f}s", key, shot)
+        if not values:
+            return "flat", kf
+        if shot != self._shot:
+            self._shot, self._shot_kept, self._shot_times = shot, [], []
         h = values[0].value
-        if any(_PHASH.distance(h, k) <= scene_distance for k in hashes):
-            continue
-        kept.append(c)
-        hashes.append(h)
-    if not kept and candidates:  # only flat frames (a black video): still say what it shows
-        kept = [min(candidates, key=lambda k: k.t)]
-    if len(kept) > max_frames:
-        idx = np.linspace(0, len(kept) - 1, max_frames).round().astype(int)
-        kept = [kept[i] for i in sorted(set(idx.tolist()))]
-    return kept
+        near = [_PHASH.distance(h, k) for k in self._kept]
+        drift = [_PHASH.distance(h, k) for k in self._shot_kept]
+        if all(d > self.scene_distance for d in near) and all(d > SHOT_DRIFT for d in drift):
+            self._kept.append(h)
+            self._shot_kept.append(h)
+            self._shot_times.append(t)
+            return "new", kf
+        if (self.repeats and self._shot_kept and len(self._shot_times) <= TRACK_SAMPLES
+                and t - self._shot_times[-1] >= TRACK_SPACING):
+            self._shot_times.append(t)
+            return "repeat", Keyframe(t, image, f"t={t:.2f}s", key, shot, repeat=True)
+        return "seen", None
+
+    def _note(self, e: Exception) -> None:
+        self._decode_errors += 1
+        if not self._first_error:
+            self._first_error = f"{type(e).__name__}: {e}"
 
 
 def extract_keyframes(source: Path | str | bytes, *, max_frames: int = 24,
-                      min_interval: float = 0.5, min_rate: float = 0.2,
+                      min_interval: float = MIN_INTERVAL, min_rate: float = MIN_RATE,
                       scene_distance: float = SCENE_DISTANCE,
                       time_budget: float = DEFAULT_TIME_BUDGET) -> KeyframeResult:
-    """Representative frames of a video (a path or the file's bytes); never raises.
-
-    ``min_rate``: at least this many frames a second are looked at (0.2: one every 5 s)
-    even without I-frames; ``min_interval``: kept frames are at least this far apart;
-    ``scene_distance``: pHash distance a frame must exceed from every kept frame (-1 keeps
-    all candidates); ``time_budget``: seconds of work before giving up with an error.
-    """
-    result = KeyframeResult()
-    try:
-        container = _open(source)
-    except (av.error.FFmpegError, OSError, ValueError) as e:
-        result.errors.append(f"not a readable video: {type(e).__name__}: {e}")
-        return result
-    try:
-        streams = [s for s in container.streams if s.type == "video"]
-        if not streams:
-            result.errors.append("no video stream")
-            return result
-        stream = streams[0]
-        if stream.duration is not None:
-            result.duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            result.duration = container.duration / av.time_base
-        ex = _Extractor(container, stream, min_interval=min_interval, min_rate=min_rate,
-                        deadline=time.monotonic() + time_budget, result=result)
-        if ex.key_frames():
-            ex.rate_frames(ex.fill_times())
-        if ex.decode_errors:
-            result.errors.append(f"{ex.decode_errors} decode error(s), first: {ex.first_error}")
-        if result.duration and ex.last_packet_t < result.duration - TRUNCATION_SLACK:
-            result.errors.append(f"truncated: data ends at {ex.last_packet_t:.2f}s of "
-                                 f"{result.duration:.2f}s")
-        if not ex.candidates and not result.errors:
-            result.errors.append("no decodable frame")
-        result.frames = _select(ex.candidates, scene_distance=scene_distance,
-                                min_interval=min_interval, max_frames=max_frames)
-    except Exception as e:  # noqa: BLE001 - a broken video must never stop a batch
-        result.errors.append(f"video error: {type(e).__name__}: {e}")
-    finally:
-        container.close()
-    return result
+    """Every kept frame of a video in one list (at most ``max_frames``, so at most that many
+    frames' pixels in memory): for tests, the eval and short clips. The matcher and
+    ``likewatch scan`` iterate a ``KeyframeStream`` and drop each frame once hashed."""
+    stream = KeyframeStream(source, max_frames=max_frames, min_interval=min_interval,
+                            min_rate=min_rate, scene_distance=scene_distance,
+                            time_budget=time_budget)
+    frames = list(stream)
+    stream.result.frames = frames
+    return stream.result

@@ -20,19 +20,11 @@ Rules (one place, used by the banks, the pipeline, ``likewatch scan`` and backse
   the face finds too, so a ``CORROBORATE`` signal counts only when another signal
   matched the same person in the same image (or frame).
 
-Look-alikes and several references per person. On uniform studio headshots different
-people come as close as 0.55 in dlib's embedding space (``../shared/data/faces``), so
-the customary 0.6 is too loose. The face rule is therefore plain and strict -
-``distance <= face.THRESHOLD`` (0.505, calibrated on that data with transformed copies;
-``likewatch eval`` prints the recall / false-match trade-off around it) - and
-recall on new photos should come from enrolling several references per person rather
-than from loosening the threshold: the bank keeps every reference and a candidate face
-is compared with all of them, so its distance to the person is the minimum over the
-references. A new photo (older or younger, other light, other pose) is usually close to
-at least one reference taken in similar conditions; in the eval the true matches near
-the threshold all come from the one person whose two photos are 0.53 apart. Each reference
-also gives impostors one more chance, so enrol references that differ from each other,
-not near-copies.
+Faces are not decided by one global distance: ``matchers.tiers`` gives every match its
+tier (alert or review) and scores faces against a background cohort
+(``matchers.calibration``); here the face threshold is the ceiling past which no face
+matches (a client's own face threshold lowers it). A person's several references are all
+searched, and the distance to the person is the smallest over them.
 """
 
 from __future__ import annotations
@@ -75,6 +67,9 @@ class MatchPolicy:
     defaults: dict[str, float]
     overrides: dict[str, dict[str, float]] = field(default_factory=dict)
     corroborate: frozenset[str] = CORROBORATE
+    # Signals searched further than their threshold, for evidence that is not a match by
+    # itself (face_pdq near a face: ``matchers.tiers``): {signal: radius}.
+    evidence: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_signal_types(cls, types: Mapping[str, SignalType],
@@ -90,7 +85,7 @@ class MatchPolicy:
 
     def search_radius(self, signal: str) -> float:
         """The largest threshold any client uses for ``signal``: what an index must find."""
-        values = [self.defaults[signal]]
+        values = [self.defaults[signal], self.evidence.get(signal, 0.0)]
         values += [o[signal] for o in self.overrides.values() if signal in o]
         return max(values)
 
@@ -113,15 +108,23 @@ class Hit:
     distance: float
     reference_id: int | None
     variant: str = ""
+    # Decided for calibrated signals (face) when found: "alert" or "review", and the
+    # largest distance that gets that tier for this person and this face.
+    tier: str = ""
+    threshold: float | None = None
+
+
+TIER_RANK = {"alert": 0, "review": 1, "": 2}
 
 
 def best_hits(hits: Iterable[Hit]) -> list[Hit]:
-    """Keep the smallest distance per (person, signal); ties keep the lowest reference id."""
+    """Keep the best hit per (person, signal): the higher tier, then the smaller distance;
+    ties keep the lowest reference id."""
     best: dict[tuple[int, str], Hit] = {}
     for h in hits:
         k = (h.person, h.signal)
         cur = best.get(k)
-        if cur is None or (h.distance, h.reference_id or 0) < (cur.distance,
-                                                               cur.reference_id or 0):
+        if cur is None or (TIER_RANK[h.tier], h.distance, h.reference_id or 0) < (
+                TIER_RANK[cur.tier], cur.distance, cur.reference_id or 0):
             best[k] = h
     return sorted(best.values(), key=lambda h: (h.person, h.signal))

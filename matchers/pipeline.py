@@ -31,11 +31,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import delete, select
 
+from likewatch import metrics
 from likewatch.media import MediaStore
 from likewatch.work.db import compare_and_set, write_session
 from matchers.bank_index import HammingIndex
 from matchers.banks import BankCache, BankSet
 from matchers.euclidean_index import EuclideanIndex
+from matchers.match import TIER_RANK
 from matchers.provenance.record import record_candidate_provenance
 from matchers.signals.base import Match, SignalType, SignalValue
 
@@ -118,21 +120,15 @@ def hash_media(catalog: Catalog, cand: Candidate, banks: BankSet,
             errors.append(f"thumbnail: {type(e).__name__}: {e}")
             log.exception("hashing thumbnail of candidate %s failed", cand.id)
     if cand.video_sha256:
-        from matchers.keyframes import extract_keyframes
+        from matchers.video import hash_video
 
         path = _media_path(catalog, cand.video_sha256)
         try:
-            result = extract_keyframes(path)
-            for err in result.errors:
+            video = hash_video(path, banks.types)  # frames hashed one at a time, then dropped
+            for err in video.errors:
                 summary.count("video")
                 errors.append(f"video: {err}")
-            for kf in result.frames:
-                try:
-                    images.append(_Image(cand.video_sha256, kf.label,
-                                         banks.hash_image(kf.image)))
-                except ImageError as e:
-                    summary.count("keyframe")
-                    errors.append(f"video {kf.label}: {e}")
+            images += [_Image(cand.video_sha256, label, values) for label, values in video.images]
         except Exception as e:  # noqa: BLE001 - one bad file never stops the batch
             summary.count("internal")
             errors.append(f"video: {type(e).__name__}: {e}")
@@ -145,6 +141,12 @@ def hash_media(catalog: Catalog, cand: Candidate, banks: BankSet,
 
 def _person_id(m: Match) -> int:
     return int(m.extra["person_id"])
+
+
+def _rank(m: Match) -> tuple[int, float]:
+    """Which of two matches of one (person, signal, frame) to keep: alert first, then the
+    closer one."""
+    return (TIER_RANK[m.tier], m.distance)
 
 
 # Candidates are hashed one by one, then matched together (``BankSet.match_many``: each
@@ -180,17 +182,22 @@ def process_pending(catalog: Catalog, *, limit: int | None = None,
             ids = list(s.scalars(q.limit(limit) if limit is not None else q))
     batch: list[_Hashed] = []
     started = time.monotonic()
+    taken: dict[int, float] = {}  # candidate id -> when it was taken (match latency)
     for i, cid in enumerate(ids):
         with catalog.session() as s:
             cand = s.get(Candidate, cid)
         if cand is not None and cand.match_status == "pending":
             summary.candidates += 1
+            taken[cid] = time.monotonic()
             batch.append(_Hashed(cand, *hash_media(catalog, cand, banks, summary)))
             record_candidate_provenance(catalog, cand, _media_path)  # AI labels, issue #19
         if batch and (i == len(ids) - 1 or len(batch) >= MATCH_BATCH_CANDIDATES
                       or sum(len(h.images) for h in batch) >= MATCH_BATCH_IMAGES
                       or time.monotonic() - started >= MATCH_BATCH_SECONDS):
             _match_and_store(catalog, banks, batch, summary)
+            stored = time.monotonic()
+            for h in batch:
+                metrics.MATCH_SECONDS.observe(stored - taken.pop(h.cand.id, stored))
             batch, started = [], time.monotonic()
     return summary
 
@@ -213,7 +220,7 @@ def _match_and_store(catalog: Catalog, banks: BankSet, batch: list[_Hashed],
         for ms in per_image[at:at + len(images)]:
             for m in ms:
                 k = (_person_id(m), m.signal, m.frame)
-                if k not in best or m.distance < best[k].distance:
+                if k not in best or _rank(m) < _rank(best[k]):
                     best[k] = m
         at += len(images)
         status = "matched" if images else "failed"
@@ -232,7 +239,7 @@ def _match_and_store(catalog: Catalog, banks: BankSet, batch: list[_Hashed],
             for (pid, sig, frame), m in best.items():
                 s.add(MatchRow(candidate_id=cid, person_id=pid, reference_id=m.reference_id,
                                signal=sig, frame=frame, distance=m.distance,
-                               threshold=m.threshold))
+                               threshold=m.threshold, tier=m.tier))
         summary.images += len(images)
         summary.signals += sum(len(i.values) for i in images)
         summary.matches += len(best)
@@ -257,7 +264,11 @@ def backsearch(catalog: Catalog, person_id: int, *,
                signal_types: Mapping[str, SignalType] | None = None) -> list[MatchRow]:
     """Match one person's references against every stored CandidateSignal.
 
-    Returns the MatchRow rows it created (pairs already recorded are left as they are).
+    The stored values are scanned with exact indexes for images (a thumbnail, a frame, a
+    face track) that come near any reference; each such image is then decided by the same
+    ``BankSet.match_values`` as a new candidate (tiers, corroboration, official accounts),
+    from all its stored values. Returns the MatchRow rows it created (pairs already
+    recorded are left as they are).
     """
     from likewatch.catalog.models import Candidate, CandidateSignal, MatchRow
 
@@ -265,14 +276,12 @@ def backsearch(catalog: Catalog, person_id: int, *,
     if not len(banks):
         return []
     bank = banks.banks[0]
-    # (candidate id, signal, frame) -> (distance, reference id)
-    best: dict[tuple[int, str, str], tuple[float, int | None]] = {}
+    near: set[tuple[int, str]] = set()  # (candidate id, frame) within some radius
     for name, stype in banks.types.items():
-        refs = [(ref.reference_id, v) for ref in bank.references
-                for v in ref.signals.get(name, [])]
-        if not refs:
+        refs = [v for ref in bank.references for v in ref.signals.get(name, [])]
+        if not refs or name in banks.policy.corroborate:
             continue
-        thr = banks.policy.threshold(bank.client, name)
+        radius = banks.policy.search_radius(name)
         last = 0
         while True:
             with catalog.session() as s:
@@ -284,35 +293,33 @@ def backsearch(catalog: Catalog, person_id: int, *,
             if not rows:
                 break
             last = rows[-1][0]
-            index = _stored_index(stype, [r[3] for r in rows], thr)
-            for ref_id, value in refs:
-                hit_rows, dists = index.search(stype.to_array(value))  # type: ignore[arg-type]
-                for r, d in zip(hit_rows.tolist(), dists.tolist(), strict=True):
-                    k = (rows[r][1], name, rows[r][2])
-                    if k not in best or d < best[k][0]:
-                        best[k] = (float(d), ref_id)
-    signals_at: dict[tuple[int, str], set[str]] = {}
-    for cid, sig, frame in best:
-        signals_at.setdefault((cid, frame), set()).add(sig)
-    best = {k: v for k, v in best.items()
-            if k[1] in banks.policy.corroborated(signals_at[(k[0], k[2])])}
+            index = _stored_index(stype, [r[3] for r in rows], radius)
+            for value in refs:
+                hit_rows, _ = index.search(stype.to_array(value))  # type: ignore[arg-type]
+                near.update((rows[r][1], rows[r][2]) for r in hit_rows.tolist())
     created: list[MatchRow] = []
     with catalog.session() as s:
         cands = {c.id: c for c in s.scalars(select(Candidate).where(
-            Candidate.id.in_({k[0] for k in best})))}
+            Candidate.id.in_({cid for cid, _ in near})))}
         existing = {(a, b, c) for a, b, c in s.execute(
             select(MatchRow.candidate_id, MatchRow.signal, MatchRow.frame)
             .where(MatchRow.person_id == person_id))}
-        for (cid, sig, frame), (d, ref_id) in sorted(best.items()):
+        for cid, frame in sorted(near):
             c = cands.get(cid)
-            if c is None or bank.is_official(c.platform, c.uploader, c.uploader_id):
+            if c is None:
                 continue
-            if (cid, sig, frame) in existing:
-                continue
-            row = MatchRow(candidate_id=cid, person_id=person_id, reference_id=ref_id,
-                           signal=sig, frame=frame, distance=d,
-                           threshold=banks.policy.threshold(bank.client, sig))
-            s.add(row)
-            created.append(row)
+            values = [SignalValue(sig, value) for sig, value in s.execute(
+                select(CandidateSignal.signal, CandidateSignal.value)
+                .where(CandidateSignal.candidate_id == cid, CandidateSignal.frame == frame))]
+            for m in banks.match_values(values, platform=c.platform, uploader=c.uploader,
+                                        uploader_id=c.uploader_id, frame=frame):
+                if (cid, m.signal, frame) in existing:
+                    continue
+                existing.add((cid, m.signal, frame))
+                row = MatchRow(candidate_id=cid, person_id=person_id,
+                               reference_id=m.reference_id, signal=m.signal, frame=frame,
+                               distance=m.distance, threshold=m.threshold, tier=m.tier)
+                s.add(row)
+                created.append(row)
     log.info("backsearch person %s: %d new match(es)", person_id, len(created))
     return created

@@ -194,13 +194,16 @@ class SignalConformance:
 
 def make_video(path: str | Path, scenes: list[tuple[Image.Image, float]], *,
                size: tuple[int, int] = (640, 360), fps: int = 25, pan: int = 1,
-               faststart: bool = True, keyint: int = 250, crf: int = 28) -> Path:
+               faststart: bool = True, keyint: int = 250, crf: int = 28,
+               x264_params: str = "") -> Path:
     """Write an H.264 MP4 of ``scenes`` (picture, seconds) with PyAV, for tests and benches.
 
     Each scene pans ``pan`` pixels a frame over its picture (slightly enlarged), so frames
     within a scene differ a little, as in real footage; x264 puts an I-frame at each cut
     (its scene-cut detection) and every ``keyint`` frames. ``faststart`` puts the index
     (``moov``) first, as streaming sites do, so a truncated copy stays readable.
+    ``x264_params`` go to libx264 as they are (``scenecut=0``: no I-frame at the cuts;
+    ``min-keyint=250``: cuts become ordinary, non-IDR I-frames).
     """
     import av  # only needed here
 
@@ -211,6 +214,8 @@ def make_video(path: str | Path, scenes: list[tuple[Image.Image, float]], *,
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.options = {"preset": "veryfast", "crf": str(crf), "g": str(keyint)}
+        if x264_params:
+            stream.options = {**stream.options, "x264-params": x264_params}
         for picture, seconds in scenes:
             n = max(1, round(seconds * fps))
             margin = pan * n

@@ -22,21 +22,26 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                      help="stop after this many seconds (default: run until Ctrl-C)")
     run.add_argument("--api-host", default="127.0.0.1", help="api role: address to serve on")
     run.add_argument("--api-port", type=int, default=8080, help="api role: port to serve on")
+    run.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                     help="serve Prometheus /metrics on this port too (0: off; default: "
+                          "setting metrics_port; the api role serves /metrics anyway)")
     run.set_defaults(func=_cmd_run)
 
     watch = sub.add_parser("watch", help="manage watches (what to crawl, how often)")
     wsub = watch.add_subparsers(dest="watch_command", required=True)
     wadd = wsub.add_parser("add", help="add a watch")
-    wadd.add_argument("--client", required=True)
-    wadd.add_argument("--platform", required=True)
-    wadd.add_argument("--url", required=True)
-    wadd.add_argument("--mode", choices=["listing", "search", "api"], default="listing")
-    wadd.add_argument("--query", default="")
+    wadd.add_argument("--client", required=True, help="the client the watch works for")
+    wadd.add_argument("--platform", required=True, help="platform name, e.g. sandbox")
+    wadd.add_argument("--url", required=True, help="start URL of the crawls")
+    wadd.add_argument("--mode", choices=["listing", "search", "api"], default="listing",
+                      help="listing pages, a search in Chromium, or the JSON API")
+    wadd.add_argument("--query", default="", help="search text (mode search)")
     wadd.add_argument("--every", type=float, required=True, help="seconds between crawls")
-    wadd.add_argument("--max-pages", type=int, default=None)
+    wadd.add_argument("--max-pages", type=int, default=None,
+                      help="follow at most N listing/feed pages per crawl (default: all)")
     wadd.set_defaults(func=_cmd_watch_add)
     wlist = wsub.add_parser("list", help="list watches")
-    wlist.add_argument("--json", action="store_true")
+    wlist.add_argument("--json", action="store_true", help="one JSON object per line")
     wlist.set_defaults(func=_cmd_watch_list)
 
     st = sub.add_parser("status", help="adapter health per platform, queues, watches, outbox")
@@ -52,8 +57,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         roles = daemon.parse_roles(args.roles)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    return daemon.run(roles, tick=args.tick, duration=args.duration, api_host=args.api_host,
-                      api_port=args.api_port)
+    try:
+        return daemon.run(roles, tick=args.tick, duration=args.duration,
+                          api_host=args.api_host, api_port=args.api_port,
+                          metrics_port=args.metrics_port)
+    except daemon.DaemonError as exc:
+        raise UserError(str(exc)) from exc
 
 
 def _cmd_watch_add(args: argparse.Namespace) -> int:

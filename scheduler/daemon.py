@@ -8,6 +8,12 @@ daemon keeps each job's next run time: a run missed while it was down happens on
 running when its next run comes is skipped (``max_instances=1``) and the skip is logged.
 Several processes may run the same role (on several hosts): their work is claimed from
 the durable queues with leases, so they never do the same work twice.
+
+Observability: each role beats (``likewatch.work.heartbeat``) every few seconds from the
+main loop and at the end of each tick, for ``/api/health``, ``likewatch status`` and
+``/metrics``; ``/metrics`` is served by the api role's web application and, when setting
+``metrics_port`` (or ``--metrics-port``) is set, on a port of its own
+(``likewatch.metrics_http``).
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from likewatch import settings
+from likewatch import metrics, metrics_http, settings
 from likewatch.log import get_logger
+from likewatch.work import heartbeat
 from likewatch.work.db import catalog
 from scheduler import jobs
 
@@ -42,6 +49,10 @@ JOB_FUNCS = {
     "evidence": "scheduler.jobs:evidence_job",
     "indexer": "scheduler.jobs:indexer_job",
 }
+
+
+class DaemonError(Exception):
+    """The daemon cannot start as asked (e.g. its metrics port is taken)."""
 
 
 def parse_roles(text: str) -> list[str]:
@@ -164,14 +175,54 @@ def _start_api(stop: threading.Event, host: str = "127.0.0.1", port: int = 8080
     return thread
 
 
+def _start_metrics(port: int | None) -> metrics_http.MetricsServer | None:
+    """The metrics port (``--metrics-port``, else setting ``metrics_port``; 0: none)."""
+    port = int(settings.get("metrics_port") if port is None else port)
+    if port <= 0:
+        return None
+    host = str(settings.get("metrics_host"))
+    try:
+        server = metrics_http.MetricsServer(metrics.registry_for(catalog()), host, port).start()
+    except OSError as exc:
+        raise DaemonError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}"
+                          ) from exc
+    log.info("metrics listening", url=server.url)
+    return server
+
+
+class _Beats:
+    """The roles' heartbeats from the daemon's main loop, every ``interval`` seconds."""
+
+    def __init__(self, roles: Sequence[str], interval: float) -> None:
+        self.roles, self.interval, self.next = list(roles), interval, 0.0
+        try:
+            heartbeat.prune(catalog())
+        except Exception as exc:  # noqa: BLE001 - old rows are harmless
+            log.warning("old heartbeats not pruned", error=str(exc)[:200])
+
+    def __call__(self, api: threading.Thread | None) -> None:
+        now = time.monotonic()
+        if now < self.next:
+            return
+        self.next = now + self.interval
+        try:
+            for role in self.roles:
+                if role != "api" or (api is not None and api.is_alive()):
+                    heartbeat.beat(catalog(), role, jobs.owner(role))
+        except Exception as exc:  # noqa: BLE001 - the roles go on; health shows the gap
+            log.warning("heartbeat not recorded", error=str(exc)[:200])
+
+
 def run(roles: Sequence[str], *, tick: float | None = None, duration: float | None = None,
         stop: threading.Event | None = None, install_signals: bool = True,
-        api_host: str = "127.0.0.1", api_port: int = 8080) -> int:
+        api_host: str = "127.0.0.1", api_port: int = 8080,
+        metrics_port: int | None = None) -> int:
     """Run the given roles until SIGINT/SIGTERM, ``stop`` is set, or ``duration`` passes."""
     stop = stop or threading.Event()
     # One line per tick from APScheduler is noise; its warnings and errors still show.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.scheduler").addFilter(_SkipFilter())
+    exporter = _start_metrics(metrics_port)  # first: a taken port stops nothing half-started
     previous_handlers = {}
     if install_signals and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -179,11 +230,13 @@ def run(roles: Sequence[str], *, tick: float | None = None, duration: float | No
     jobs.stopping.clear()
     sched = build_scheduler(roles, tick)
     api = _start_api(stop, api_host, api_port) if "api" in roles else None
-    log.info("daemon running", roles=",".join(roles), tick_s=tick or settings.get(
-        "scheduler_tick_seconds"))
+    tick_s = float(tick or settings.get("scheduler_tick_seconds"))
+    beats = _Beats(roles, min(15.0, max(1.0, tick_s)))
+    log.info("daemon running", roles=",".join(roles), tick_s=tick_s)
     deadline = time.monotonic() + duration if duration else None
     try:
         while not stop.wait(0.2):
+            beats(api)
             if deadline and time.monotonic() >= deadline:
                 break
     finally:
@@ -198,6 +251,8 @@ def run(roles: Sequence[str], *, tick: float | None = None, duration: float | No
         sched.shutdown(wait=True)
         if api:
             api.join(timeout=10)
+        if exporter:
+            exporter.stop()
         # The daemon is gone; the role functions stay usable in this process (tests, demo).
         jobs.stopping.clear()
         _SkipFilter.stopping = False

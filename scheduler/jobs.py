@@ -29,13 +29,14 @@ from sqlalchemy import String, cast, exists, func, literal, select
 
 from alerts.build import sync_alerts
 from alerts.outbox import deliver_due
+from likewatch import metrics
 from likewatch.catalog import Catalog
 from likewatch.catalog.alerts import Alert
 from likewatch.catalog.evidence import EvidenceCapture
 from likewatch.catalog.models import Candidate, Reference
 from likewatch.catalog.queue import QueueJob, Watch
 from likewatch.log import get_logger
-from likewatch.work import cursor, queue, turn
+from likewatch.work import cursor, heartbeat, queue, turn
 from likewatch.work.db import catalog, write_session
 from likewatch.work.lease import worker_id
 from scheduler import watches
@@ -79,10 +80,12 @@ def run_crawl_job(cat: Catalog, job: queue.ClaimedJob) -> str:
             summary = crawl(w.url, platform=w.platform, mode=w.mode, query=w.query,
                             max_pages=w.max_pages, timeout=3600)
     except Exception as exc:  # noqa: BLE001 - any crawl failure backs the platform off
+        metrics.count_crawl(None, platform=w.platform, ok=False)
         delay = watches.record_result(cat, w.id, w.platform, ok=False, error=str(exc))
         log.warning("crawl failed", watch=w.id, platform=w.platform, backoff_s=round(delay, 1),
                     error=str(exc)[:300])
         return queue.fail(cat, job, str(exc), delay=delay)
+    metrics.count_crawl(summary, platform=w.platform, ok=True)
     watches.record_result(cat, w.id, w.platform, ok=True, summary=summary)
     record_crawl(cat, summary)  # adapter health samples for `likewatch status`
     queue.complete(cat, job, summary)
@@ -206,6 +209,7 @@ def match_pending(cat: Catalog | None = None, *, max_seconds: float = 120.0) -> 
         for job in claimed:
             queue.complete(cat, job, {"matched": summary.matched})
         processed += summary.candidates
+        metrics.count_processed(summary.matched, summary.failed, summary.candidates)
         for k, v in sync_alerts(cat).items():
             out["alerts"][k] = out["alerts"].get(k, 0) + v
     out["candidates"] = processed
@@ -213,6 +217,8 @@ def match_pending(cat: Catalog | None = None, *, max_seconds: float = 120.0) -> 
     if out["backsearches"]:
         for k, v in sync_alerts(cat).items():
             out["alerts"][k] = out["alerts"].get(k, 0) + v
+    for outcome, n in out["alerts"].items():
+        metrics.ALERT_BUILDS.labels(outcome=outcome).inc(n)
     return out
 
 
@@ -286,7 +292,11 @@ def index_new(cat: Catalog | None = None) -> dict[str, int]:
     # One indexer process at a time follows the catalog; the others stand by.
     with turn.turn(cat, INDEX_TURN, owner("indexer"),
                    float(settings.get("queue_lease_seconds"))) as mine:
-        return sync_new(cat, _index[key]) if mine else {}
+        out = sync_new(cat, _index[key]) if mine else {}
+    for kind in ("indexed", "reindexed", "replayed"):
+        if out.get(kind):
+            metrics.INDEX_DOCUMENTS.labels(kind=kind).inc(out[kind])
+    return out
 
 
 # --- the APScheduler entry points (referenced by name from the job store) ----------------
@@ -310,6 +320,17 @@ def indexer_job() -> None:
     _logged("indexer", index_new)
 
 
+def _count_tick(role: str, seconds: float, ok: bool) -> None:
+    """Metrics and the role's heartbeat row for one finished tick (never raises: a
+    catalog that cannot take the heartbeat shows in the next tick's own error)."""
+    metrics.ROLE_TICKS.labels(role=role, outcome="ok" if ok else "error").inc()
+    metrics.ROLE_TICK_SECONDS.labels(role=role).observe(seconds)
+    try:
+        heartbeat.tick(catalog(), role, owner(role), seconds, ok)
+    except Exception as exc:  # noqa: BLE001 - a heartbeat is never worth a failed tick
+        log.warning("heartbeat not recorded", role=role, error=str(exc)[:200])
+
+
 _running: dict[str, int] = {}
 _running_lock = threading.Lock()
 
@@ -324,11 +345,14 @@ def _logged(role: str, fn: Any) -> None:
     started = time.monotonic()
     with _running_lock:
         _running[role] = _running.get(role, 0) + 1
+    ok = False
     try:
         result = fn()
+        ok = True
     finally:
         with _running_lock:
             _running[role] -= 1
+        _count_tick(role, time.monotonic() - started, ok)
     busy = {k: v for k, v in (result or {}).items() if v}
     if busy:
         log.info("tick", role=role, took_s=round(time.monotonic() - started, 2), **busy)

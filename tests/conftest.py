@@ -7,8 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property-based tests (Hypothesis) over the parsers and checkers that read foreign bytes:
+# a bounded, reproducible run in `make test`; `make fuzz` selects the long profile.
+settings.register_profile("default", max_examples=25, deadline=None, derandomize=True,
+                          database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=3000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("LIKEWATCH_HYPOTHESIS_PROFILE", "default"))
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 pytest_plugins = ["tests.sandbox_plugin"]

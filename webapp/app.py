@@ -14,6 +14,11 @@ Middleware, outermost first (each a maintained library, or ours where it is poli
 4. ``AuthMiddleware`` (``webapp/accounts/middleware.py``): every path but ``/api/health``,
    ``/login`` and ``/static/`` needs a session or a token, else 401.
 
+``GET /metrics`` (Prometheus, ``likewatch.metrics``) is answered just inside the host check,
+before sessions and authentication: from loopback, or with ``Authorization: Bearer
+<metrics_token>`` (``likewatch.metrics_http``; ``docs/observability.md``). It is not an API
+route, so it is not in the OpenAPI schema.
+
 Handlers then check the principal's role in the client of what they touch
 (``Principal.require``): another client's objects are 404, a role too low is 403.
 
@@ -37,11 +42,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp
 
-from likewatch import settings
+from likewatch import metrics, metrics_http, settings
 from likewatch.catalog import Catalog
 from matchers.index.base import BadQuery, CandidateIndex, IndexUnavailable
 from webapp.accounts.middleware import AuthMiddleware
 from webapp.accounts.roles import AuthError, Forbidden, NotFound
+from webapp.bodylimit import BodyLimit
+from webapp.search.routes import BODY_LIMITS
 from webapp.web import ROOT, error, make_templates
 
 log = logging.getLogger(__name__)
@@ -146,8 +153,10 @@ def create_app(catalog: Catalog, index: CandidateIndex, *,
     app = SessionMiddleware(app, secret_key=key, session_cookie=SESSION_COOKIE,
                             max_age=int(float(settings.get("webapp_session_hours")) * 3600),
                             same_site="lax", https_only=secure)
+    app = metrics_http.asgi_endpoint(app, metrics.registry_for(catalog))
     hosts = allowed_hosts if allowed_hosts is not None else list(settings.get("allowed_hosts"))
     app = TrustedHostMiddleware(app, allowed_hosts=hosts or ["127.0.0.1"])
+    app = BodyLimit(app, limits=BODY_LIMITS)  # 413 past setting webapp_max_body_bytes
     return _Desk(SecurityHeaders(app), api)
 
 

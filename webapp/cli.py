@@ -16,16 +16,20 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("search", help="search every collected candidate (text, filters, photo)",
                        description="Search the candidate index (setting `index`). Every word of "
                        "TEXT must occur in the title, description, uploader or tags.")
-    p.add_argument("text", nargs="?", default="", metavar="TEXT")
+    p.add_argument("text", nargs="?", default="", metavar="TEXT",
+                   help="words that must all occur (default: everything)")
     p.add_argument("--platform", action="append", default=[], help="platform (repeatable)")
     p.add_argument("--client", action="append", default=[], help="client (repeatable)")
     p.add_argument("--person", action="append", default=[], help="person key (repeatable)")
     p.add_argument("--since", help="from this date (YYYY-MM-DD or ISO 8601, UTC)")
     p.add_argument("--until", help="up to this date (a date-only value includes that day)")
-    p.add_argument("--date-field", choices=["found_at", "published_at"], default=None)
+    p.add_argument("--date-field", choices=["found_at", "published_at"], default=None,
+                   help="the date --since/--until filter on (default found_at)")
     m = p.add_mutually_exclusive_group()
-    m.add_argument("--matched", dest="matched", action="store_const", const="true")
-    m.add_argument("--unmatched", dest="matched", action="store_const", const="false")
+    m.add_argument("--matched", dest="matched", action="store_const", const="true",
+                   help="only candidates that matched a protected person")
+    m.add_argument("--unmatched", dest="matched", action="store_const", const="false",
+                   help="only candidates that matched nobody")
     p.add_argument("--sort", default="-found_at",
                    help="found_at, published_at, uploader or platform; '-' prefix: descending")
     p.add_argument("--size", type=int, default=20, help="hits per page (1-500)")
@@ -34,26 +38,28 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--by-photo", type=Path, metavar="FILE",
                    help="find candidates showing this image or its faces")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", dest="fmt", action="store_const", const="json")
-    out.add_argument("--table", dest="fmt", action="store_const", const="table")
+    out.add_argument("--json", dest="fmt", action="store_const", const="json",
+                     help="print the result as one JSON document")
+    out.add_argument("--table", dest="fmt", action="store_const", const="table",
+                     help="print aligned columns (the default)")
     p.set_defaults(func=cmd_search, fmt="table")
 
     ix = sub.add_parser("index", help="the candidate index searched by `likewatch search`")
     ixsub = ix.add_subparsers(dest="index_command", metavar="ACTION", required=True)
     sync = ixsub.add_parser("sync", help="send catalog candidates (new ones, or --full) to the index")
     sync.add_argument("--full", action="store_true", help="re-send every candidate")
+    sync.add_argument("--json", action="store_true",
+                      help="print the result as one JSON object")
     sync.set_defaults(func=cmd_index_sync)
     st = ixsub.add_parser("status", help="backend, documents, queued writes")
+    st.add_argument("--json", action="store_true", help="print the status as one JSON object")
     st.set_defaults(func=cmd_index_status)
 
     s = sub.add_parser("serve", help="run the web application (API and pages)")
-    s.add_argument("--port", type=int, default=8080)
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to serve on (default 127.0.0.1)")
     s.set_defaults(func=cmd_serve)
-
-    from webapp.accounts.cli import register as register_accounts
-
-    register_accounts(sub)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -127,17 +133,23 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 def cmd_index_sync(args: argparse.Namespace) -> int:
+    from likewatch import progress
     from likewatch.catalog import Catalog
     from likewatch.cli import DependencyError
     from matchers.index import IndexUnavailable, open_index
     from matchers.index.sync import sync_catalog
 
-    with Catalog.open() as catalog, open_index() as index:
+    with Catalog.open() as catalog, open_index() as index, \
+            progress.bar(f"index sync ({index.backend})") as bar:
         try:
-            sent = sync_catalog(catalog, index, full=args.full)
+            sent = sync_catalog(catalog, index, full=args.full,
+                                progress=lambda done, total: bar.update(done, total))
         except IndexUnavailable as exc:
             raise DependencyError(str(exc)) from exc
-        pending = getattr(index, "pending", lambda: 0)()
+        pending = int(getattr(index, "pending", lambda: 0)())
+    if args.json:
+        print(json.dumps({"sent": sent, "backend": index.backend, "queued": pending}))
+    else:
         print(f"sent {sent} candidates to the {index.backend} index"
               + (f"; {pending} queued until Elasticsearch is back" if pending else ""))
     return 0
@@ -153,8 +165,13 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         except IndexUnavailable as exc:
             raise DependencyError(str(exc)) from exc
         version = getattr(index, "server_version", lambda: "")()
+        queued = int(getattr(index, "pending", lambda: 0)())
+    if args.json:
+        print(json.dumps({"backend": index.backend, "version": version or None,
+                          "documents": count, "queued": queued}))
+    else:
         print(f"backend {index.backend}{' ' + version if version else ''}: {count} candidates, "
-              f"{getattr(index, 'pending', lambda: 0)()} queued writes")
+              f"{queued} queued writes")
     return 0
 
 

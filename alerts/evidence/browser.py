@@ -5,9 +5,13 @@ thread with a running asyncio loop. So the browser lives in a dedicated worker t
 callers (a scheduler job, the CLI, an aiohttp handler via ``run_in_executor``) submit page
 captures to it and wait: the browser starts once (about a second) and is reused.
 
-Every request the page makes, sub-resources included, passes the URL guard
-(:func:`likewatch.netguard.check_url` with the ``allow_private_hosts`` allow-list): a page
-cannot make the capturing browser reach a private address.
+Every request the page makes, sub-resources, redirects and WebSockets included, passes the
+address guard where it connects: Chromium is launched behind a
+:class:`likewatch.guardproxy.GuardProxy`, which checks each target (``allow_private_hosts``)
+and connects to the checked address; a page cannot make the capturing browser reach a
+private address, not even by a redirect. Playwright's request routing checks each request
+too (it refuses other schemes early and records what was refused); the proxy's refusals,
+redirect hops included, are added to ``blocked_requests``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from likewatch import netguard, settings
+from likewatch.guardproxy import GuardProxy
 from likewatch.log import get_logger
 
 log = get_logger(__name__)
@@ -69,6 +74,7 @@ class PageCapture:
     screenshot_png: bytes = b""
     embedded_json: dict[str, Any] = field(default_factory=dict)
     blocked_requests: list[str] = field(default_factory=list)
+    requests_seen: list[str] = field(default_factory=list)  # every request URL of the page
     browser_version: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -95,6 +101,7 @@ class BrowserWorker:
         self.executable = executable or settings.get("chromium_path")
         self._jobs: queue.Queue[tuple[Callable[[Any], Any], Future[Any]] | None] = queue.Queue()
         self._ready: Future[str] = Future()
+        self.proxy = GuardProxy().start()  # every connection of the browser is made here
         self._thread = threading.Thread(target=self._run, name="evidence-browser", daemon=True)
         self._thread.start()
         self.version = self._ready.result(timeout=60)
@@ -105,8 +112,9 @@ class BrowserWorker:
         try:
             pw = sync_playwright().start()
             browser = pw.chromium.launch(executable_path=self.executable, args=CHROMIUM_ARGS,
-                                         headless=True)
+                                         headless=True, proxy={"server": self.proxy.url})
         except Exception as exc:  # noqa: BLE001 - reported to the waiting constructor
+            self.proxy.stop()
             self._ready.set_exception(CaptureError(f"cannot start Chromium: {exc}"))
             return
         self._ready.set_result(browser.version)
@@ -121,6 +129,7 @@ class BrowserWorker:
         finally:
             browser.close()
             pw.stop()
+            self.proxy.stop()
 
     def submit(self, fn: Callable[[Any], Any]) -> Future[Any]:
         fut: Future[Any] = Future()
@@ -133,15 +142,37 @@ class BrowserWorker:
         """Load ``url`` and capture it; raises :class:`CaptureError` on failure."""
         allow = netguard.AllowList.from_settings()
         user_agent = str(settings.get("user_agent"))
-        fut = self.submit(lambda browser: _capture_page(browser, url, timeout, allow,
-                                                        user_agent, self.version))
-        page: PageCapture = fut.result(timeout=timeout * 3 + 10)
+
+        def job(browser: Any) -> PageCapture:
+            mark = self.proxy.refused_total  # jobs run one at a time on the worker thread
+            page = _capture_page(browser, url, timeout, allow, user_agent, self.version)
+            # the proxy's refusals of this page's requests (redirect hops included; not
+            # Chromium's own background requests)
+            seen = set(page.requests_seen) | {_authority(u) for u in page.requests_seen}
+            for target in self.proxy.refused_since(mark):
+                if target in seen or target.removesuffix(" (CONNECT)") in seen:
+                    if target not in page.blocked_requests:
+                        page.blocked_requests.append(target)
+            return page
+
+        page: PageCapture = self.submit(job).result(timeout=timeout * 3 + 10)
         return page
 
     def close(self) -> None:
         if self._thread.is_alive():
             self._jobs.put(None)
             self._thread.join(timeout=15)
+
+
+def _authority(url: str) -> str:
+    """``host:port`` of a URL, with the scheme's default port (as a CONNECT names it)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or netguard.DEFAULT_PORTS.get(parts.scheme, 0)
+    except ValueError:
+        return ""
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}"
 
 
 def _capture_page(browser: Any, url: str, timeout: float, allow: netguard.AllowList,
@@ -157,7 +188,7 @@ def _capture_page(browser: Any, url: str, timeout: float, allow: netguard.AllowL
         if parts.scheme in {"data", "blob", "about"}:
             route.continue_()
             return
-        host_key = f"{parts.scheme}://{parts.hostname}"
+        host_key = f"{parts.scheme}://{parts.netloc}"  # the port matters to the allow-list
         if host_key not in checked:
             try:
                 netguard.check_url(req_url, allow)
@@ -175,6 +206,8 @@ def _capture_page(browser: Any, url: str, timeout: float, allow: netguard.AllowL
                                   service_workers="block")
     try:
         context.route("**/*", guard)
+        # redirect hops too: Playwright reports each as a request of its own
+        context.on("request", lambda req: result.requests_seen.append(req.url))
         page = context.new_page()
         page.set_default_timeout(timeout * 1000)
         try:

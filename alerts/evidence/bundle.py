@@ -25,6 +25,7 @@ from alerts.evidence import merkle
 from alerts.evidence.keys import TreeHead, canonical_json, key_id, public_pem
 from alerts.evidence.log import TransparencyLog
 from alerts.evidence.zipfmt import build
+from likewatch import private
 from likewatch.catalog import Catalog
 from likewatch.catalog.evidence import EvidenceCapture
 
@@ -100,7 +101,7 @@ def export_bundle(catalog: Catalog, ref: str, out: Path | None = None) -> Path:
     out = out or Path.cwd() / f"evidence-{cap.capture_id}.zip"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(data)
+    private.write_private(tmp, data)  # it shows the person's face: 0600, share it knowingly
     tmp.replace(out)
     assert key_id(public) == head.key_id
     return out

@@ -29,7 +29,6 @@ import json
 import re
 import socket
 import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ from alerts.evidence.browser import BrowserWorker, PageCapture, shared_browser
 from alerts.evidence.enrich import fill_subject
 from alerts.evidence.keys import TreeHead, canonical_json
 from alerts.evidence.log import TransparencyLog, utc_timestamp
-from likewatch import netguard, settings
+from likewatch import netguard, nethttp, private, settings
 from likewatch.catalog import Catalog
 from likewatch.catalog.evidence import EvidenceCapture
 from likewatch.log import get_logger
@@ -123,30 +122,15 @@ def crawler_identity(browser_version: str = "") -> dict[str, str]:
             "user_agent": str(settings.get("user_agent")), "browser": browser_version}
 
 
-class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
-                         newurl: str) -> Any:
-        netguard.check_url(newurl)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-class TooLarge(Exception):
-    """A download exceeded its size limit."""
+TooLarge = nethttp.TooLarge  # a download over its size limit
 
 
 def fetch_limited(url: str, max_bytes: int, timeout: float) -> tuple[bytes, dict[str, str]]:
-    """GET ``url`` through the URL guard; refuses more than ``max_bytes``."""
-    netguard.check_url(url)
-    opener = urllib.request.build_opener(_GuardedRedirects())
-    req = urllib.request.Request(url, headers={"User-Agent": str(settings.get("user_agent"))})  # noqa: S310 - URL guarded above
-    with opener.open(req, timeout=timeout) as resp:
-        declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise TooLarge(f"{declared} bytes declared, limit {max_bytes}")
-        data = resp.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise TooLarge(f"more than {max_bytes} bytes, limit {max_bytes}")
-        return data, dict(resp.headers.items())
+    """GET ``url`` through the address guard (every connection, redirects included, is
+    checked where it is made); refuses more than ``max_bytes``."""
+    with nethttp.urlopen(url, headers={"User-Agent": str(settings.get("user_agent"))},
+                         timeout=timeout, follow_redirects=True) as resp:
+        return nethttp.read_limited(resp, max_bytes), dict(resp.headers.items())
 
 
 def _safe(name: str) -> str:
@@ -176,14 +160,15 @@ def _capture(subject: EvidenceSubject, catalog: Catalog, browser: BrowserWorker
     capture_id = f"{_safe(str(subject.alert_id))}-{started.strftime('%Y%m%dT%H%M%S%fZ')}"
     rel_dir = f"evidence/{capture_id}"
     directory = catalog.home / rel_dir
-    (directory / "files").mkdir(parents=True, exist_ok=False)
+    private.private_dir(directory)
+    (directory / "files").mkdir(mode=private.DIR_MODE)
     files: list[dict[str, Any]] = []
     errors: list[str] = []
 
     def keep(name: str, data: bytes, role: str, content_type: str, **extra: Any) -> None:
         path = directory / "files" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        private.private_dir(path.parent)
+        private.write_private(path, data)
         files.append({"name": f"files/{name}", "role": role, "content_type": content_type,
                       "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), **extra})
 
@@ -234,7 +219,7 @@ def _capture(subject: EvidenceSubject, catalog: Catalog, browser: BrowserWorker
         "files": sorted(files, key=lambda f: f["name"]), "errors": errors,
     }
     manifest_bytes = canonical_json(manifest)
-    (directory / "manifest.json").write_bytes(manifest_bytes)
+    private.write_private(directory / "manifest.json", manifest_bytes)
     manifest_sha = hashlib.sha256(manifest_bytes).hexdigest()
     tlog = TransparencyLog(catalog)
     leaf_index, head = tlog.append(manifest_bytes, manifest_sha, capture_id)
@@ -283,7 +268,7 @@ def _maybe_timestamp(tlog: TransparencyLog, head: TreeHead) -> None:
     try:
         roots = Path(ca_file).read_bytes() if ca_file else None
         token = tsa.request_timestamp(url, head.signing_input(), roots_pem=roots)
-    except (tsa.TimestampError, OSError, urllib.error.URLError) as exc:
+    except (tsa.TimestampError, OSError, urllib.error.URLError, netguard.BlockedURL) as exc:
         log.warning("timestamp authority failed; tree head stays unstamped", error=str(exc))
         return
     tlog.set_timestamp_token(head.tree_size, token)

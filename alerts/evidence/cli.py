@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     cap.add_argument("--url", help="the content page (default: the alert's URL)")
     cap.add_argument("--alert", required=True,
                      help="alert id or key; a free label when there is no such alert")
-    cap.add_argument("--platform", default="")
+    cap.add_argument("--platform", default="", help="platform of the page (default: "
+                     "recognised from the URL)")
     cap.add_argument("--person", default="", help="the protected person's name")
     cap.add_argument("--rights-holder", default="", help="default: --person")
-    cap.add_argument("--title", default="")
-    cap.add_argument("--uploader", default="")
+    cap.add_argument("--title", default="", help="title of the content (default: read "
+                     "from the page)")
+    cap.add_argument("--uploader", default="", help="uploader's name (default: read from "
+                     "the page)")
     cap.set_defaults(func=_cmd_capture)
 
     exp = esub.add_parser("export", help="write the evidence bundle (zip) of an alert")
@@ -33,7 +37,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     ver = esub.add_parser("verify", help="check a bundle (zip, or the folder it was unpacked "
                                          "into) offline; names anything altered")
-    ver.add_argument("bundle", metavar="BUNDLE", type=Path)
+    ver.add_argument("bundle", metavar="BUNDLE", type=Path,
+                     help="the bundle zip, or the folder it was unpacked into")
     ver.add_argument("--key", type=Path,
                      help="the deployment's published public key (PEM) to require")
     ver.add_argument("--tsa-ca", type=Path,
@@ -43,7 +48,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     lst = esub.add_parser("list", help="list sealed captures (newest first)")
     lst.add_argument("--alert", help="only this alert's captures")
-    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--limit", type=int, default=50, help="at most N captures (default 50)")
+    lst.add_argument("--json", action="store_true", help="one JSON object per line")
     lst.set_defaults(func=_cmd_list)
 
     audit = esub.add_parser("audit", help="check the whole log and every capture on disk")
@@ -139,9 +145,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
             q = q.where(EvidenceCapture.alert_id == args.alert)
         rows = s.scalars(q).all()
         for r in rows:
+            if args.json:
+                print(json.dumps({
+                    "capture": r.capture_id, "alert": r.alert_id, "status": r.status,
+                    "captured_at": f"{r.captured_at:%Y-%m-%dT%H:%M:%SZ}", "url": r.url,
+                    "leaf_index": r.leaf_index, "manifest_sha256": r.manifest_sha256},
+                    ensure_ascii=False))
+                continue
             print(f"{r.captured_at:%Y-%m-%dT%H:%M:%SZ}  alert {r.alert_id}  {r.status:8}  "
                   f"leaf {r.leaf_index}  manifest {r.manifest_sha256[:16]}  {r.capture_id}  "
                   f"{r.url}")
+        if not rows and not args.json:
+            print("no captures")
     return 0
 
 

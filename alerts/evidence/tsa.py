@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+from likewatch import nethttp
+
+MAX_RESPONSE_BYTES = 1_000_000
 
 _HASHES: dict[str, Any] = {"sha256": hashes.SHA256, "sha384": hashes.SHA384,
                            "sha512": hashes.SHA512, "sha1": hashes.SHA1}
@@ -106,11 +109,14 @@ def request_timestamp(url: str, data: bytes, timeout: float = 10.0,
     """Get a token for ``data`` from the TSA at ``url``; returns it base64-encoded. With
     ``roots_pem``, a token whose certificate does not chain to one of them is refused."""
     body, nonce = build_request(data)
-    req = urllib.request.Request(url, data=body, method="POST", headers={  # noqa: S310 - operator-configured TSA URL
-        "Content-Type": "application/timestamp-query",
-        "Accept": "application/timestamp-reply"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
-        der = resp.read(1_000_000)
+    # through the address guard, like every outgoing request; a TSA does not redirect
+    with nethttp.urlopen(url, data=body, method="POST", timeout=timeout, headers={
+            "Content-Type": "application/timestamp-query",
+            "Accept": "application/timestamp-reply"}) as resp:
+        try:
+            der = nethttp.read_limited(resp, MAX_RESPONSE_BYTES)
+        except nethttp.TooLarge as exc:
+            raise TimestampError(f"TSA answer too large: {exc}") from exc
     token = parse_response(der, data, nonce)
     if roots_pem is not None:
         check_chain(token, roots_pem)

@@ -13,21 +13,37 @@ Checks, each reported as "<member>: <what is wrong>":
 6. the optional RFC 3161 token stamps the capture tree head;
 7. the container itself is byte-for-byte the canonical zip of its members;
 8. optionally, the signing key is the one the caller trusts (``--key``).
+
+Before any of that, the zip is read as hostile input (:mod:`alerts.evidence.bundle_read`):
+a name that occurs twice, a member over its size or compression-ratio limit, too many
+members are each named as a problem; members are hashed in pieces, so verification takes
+bounded memory whatever the bundle holds.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alerts.evidence import merkle, zipfmt
 from alerts.evidence.bundle import PROOF_FORMAT, SUMS, SUMS_SIG
+from alerts.evidence.bundle_read import (
+    READ_ERRORS,
+    Member,
+    check_directory,
+    duplicates,
+    limit_problem,
+    order_problem,
+    read_folder,
+    read_zip_member,
+    zip_member_chunks,
+)
 from alerts.evidence.capture import MANIFEST_FORMAT
 from alerts.evidence.keys import TreeHead, canonical_json, key_id, load_public_pem
 
@@ -55,39 +71,70 @@ def _hex_list(value: Any) -> list[bytes]:
     return [bytes.fromhex(v) for v in value]
 
 
+Members = dict[str, Member]
+
+
+def _data(members: Members, name: str) -> bytes | None:
+    m = members.get(name)
+    return m.data if m is not None else None
+
+
 def verify_bundle(path: Path, trusted_key_pem: bytes | None = None,
                   tsa_roots_pem: bytes | None = None) -> VerifyReport:
     """Verify a bundle zip, or the folder it was unpacked into (then without check 7).
     With ``tsa_roots_pem``, a time stamp must also chain to one of those roots."""
-    if path.is_dir():
-        return _verify_members(_read_folder(path), trusted_key_pem, tsa_roots_pem=tsa_roots_pem)
     report = VerifyReport()
-    raw = path.read_bytes()
+    if path.is_dir():
+        return _verify_folder(path, trusted_key_pem, report, tsa_roots_pem)
     try:
+        why = check_directory(path)
+        if why is not None:
+            report.bad(path.name, why)
+            return report
         zf = zipfile.ZipFile(path)
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         report.bad(path.name, f"not a readable zip file ({exc})")
         return report
-    members: dict[str, bytes] = {}
-    for info in infos:
-        try:
-            members[info.filename] = zf.read(info)
-        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError,
-                EOFError, RuntimeError) as exc:
-            report.bad(info.filename, f"damaged inside the zip ({exc})")
-    zf.close()
-    _verify_members(members, trusted_key_pem, report, tsa_roots_pem)
-    _guarded("zip container", report, _check_container, raw, infos, members, report)
+    with zf:
+        for name, n in sorted(duplicates(infos).items()):
+            report.bad(name, f"appears {n} times in the zip: a second member under the same "
+                             "name (a viewer opens one copy, a checker may read the other)")
+        members: Members = {}
+        readable = True
+        for info in infos:
+            why = limit_problem(info.filename, info.file_size, info.compress_size)
+            if why is not None:
+                report.bad(info.filename, why)
+                members.setdefault(info.filename, Member(info.file_size))
+                readable = False
+                continue
+            try:
+                member = read_zip_member(zf, info)
+            except READ_ERRORS as exc:
+                report.bad(info.filename, f"damaged inside the zip ({exc})")
+                members.setdefault(info.filename, Member(info.file_size))
+                readable = False
+                continue
+            members.setdefault(info.filename, member)  # a duplicate is already a problem
+        _verify_members(members, trusted_key_pem, report, tsa_roots_pem)
+        why = order_problem([i.filename for i in infos], _data(members, "manifest.json"))
+        if why is not None:
+            report.bad("zip container", why)
+        if readable:
+            _guarded("zip container", report, _check_container, path, zf, infos, report)
     return report
 
 
-def _read_folder(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+def _verify_folder(folder: Path, trusted_key_pem: bytes | None, report: VerifyReport,
+                   tsa_roots_pem: bytes | None) -> VerifyReport:
+    members, refused = read_folder(folder)
+    for name, why in refused:
+        report.bad(name, why)
+    return _verify_members(members, trusted_key_pem, report, tsa_roots_pem)
 
 
-def _verify_members(members: dict[str, bytes], trusted_key_pem: bytes | None,
+def _verify_members(members: Members, trusted_key_pem: bytes | None,
                     report: VerifyReport | None = None,
                     tsa_roots_pem: bytes | None = None) -> VerifyReport:
     report = report if report is not None else VerifyReport()
@@ -95,7 +142,7 @@ def _verify_members(members: dict[str, bytes], trusted_key_pem: bytes | None,
         if name not in members and not any(p.startswith(name + ":") for p in report.problems):
             report.bad(name, "missing from the bundle")
 
-    manifest_bytes = members.get("manifest.json")
+    manifest_bytes = _data(members, "manifest.json")
     manifest = _check_manifest(manifest_bytes, members, report)
     public = _check_key(members, trusted_key_pem, report)
     if public is not None and not _key_matches_bundle(public, members):
@@ -118,7 +165,7 @@ def _guarded(member: str, report: VerifyReport, check: Any, *args: Any) -> None:
         report.bad(member, f"could not be checked ({type(exc).__name__}: {exc})")
 
 
-def _check_manifest(data: bytes | None, members: dict[str, bytes], report: VerifyReport
+def _check_manifest(data: bytes | None, members: Members, report: VerifyReport
                     ) -> dict[str, Any] | None:
     if data is None:
         return None
@@ -135,12 +182,14 @@ def _check_manifest(data: bytes | None, members: dict[str, bytes], report: Verif
             if not any(p.startswith(name + ":") for p in report.problems):
                 report.bad(name, "listed in manifest.json but missing from the bundle")
             continue
-        actual = hashlib.sha256(members[name]).hexdigest()
+        actual = members[name].sha256
+        if actual is None:
+            continue  # refused or damaged: already named
         if actual != entry.get("sha256"):
             report.bad(name, f"sha256 expected {entry.get('sha256')} (manifest.json), "
                              f"actual {actual}: the file was changed")
-        elif len(members[name]) != entry.get("size"):
-            report.bad(name, f"size expected {entry.get('size')}, actual {len(members[name])}")
+        elif members[name].size != entry.get("size"):
+            report.bad(name, f"size expected {entry.get('size')}, actual {members[name].size}")
     for name in sorted(members):
         if name.startswith("files/") and name not in listed:
             report.bad(name, "not listed in manifest.json (added after the capture)")
@@ -149,8 +198,8 @@ def _check_manifest(data: bytes | None, members: dict[str, bytes], report: Verif
     return manifest
 
 
-def _check_key(members: dict[str, bytes], trusted: bytes | None, report: VerifyReport) -> Any:
-    pem = members.get("public_key.pem")
+def _check_key(members: Members, trusted: bytes | None, report: VerifyReport) -> Any:
+    pem = _data(members, "public_key.pem")
     if pem is None:
         return None
     try:
@@ -171,20 +220,21 @@ def _check_key(members: dict[str, bytes], trusted: bytes | None, report: VerifyR
     return public
 
 
-def _key_matches_bundle(public: Any, members: dict[str, bytes]) -> bool:
+def _key_matches_bundle(public: Any, members: Members) -> bool:
     """The bundle's key is the signed tree head's, or the one SHA256SUMS lists."""
     try:
-        if json.loads(members["tree_head.json"]).get("key_id") == key_id(public):
+        if json.loads(_data(members, "tree_head.json") or b"").get("key_id") == key_id(public):
             return True
     except (KeyError, ValueError, AttributeError):
         pass
-    pem_sha = hashlib.sha256(members.get("public_key.pem", b"")).hexdigest()
-    return f"{pem_sha}  public_key.pem" in members.get(SUMS, b"").decode("utf-8", "replace")
+    pem_sha = hashlib.sha256(_data(members, "public_key.pem") or b"").hexdigest()
+    sums = _data(members, SUMS) or b""
+    return f"{pem_sha}  public_key.pem" in sums.decode("utf-8", "replace")
 
 
-def _check_sums(members: dict[str, bytes], public: Any, manifest: dict[str, Any] | None,
+def _check_sums(members: Members, public: Any, manifest: dict[str, Any] | None,
                 report: VerifyReport) -> None:
-    sums, sig_text = members.get(SUMS), members.get(SUMS_SIG)
+    sums, sig_text = _data(members, SUMS), _data(members, SUMS_SIG)
     if sums is None or sig_text is None or public is None:
         return
     listed: dict[str, str] = {}
@@ -192,7 +242,7 @@ def _check_sums(members: dict[str, bytes], public: Any, manifest: dict[str, Any]
         digest, _, name = line.partition("  ")
         listed[name] = digest
     mismatched = {name for name, digest in listed.items()
-                  if name in members and hashlib.sha256(members[name]).hexdigest() != digest}
+                  if name in members and members[name].sha256 not in (None, digest)}
     canonical = "".join(f"{d}  {n}\n" for n, d in listed.items()).encode("utf-8") == sums
     consistent = canonical and not mismatched and all(name in members for name in listed)
     try:
@@ -218,7 +268,7 @@ def _check_sums(members: dict[str, bytes], public: Any, manifest: dict[str, Any]
                 report.bad(name, f"listed in {SUMS} but missing from the bundle")
         elif name in mismatched:
             report.bad(name, f"sha256 expected {digest} ({SUMS}), actual "
-                             f"{hashlib.sha256(members[name]).hexdigest()}: the file was changed")
+                             f"{members[name].sha256}: the file was changed")
     covered = set(listed) | {SUMS, SUMS_SIG}
     if manifest is not None:
         covered |= {entry.get("name") for entry in manifest.get("files", [])}
@@ -227,10 +277,10 @@ def _check_sums(members: dict[str, bytes], public: Any, manifest: dict[str, Any]
             report.bad(name, f"not covered by {SUMS} (added to the bundle)")
 
 
-def _check_log(members: dict[str, bytes], manifest_bytes: bytes | None, public: Any,
+def _check_log(members: Members, manifest_bytes: bytes | None, public: Any,
                report: VerifyReport) -> None:
     try:
-        proof = json.loads(members["proof.json"])
+        proof = json.loads(_data(members, "proof.json") or b"")
         if proof.get("format") != PROOF_FORMAT:
             raise ValueError(f"format is {proof.get('format')!r}")
         index, size = proof["leaf_index"], proof["tree_size"]
@@ -241,13 +291,13 @@ def _check_log(members: dict[str, bytes], manifest_bytes: bytes | None, public: 
         capture_head = TreeHead.from_dict(proof["capture_tree_head"])
         logged_leaf = bytes.fromhex(proof["leaf_hash"])
     except (KeyError, ValueError, TypeError) as exc:
-        if "proof.json" in members:
+        if _data(members, "proof.json") is not None:
             report.bad("proof.json", f"unreadable ({exc})")
         return
     try:
-        head = TreeHead.from_dict(json.loads(members["tree_head.json"]))
+        head = TreeHead.from_dict(json.loads(_data(members, "tree_head.json") or b""))
     except (KeyError, ValueError, TypeError) as exc:
-        if "tree_head.json" in members:
+        if _data(members, "tree_head.json") is not None:
             report.bad("tree_head.json", f"unreadable ({exc})")
         return
     if manifest_bytes is not None:
@@ -276,7 +326,7 @@ def _check_log(members: dict[str, bytes], manifest_bytes: bytes | None, public: 
         report.bad("proof.json", f"leaf {index} is not within the capture tree head")
     for name, blob in (("proof.json", canonical_json(proof)),
                        ("tree_head.json", canonical_json(head.to_dict()))):
-        if members.get(name) != blob:
+        if _data(members, name) != blob:
             report.bad(name, "not in canonical form (edited by hand)")
     _check_timestamp(members, capture_head, report)
     report.facts.append(f"leaf {index} in a log of {head.tree_size} entries, tree head signed "
@@ -284,9 +334,9 @@ def _check_log(members: dict[str, bytes], manifest_bytes: bytes | None, public: 
                         f"signed {capture_head.timestamp}")
 
 
-def _check_timestamp(members: dict[str, bytes], capture_head: TreeHead,
+def _check_timestamp(members: Members, capture_head: TreeHead,
                      report: VerifyReport) -> None:
-    token = members.get("timestamp.tsr")
+    token = _data(members, "timestamp.tsr")
     if token is None:
         return
     from alerts.evidence import tsa
@@ -304,9 +354,9 @@ def _check_timestamp(members: dict[str, bytes], capture_head: TreeHead,
         report.facts.append(f"RFC 3161 time stamp {info.gen_time} by {info.tsa_name}")
 
 
-def _check_tsa_chain(members: dict[str, bytes], roots_pem: bytes | None,
+def _check_tsa_chain(members: Members, roots_pem: bytes | None,
                      report: VerifyReport) -> None:
-    token = members.get("timestamp.tsr")
+    token = _data(members, "timestamp.tsr")
     if token is None:
         return
     if roots_pem is None:
@@ -323,13 +373,17 @@ def _check_tsa_chain(members: dict[str, bytes], roots_pem: bytes | None,
     report.facts.append(f"the time-stamp authority's certificate chains to {root}")
 
 
-def _check_container(raw: bytes, infos: list[zipfile.ZipInfo], members: dict[str, bytes],
+def _check_container(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo],
                      report: VerifyReport) -> None:
-    if len(members) != len(infos) or not infos:
-        return  # already reported as damaged members
-    rebuilt = zipfmt.build([(i.filename, members[i.filename]) for i in infos],
-                           infos[0].date_time)
-    offset = zipfmt.first_difference(raw, rebuilt)
+    """Rebuild the canonical zip from the members, piece by piece, and compare it with the
+    file as it is, piece by piece (no member is ever held whole)."""
+    if not infos:
+        return
+    entries = [zipfmt.Entry(i.filename, i.file_size, i.CRC,
+                            functools.partial(zip_member_chunks, zf, i)) for i in infos]
+    with path.open("rb") as fh:
+        offset = zipfmt.first_difference_stream(fh, zipfmt.iter_build(entries,
+                                                                       infos[0].date_time))
     if offset is None:
         return
     last = infos[-1]

@@ -1,6 +1,6 @@
 """``likewatch notice ALERT`` (one notice as text or PDF) and ``likewatch packet ALERT`` (the
 complaint packet: notices, power of attorney, sealed evidence, the platform's checklist);
-``outcome``, ``notices`` and ``report`` live in cli_outcomes.py."""
+``outcome``, ``notices`` and ``report`` live in cli_outcomes.py (its own entry point)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alerts.notices import cli_outcomes
 from likewatch.cli import DependencyError, UserError
 
 
@@ -23,8 +22,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     cmd = sub.add_parser("notice", help="write a filled takedown notice for an alert")
     cmd.add_argument("alert", metavar="ALERT", help="alert id or key, or evidence capture id")
     cmd.add_argument("--platform", default=None, help=platforms)
-    cmd.add_argument("--lang", choices=["zh", "en"], default="zh")
-    cmd.add_argument("--format", choices=["text", "pdf"], default="text")
+    cmd.add_argument("--lang", choices=["zh", "en"], default="zh",
+                     help="language of the notice (default zh)")
+    cmd.add_argument("--format", choices=["text", "pdf"], default="text",
+                     help="plain text (default) or PDF")
     cmd.add_argument("--ai-sign", action="append", default=[], metavar="TEXT", help=ai_help)
     cmd.add_argument("--out", type=Path, help="output file (default: stdout for text, "
                                               "notice-<alert>-<platform>-<lang>.pdf for PDF)")
@@ -43,7 +44,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                     help="directory to write into (default: the current directory)")
     pk.add_argument("--no-zip", action="store_true", help="only the folder, no zip")
     pk.set_defaults(func=_cmd_packet)
-    cli_outcomes.register(sub)
 
 
 def _check_platform(platform: str | None) -> None:

@@ -18,20 +18,22 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                          "States: " + ", ".join(NOTICE_STATES) + ".")
     out.add_argument("notice", metavar="NOTICE", help="notice number (LW-...) or id")
     out.add_argument("state", metavar="STATE", nargs="?",
-                     choices=(*NOTICE_STATES, "counter-notice"))
+                     choices=(*NOTICE_STATES, "counter-notice"),
+                     help="the notice's new state (omit to show the notice)")
     out.add_argument("--at", help="when it happened, ISO 8601 (default now; without a time "
                                   "zone it is UTC), e.g. 2026-12-01T09:30+08:00")
     out.add_argument("--note", default="", help="e.g. the platform's answer")
     out.add_argument("--reference", default=None, help="the platform's case number")
     out.add_argument("--by", default="cli", help="who records it")
     out.add_argument("--client", default=None, help="only this client's notices")
-    out.add_argument("--json", action="store_true")
+    out.add_argument("--json", action="store_true", help="print the notice as JSON")
     out.set_defaults(func=_cmd_outcome)
 
     lst = sub.add_parser("notices", help="list takedown notices and where they stand")
-    lst.add_argument("--client", default=None)
-    lst.add_argument("--platform", default=None)
-    lst.add_argument("--state", choices=NOTICE_STATES, default=None)
+    lst.add_argument("--client", default=None, help="only this client's notices")
+    lst.add_argument("--platform", default=None, help="only notices to this platform")
+    lst.add_argument("--state", choices=NOTICE_STATES, default=None,
+                     help="only notices in this state")
     lst.add_argument("--json", action="store_true", help="one JSON object per line")
     lst.set_defaults(func=_cmd_notices)
 
@@ -39,7 +41,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                          description="Success rate and median time to removal of the "
                          "notices, per platform and per client (docs/evidence.md).")
     rep.add_argument("--client", default=None, help="only this client's notices")
-    rep.add_argument("--json", action="store_true")
+    rep.add_argument("--json", action="store_true", help="print the report as JSON")
     rep.set_defaults(func=_cmd_report)
 
 

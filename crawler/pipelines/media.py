@@ -5,8 +5,9 @@ Limits: ``media_max_bytes`` (Scrapy's per-request ``download_maxsize``), ``media
 videos). Media requests go through the downloader middlewares like pages do, so the URL
 guard, robots.txt and the retry middleware apply to them too.
 
-A thumbnail whose bytes are not a decodable image is counted ``bad_thumbnail`` (and not
-stored); a video shorter than announced (Content-Length, or MP4 boxes running past the end)
+A thumbnail larger than ``media_max_pixels`` (read from its header, before anything is
+decoded) is counted ``image_too_large`` and not stored. A thumbnail whose bytes are not a
+decodable image is counted ``bad_thumbnail`` (and not stored); a video shorter than announced (Content-Length, or MP4 boxes running past the end)
 is counted ``truncated_media`` but stored: the matchers decode what is there. A candidate is
 recorded whatever happens to its media.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
+import warnings
 from typing import Any
 
 from PIL import Image
@@ -44,6 +46,23 @@ def image_problem(data: bytes) -> str | None:
             img.load()
     except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for corrupt data
         return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def pixel_problem(data: bytes, limit: int) -> str | None:
+    """Why the image is too large to decode (from its header alone), or None. Bytes that
+    are not an image at all are left to :func:`image_problem`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:  # parses the header, decodes nothing
+                width, height = img.size
+    except Image.DecompressionBombError as exc:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - not an image: image_problem says why
+        return None
+    if width * height > limit:
+        return f"{width}x{height} = {width * height} pixels, limit {limit}"
     return None
 
 
@@ -78,6 +97,7 @@ class MediaPipeline:
         self.store = MediaStore(settings.home())
         self.max_bytes = int(settings.get("media_max_bytes"))
         self.timeout = float(settings.get("media_timeout"))
+        self.max_pixels = int(settings.get("media_max_pixels"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MediaPipeline:
@@ -137,6 +157,11 @@ class MediaPipeline:
         if announced is not None and announced.isdigit() and int(announced) != len(data):
             truncated = True
         if kind == "thumbnail":
+            too_large = pixel_problem(data, self.max_pixels)
+            if too_large is not None:
+                self._count("image_too_large")
+                log.info("thumbnail %s not stored: %s", url, too_large)
+                return None
             problem = image_problem(data)
             if problem is not None:
                 self._count("bad_thumbnail")

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import yaml
+from cssselect import SelectorError
 
 from crawler.platforms._parsing import (  # re-exported: adapters' helpers
     FIXTURES_DIR,
@@ -90,6 +91,18 @@ class YamlSiteAdapter(PlatformAdapter):
             self.match_id = match_id  # type: ignore[method-assign]
 
     def parse(self, url: str, body: str) -> Page:
+        try:
+            return self._parse(url, body)
+        except AdapterError:
+            raise
+        except (TypeError, AttributeError, KeyError, ValueError, re.error, SyntaxError,
+                SelectorError) as exc:
+            # the site file is data: a spec it gets wrong (a bad CSS selector, a path
+            # applied to the wrong kind of value) fails this page, named
+            raise AdapterError(f"{self.NAME}: site file {self.SOURCE} does not apply to {url}: "
+                               f"{type(exc).__name__}: {exc}") from exc
+
+    def _parse(self, url: str, body: str) -> Page:
         rule, match = self._rule_for(url)
         fmt = rule.get("format", "html")
         selector = None
@@ -240,11 +253,35 @@ class YamlSiteAdapter(PlatformAdapter):
 
 
 def load_site(path: Path) -> type[YamlSiteAdapter]:
-    """Build the adapter class for one YAML site file (validated on load)."""
+    """Build the adapter class for one YAML site file (validated on load). A file that is
+    not valid YAML or not a valid site raises AdapterError naming the file."""
+    try:
+        return _load_site(path)
+    except AdapterError:
+        raise
+    except (yaml.YAMLError, re.error, TypeError, AttributeError, ValueError, KeyError) as exc:
+        raise AdapterError(f"{path}: not a valid site file: {type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+
+
+def _load_site(path: Path) -> type[YamlSiteAdapter]:
     site = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(site, dict) or not isinstance(site.get("pages"), list):
         raise AdapterError(f"{path}: a site file needs a 'pages' list")
+    for key in ("valid_url", "item_url", "browser_ready", "name", "description"):
+        if site.get(key) is not None and not isinstance(site[key], str):
+            raise AdapterError(f"{path}: {key} must be a string")
+    for key in ("valid_url", "item_url"):
+        if site.get(key):
+            re.compile(site[key])
+    start = site.get("start", {})
+    if not isinstance(start, dict) or not all(isinstance(v, str) for v in start.values()):
+        raise AdapterError(f"{path}: start must map crawl modes to paths")
     for rule in site["pages"]:
+        if not isinstance(rule, dict) or not isinstance(rule.get("url"), str) or \
+                not isinstance(rule.get("fields") or {}, dict):
+            raise AdapterError(f"{path}: every page rule needs a 'url' regex (and 'fields' "
+                               "a mapping)")
         if "url" not in rule:
             raise AdapterError(f"{path}: every page rule needs a 'url' regex")
         re.compile(rule["url"])

@@ -9,6 +9,10 @@ Incremental:
 - listing mode: once a listing crawl has reached the last page (checkpoint ``complete``), a
   later crawl stops following pagination at the first page holding nothing new;
 - api mode: the checkpoint keeps the last cursor, and the next crawl starts from it.
+
+Limits: at most ``LIKEWATCH_CRAWL_MAX_PAGES`` pages are requested per crawl (setting
+``crawl_max_pages``; endless pagination ends there), counted ``page_limit``; a page cut
+off at the download size limit is counted ``page_too_large``.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
 
 from crawler.errors import count_error
@@ -64,6 +70,8 @@ class AdapterSpider(scrapy.Spider):
         self.cursor: str | None = None
         self.listing_complete = False
         self.catalog: Catalog | None = None
+        self.pages_requested = 0  # every page request (index and detail), for the limit
+        self.page_limit_hit = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> AdapterSpider:
@@ -78,6 +86,19 @@ class AdapterSpider(scrapy.Spider):
         self.crawler.stats.inc_value("likewatch/item_errors")
 
     # --- requests ------------------------------------------------------------------------
+    def _page_allowed(self) -> bool:
+        """One more page request within ``LIKEWATCH_CRAWL_MAX_PAGES``? Counted once when not."""
+        limit = self.crawler.settings.getint("LIKEWATCH_CRAWL_MAX_PAGES", 0)
+        if limit and self.pages_requested >= limit:
+            if not self.page_limit_hit:
+                self.page_limit_hit = True
+                assert self.crawler.stats is not None
+                count_error(self.crawler.stats, "page_limit")
+                self.logger.warning("page limit of %d pages reached: not following more", limit)
+            return False
+        self.pages_requested += 1
+        return True
+
     def _index_request(self, url: str, *, browser: bool = False) -> scrapy.Request:
         self.index_pages += 1
         meta: dict[str, Any] = {"lw_index": True}
@@ -107,6 +128,7 @@ class AdapterSpider(scrapy.Spider):
         browser = self.adapter.NEEDS_BROWSER or (
             self.mode == "search" and self.adapter.SEARCH_NEEDS_BROWSER
         )
+        self.pages_requested += 1
         yield self._index_request(url, browser=browser)
 
     # --- responses -----------------------------------------------------------------------
@@ -168,19 +190,20 @@ class AdapterSpider(scrapy.Spider):
                     continue
                 self.requested_ids.add(item_id)
             new += 1
-            yield scrapy.Request(url, callback=self.parse_page, errback=self.on_error)
+            if self._page_allowed():
+                yield scrapy.Request(url, callback=self.parse_page, errback=self.on_error)
 
         nothing_new = new == 0 and bool(page.items or page.detail_urls)
         if page.next_url:
             if nothing_new and self.checkpoint.get("complete"):
                 stats.inc_value("likewatch/stopped_at_known_page")
-            elif self._may_follow():
+            elif self._may_follow() and self._page_allowed():
                 yield self._index_request(page.next_url)
         elif response.meta.get("lw_index") and self.mode == "listing":
             self.listing_complete = True
         if page.next_cursor:
             self.cursor = page.next_cursor
-            if self._may_follow():
+            if self._may_follow() and self._page_allowed():
                 yield self._index_request(self.adapter.cursor_url(response.url, page.next_cursor))
 
     def _challenged(self, response: Response, body: str) -> bool:
@@ -214,6 +237,9 @@ class AdapterSpider(scrapy.Spider):
             retried = self.crawler.settings.getlist("RETRY_HTTP_CODES")
             if str(status) not in {str(c) for c in retried}:  # retried ones: retry_exhausted
                 count_error(stats, f"http_{status}")
+        elif isinstance(failure.value, (DownloadCancelledError, CancelledError)):
+            # cut off at DOWNLOAD_MAXSIZE (crawl_page_max_bytes): too large, or endless
+            count_error(stats, "page_too_large")
         self.logger.info("page failed: %s", failure.getErrorMessage())
 
     # --- end -----------------------------------------------------------------------------

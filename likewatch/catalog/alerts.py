@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from likewatch.catalog.base import Base, UTCDateTime, utcnow
+from likewatch.secretbox import EncryptedText
 
 
 def _now() -> float:
@@ -42,7 +43,8 @@ class Subscription(Base):
     # webhook | email | wecom | dingtalk | feishu | slack
     channel: Mapped[str] = mapped_column(String(20))
     target: Mapped[str] = mapped_column(Text)  # URL or e-mail address
-    secret: Mapped[str] = mapped_column(Text, default="")  # webhook signing secret
+    # webhook / chat-robot signing secret, encrypted at rest (likewatch/secretbox.py)
+    secret: Mapped[str] = mapped_column(EncryptedText, default="")
     digest_minutes: Mapped[int] = mapped_column(Integer, default=0)  # 0: one message per alert
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

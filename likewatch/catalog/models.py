@@ -138,6 +138,10 @@ class MatchRow(Base):
     distance: Mapped[float] = mapped_column(Float)
     threshold: Mapped[float] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "alert": becomes an alert pushed to subscribers; "review": recorded and held for a
+    # person's decision (matchers/tiers.py). Rows written before tiers existed alerted.
+    tier: Mapped[str] = mapped_column(String(10), default="alert", server_default="alert",
+                                      index=True)
 
 
 class CrawlCheckpoint(Base):

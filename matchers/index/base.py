@@ -291,12 +291,27 @@ def encode_token(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> list[Any]:
+def decode_token(token: str, sort_name: str | None = None) -> list[Any]:
+    """The ``[sort value, doc id]`` of an ``after`` token; BadQuery (a 400) for anything a
+    tampered token may hold: wrong shape, a value of the wrong type for ``sort_name`` (a
+    date sorts by integer milliseconds, text fields by strings), an integer out of range."""
     try:
         values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, RecursionError) as exc:
         raise BadQuery("bad pagination token") from exc
     if not isinstance(values, list) or len(values) != 2:
+        raise BadQuery("bad pagination token")
+    value, doc_id = values
+    if not isinstance(doc_id, str) or len(doc_id) > 512:
+        raise BadQuery("bad pagination token")
+    if sort_name is not None and sort_name.endswith("_at"):
+        ok = type(value) is int and -(2**63) <= value < 2**63
+    elif sort_name is not None:  # a text field (None: a document without it, sorted last)
+        ok = value is None or (isinstance(value, str) and len(value) <= 4096)
+    else:
+        ok = value is None or isinstance(value, str) or (
+            type(value) is int and -(2**63) <= value < 2**63)
+    if not ok:
         raise BadQuery("bad pagination token")
     return values
 

@@ -348,7 +348,7 @@ class EmbeddedIndex(CandidateIndex):
                else column)
         page_where, page_params = where, list(params)
         if after:
-            value, last_id = decode_token(after)
+            value, last_id = decode_token(after, name)
             op = ">" if order == "asc" else "<"
             page_where += f" AND ({key} {op} ? OR ({key} = ? AND doc_id > ?))"
             page_params += [value, value, last_id]

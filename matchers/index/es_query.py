@@ -186,7 +186,7 @@ def search_body(text: str, f: SearchFilters, name: str, order: str, size: int,
         "aggs": {a: agg_body(a) for a in aggs},
     }
     if after:
-        body["search_after"] = decode_token(after)
+        body["search_after"] = decode_token(after, name)
     return body
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from likewatch import settings
 from likewatch.catalog import Catalog
@@ -85,17 +85,27 @@ def docs_for(catalog: Catalog, ids: list[int]) -> list[tuple[int, CandidateDoc]]
 
 
 def sync_catalog(catalog: Catalog, index: CandidateIndex, *, full: bool = False,
-                 state_path: Path | None = None) -> int:
-    """Send new (or, with ``full``, all) catalog candidates to the index; returns how many."""
+                 state_path: Path | None = None,
+                 progress: Callable[[int, int], object] | None = None) -> int:
+    """Send new (or, with ``full``, all) catalog candidates to the index; returns how many.
+
+    ``progress(sent, total)`` after each batch (the command's progress bar)."""
     state_path = state_path or settings.home() / STATE_FILE
     after = 0
     if not full and state_path.exists():
         after = int(json.loads(state_path.read_text(encoding="utf-8")).get("last_id", 0))
+    total = 0
+    if progress is not None:
+        with catalog.session() as s:
+            total = int(s.scalar(select(func.count()).select_from(Candidate)
+                                 .where(Candidate.id > after)) or 0)
     sent = 0
     with index.bulk_load():  # made searchable at the end (and refreshed)
         for part in catalog_docs(catalog, after_id=after):
             index.add([doc for _, doc in part])
             sent += len(part)
+            if progress is not None:
+                progress(sent, max(total, sent))
             after = part[-1][0]
             state_path.write_text(json.dumps({"last_id": after}), encoding="utf-8")
     return sent

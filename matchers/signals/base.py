@@ -63,6 +63,9 @@ class Match:
     reference_id: int | None = None
     frame: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # "alert": pushed to subscribers; "review": held for a person's decision
+    # (``matchers.tiers``).
+    tier: str = "alert"
 
 
 def _snake(name: str) -> str:

@@ -1,7 +1,11 @@
 """face: dlib's 128-d face embedding, one value per face found (``matchers/faces.py``).
 
 The value is the base64 of the 128 float32 numbers; ``box`` says where the face is.
-Distance is Euclidean. See ``FACE_THRESHOLD`` for how the threshold was chosen.
+Distance is Euclidean. ``FACE_THRESHOLD`` is the signal's own single threshold (the photo
+search and the conformance tests use it); the matcher decides faces per person and per
+face against a background cohort instead, in two tiers (``matchers/calibration.py``,
+``matchers/tiers.py``): on unseen faces no single threshold both found face swaps and
+kept look-alikes out (issue 13).
 """
 
 from __future__ import annotations

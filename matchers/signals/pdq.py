@@ -1,10 +1,11 @@
 """PDQ: Meta's 256-bit perceptual hash, with its quality score and dihedral variants.
 
-Computed from the image's 64x64 luma grid (``matchers/signals/grid.py``: one reduced
-greyscale decode shared with pHash) by ``pdq_of_grid``, a numpy transcription of PDQ's
-last steps (16x16 of the 64-point DCT-II, bits above the median, gradient quality)
-that gives bit for bit what the ``pdqhash`` package (0.2.8) gives for a 64x64 input
-(tested), at half its cost; the dihedral variants come from the same DCT by sign
+Computed from the image's 64x64 luma grid (``matchers/signals/pdq_grid.py``: Meta's own
+filter on a full decode for small pictures; for large ones the reduced greyscale decode
+shared with pHash, ``matchers/signals/grid.py``) by ``pdq_of_grid``, a numpy
+transcription of PDQ's last steps (16x16 of the 64-point DCT-II, bits above the median,
+gradient quality) that gives bit for bit what the ``pdqhash`` package (0.2.8) gives for
+a 64x64 input (tested), at half its cost; the dihedral variants come from the same DCT by sign
 changes and transposition (PDQ's own trick), also tested equal to pdqhash's.
 
 ``tests/matchers/test_signals_pdq.py`` checks pdqhash and this signal against the hashes
@@ -22,8 +23,9 @@ import pdqhash
 
 from matchers.images import ImageInput
 from matchers.signals.base import SignalValue
-from matchers.signals.grid import GRID, luma_grid
+from matchers.signals.grid import GRID
 from matchers.signals.hamming import HammingSignal, bits_to_hex
+from matchers.signals.pdq_grid import pdq_grid
 
 # Below this quality PDQ's hash is noise (flat or nearly uniform images): no signal.
 # 50 is the cut-off Meta recommends and hasher-matcher-actioner applies.
@@ -101,7 +103,7 @@ class PdqSignal(HammingSignal):
 
     def hash(self, image: ImageInput) -> list[SignalValue]:
         def compute() -> list[SignalValue]:
-            hx, quality = pdq_of_grid(luma_grid(image))
+            hx, quality = pdq_of_grid(pdq_grid(image))
             if quality < self.MIN_QUALITY:
                 return []
             return [SignalValue(self.name, hx, quality=float(quality))]
@@ -109,7 +111,7 @@ class PdqSignal(HammingSignal):
         return image.memo("signal:pdq", compute)
 
     def hash_reference(self, image: ImageInput) -> list[SignalValue]:
-        coeffs, quality = pdq_dct(luma_grid(image))
+        coeffs, quality = pdq_dct(pdq_grid(image))
         if quality < self.MIN_QUALITY:
             return []
         seen: set[str] = set()

@@ -135,6 +135,8 @@ def local_tsa(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalTSA, str]]
     from aiohttp import web
 
     authority = LocalTSA()
+    # the TSA is reached through the address guard like every outgoing request
+    monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
 
     async def handle(request: web.Request) -> web.Response:
         assert request.content_type == "application/timestamp-query"
@@ -209,6 +211,17 @@ def test_bad_responses_are_refused_with_the_reason(local_tsa: tuple[LocalTSA, st
     authority.mode = mode
     with pytest.raises(tsa.TimestampError, match=message):
         tsa.request_timestamp(url, b"tree head bytes")
+
+
+def test_the_tsa_passes_the_address_guard(local_tsa: tuple[LocalTSA, str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from likewatch.netguard import BlockedURL
+
+    authority, url = local_tsa
+    monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", "")
+    with pytest.raises(BlockedURL):
+        tsa.request_timestamp(url, b"data")
+    assert authority.requests == []
 
 
 def test_an_altered_token_fails_its_signature_check(local_tsa: tuple[LocalTSA, str]) -> None:

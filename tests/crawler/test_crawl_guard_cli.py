@@ -133,24 +133,77 @@ def test_crawl_of_loopback_refused_without_allow_list(
     assert request_log.paths() == []
 
 
+def _run_with_terminal_stderr(cmd: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run ``cmd`` with stderr on a pseudo-terminal (progress bars draw there) and stdout on
+    a pipe; returns (exit status, stdout, what the terminal showed)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, text=True,
+                            env=dict(env, TERM="xterm", COLUMNS="160"))
+    os.close(slave)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            shown += data
+        elif proc.poll() is not None:
+            break
+    assert proc.stdout is not None
+    with proc.stdout:
+        out = proc.stdout.read()
+    os.close(master)
+    return proc.wait(timeout=60), out, shown.decode("utf-8", "replace")
+
+
 def test_cli_crawl_json(sandbox_server: SandboxServer, likewatch_home: Path) -> None:
+    """--json: stdout is the summary alone, even while a progress bar is drawn on the
+    terminal (stderr); the manual crawl is recorded for `likewatch status`."""
     env = dict(os.environ, LIKEWATCH_ALLOW_PRIVATE_HOSTS="127.0.0.1")
-    proc = subprocess.run(
-        [LIKEWATCH, "crawl", "sandbox", "--url",
-         sandbox_server.base_url, "--max-pages", "1", "--json"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.strip().splitlines()
-    summary = json.loads(lines[-1])
+    rc, out, shown = _run_with_terminal_stderr(
+        [LIKEWATCH, "crawl", "sandbox", "--url", sandbox_server.base_url, "--max-pages", "1",
+         "--json"], env)
+    assert rc == 0, shown[-2000:]
+    summary = json.loads(out)  # the whole of stdout: nothing but the JSON object
     for key in ("pages", "items_new", "items_seen", "thumbnails", "videos", "errors", "bytes"):
         assert key in summary
     assert summary["items_new"] == summary["thumbnails"] == 24
     assert summary["pages"] == 25
-    text = "\n".join(lines[:-1])
-    assert "items new      24" in text and "pages          25" in text  # the human summary
-    assert any(line.lstrip().startswith("…") for line in lines)  # progress while it ran
+    assert "crawl sandbox" in shown and "25/?" in shown and "new 24" in shown  # the bar
     assert len(_thumbs(likewatch_home)) == 24
+    status = subprocess.run([LIKEWATCH, "status", "--json"], capture_output=True, text=True,
+                            env=env, timeout=120)
+    adapters = json.loads(status.stdout)["adapters"]
+    assert [(a["platform"], a["samples"], a["items"]) for a in adapters] == [("sandbox", 1, 24)]
+
+
+def test_crawl_summary_is_readable_lines() -> None:
+    from crawler.cli import format_summary
+
+    summary = {"platform": "sandbox", "mode": "listing", "duration_s": 3.2, "pages": 25,
+               "items_new": 24, "items_seen": 1, "thumbnails": 24, "videos": 3,
+               "bytes": 545741, "errors": {"http_500": 2, "media_too_large": 1},
+               "matched": {"candidates": 24, "matched": 3, "failed": 1, "matches": 5,
+                           "errors": {"no_face": 4}, "failures": [[7, "bad"]]},
+               "indexed": {"sent": 24, "backend": "embedded", "queued": 0}}
+    text = format_summary(summary)
+    assert "{" not in text and "[" not in text  # no raw Python or JSON structure
+    lines = text.splitlines()
+    assert lines[0] == "crawl sandbox (listing) finished in 3.2 s"
+    assert "  pages          25" in lines and "  items new      24" in lines
+    assert "  errors         http_500 2, media_too_large 1" in lines
+    assert "  matching       24 candidates: 3 matched, 1 failed; 5 matches" in lines
+    assert any(line.startswith("  index          24 candidates sent to the embedded index")
+               for line in lines)
+    failed = format_summary(dict(summary, indexed="failed: index unreachable"))
+    assert "run `likewatch index sync`" in failed
 
 
 def test_media_limits(two_hosts: tuple[_Site, _Site], tmp_path: Path,

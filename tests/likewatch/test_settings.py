@@ -81,3 +81,34 @@ def test_every_likewatch_variable_the_code_reads_is_declared():
                 used.setdefault(name, str(path.relative_to(root)))
     assert {n: p for n, p in used.items() if n not in known} == {}
     assert "LIKEWATCH_HOME" in used and "LIKEWATCH_RETRY_BACKOFF_BASE" in used
+
+
+def test_an_unknown_key_in_config_yaml_is_an_error_naming_the_closest_setting(
+        tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("LIKEWATCH_HOME", str(tmp_path))
+    (tmp_path / "config.yaml").write_text("media_timout: 3\nlog_level: INFO\n")
+    settings.reload()
+    with pytest.raises(settings.SettingsError,
+                       match=r"unknown setting 'media_timout'; did you mean 'media_timeout'\?"):
+        settings.get("log_level")  # any read: the file is checked as a whole
+    (tmp_path / "config.yaml").write_text("qqqzzz: 1\n")
+    settings.reload()
+    with pytest.raises(settings.SettingsError, match=r"unknown setting 'qqqzzz'; `likewatch "):
+        settings.get("log_level")
+    # the command says so on one line and exits 2, whatever it was asked to do
+    out = subprocess.run([sys.executable, "-m", "likewatch.cli", "status"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        f"likewatch: error: {tmp_path / 'config.yaml'}: unknown setting 'qqqzzz'; "
+        "`likewatch settings` lists them"]
+    (tmp_path / "config.yaml").write_text("media_timeout: [\n")
+    settings.reload()
+    with pytest.raises(settings.SettingsError, match="not valid YAML"):
+        settings.get("media_timeout")
+    (tmp_path / "config.yaml").write_text("media_timeout: 3\n")  # a known key: fine
+    settings.reload()
+    assert settings.get("media_timeout") == 3.0

@@ -38,7 +38,7 @@ def test_enroll_then_scan_as_processes(tmp_path: Path, likewatch_home: Path) -> 
     broken.write_bytes((FACES / "A000370_1.jpg").read_bytes()[:300])
     r = _run("scan", "--json", str(mirrored), str(broken), str(tmp_path / "missing.png"),
              str(FACES / "T000468_1.jpg"))
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # every file reported; two could not be read
     out = [json.loads(line) for line in r.stdout.strip().splitlines()]
     assert [o["path"] for o in out] == [str(mirrored), str(broken),
                                         str(tmp_path / "missing.png"),
@@ -47,8 +47,9 @@ def test_enroll_then_scan_as_processes(tmp_path: Path, likewatch_home: Path) -> 
     signals = {m["signal"] for m in out[0]["matches"]}
     assert {"pdq", "face"} <= signals
     for m in out[0]["matches"]:
-        assert set(m) == {"person", "signal", "distance", "threshold"}
+        assert set(m) == {"person", "signal", "distance", "threshold", "tier"}
         assert m["person"] == "demo-a" and m["distance"] <= m["threshold"]
+        assert m["tier"] == "alert"  # a mirrored copy of the enrolled photo: exact reuse
     assert out[1]["matches"] == [] and out[1]["error"]
     assert out[2]["error"] == "no such file"
     provenance = out[3].pop("provenance")  # issue #19: the file's AI-content labels
@@ -91,13 +92,16 @@ def test_scan_video_and_truncated_video(tmp_path: Path,
     cut.write_bytes(data[: len(data) // 3])
     text = tmp_path / "notes.txt"
     text.write_text("not a picture")
-    assert main(["scan", str(video), str(text), str(cut)]) == 0
+    assert main(["scan", str(video), str(text), str(cut)]) == 1  # some files failed
     out = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert out[0]["error"] is None
     assert {m["person"] for m in out[0]["matches"]} == {"vid-person"}
     assert "face" in {m["signal"] for m in out[0]["matches"]}
+    assert {m["tier"] for m in out[0]["matches"]} == {"alert"}
     assert out[1]["matches"] == [] and out[1]["error"]
+    assert out[1]["error"] == "not an image or video"  # a text file, not a damaged video
     assert out[2]["path"] == str(cut) and out[2]["error"]  # truncated: reported, scan went on
+    assert out[2]["error"] != "not an image or video"  # a video, however damaged
 
 
 def test_official_accounts_and_client_threshold(tmp_path: Path,

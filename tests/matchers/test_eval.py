@@ -10,9 +10,11 @@ import pytest
 from PIL import Image
 
 from likewatch.cli import main
+from matchers.cohort import load_cohort
 from matchers.eval import load_photos, run_eval
 from matchers.eval_faceswap import face_swap, similarity
 from matchers.eval_transforms import TRANSFORMS, Context
+from tests.conftest import SHARED_DATA as SHARED
 
 FACES = Path(__file__).resolve().parents[2] / "sandbox" / "assets" / "faces"
 
@@ -40,27 +42,55 @@ def test_every_transform_produces_images() -> None:
 
 
 @pytest.mark.slow
-def test_eval_subset_writes_table_chart_and_json(tmp_path: Path) -> None:
-    picked = ["mirror", "crop_20%", "video_frame_h264", "another_photo",
-              "face_swap_composite"]
-    report = run_eval(tmp_path, limit=2, variants=1, negatives=2, scenes=2,
+def test_eval_subset_reports_held_out_folds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    """A reduced run: real transforms, real signals; the thresholds of each fold are fitted
+    on cohort people that are never among that fold's strangers."""
+    import matchers.eval as ev
+
+    fitted: list[np.ndarray] = []
+    real_fit = ev.fit_thresholds
+
+    def spy(probes: np.ndarray, refs: np.ndarray) -> object:
+        fitted.append(probes)
+        return real_fit(probes, refs)
+
+    monkeypatch.setattr(ev, "fit_thresholds", spy)
+    strangers: list[list[str]] = []
+    real_strangers = ev._strangers
+    monkeypatch.setattr(ev, "_strangers", lambda f, files, rng, types: strangers.append(
+        [p.name for p in files]) or real_strangers(f, files, rng, types))
+    picked = ["mirror", "crop_20%", "video_frame_h264", "another_photo"]
+    report = run_eval(tmp_path, folds=2, limit=2, variants=1, strangers=3, scenes=2,
                       transforms=picked)
     assert [r["transform"] for r in report.rows] == picked
-    for r in report.rows:
-        assert r["n"] == 2 and r["found"] == 2, r  # these five are found on this data
-    assert report.false_matches == 0
-    # 10 positives x 1 other person + (2 unrelated x 5 transforms + 2 raw + 2 scenes) x 2
-    assert report.unrelated_pairs > 20
-    assert not report.passed  # far fewer than 10,000 unrelated pairs in a subset
-    assert "| mirror | 2 | 100.0% |" in report.markdown_path.read_text()
-    assert report.chart_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for r in report.rows[:3]:  # exact reuse: found at alert tier
+        assert r["n"] == 2 and r["alert"] == 2 and r["pass"], r
+    assert report.rows[3]["either"] == 2  # another photo: found, at one tier or the other
+    assert report.unrelated["false_alert_files"] == 0
+    assert report.unrelated["files"] == 2 * 3 * 5 + 8 + 2  # strangers x (raw + 4), skimage, scenes
+    assert len(report.folds) == 2 and len(fitted) == 2
+    probes, _ = load_cohort()
+    files = sorted((SHARED / "faces-cohort").glob("*.jpg"))
+    for f, used in enumerate(fitted):
+        held = {files.index(SHARED / "faces-cohort" / name) for name in strangers[f]}
+        fit_rows = {int(np.flatnonzero((probes == row).all(axis=1))[0]) for row in used}
+        assert len(fit_rows) == 200 and not fit_rows & held
+        assert report.folds[f]["cohort_pairs"]["pairs"] == 200 * 199
+    text = report.markdown_path.read_text()
+    assert "| mirror | 2 | 100.0% | 100.0% |" in text and "| fold |" in text
+    for chart in report.charts:
+        assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads((tmp_path / "eval.json").read_text())
-    assert data["false_matches"] == 0 and data["misses"] == []
+    assert data["unrelated"]["false_alert_files"] == 0 and len(data["folds"]) == 2
 
 
 def test_eval_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "--refs", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
     assert "reference folder not found" in capsys.readouterr().err
     assert main(["eval", "--transforms", "bogus", "--out", str(tmp_path)]) == 2
+    assert main(["eval", "--folds", "1", "--out", str(tmp_path)]) == 2
+    assert main(["eval", "--cohort", str(tmp_path / "none"), "--out", str(tmp_path)]) == 2
+    assert "cohort folder not found" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError):
         load_photos(tmp_path)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from matchers.images import MAX_PIXELS, ImageError, ImageInput
+from matchers.images import MAX_FULL_DECODE_PIXELS, MAX_PIXELS, ImageError, ImageInput
 from matchers.testing import jpeg_bytes
 from tests.matchers._signal_data import face, load
 
@@ -104,6 +104,21 @@ def test_decompression_bomb_refused_before_decoding() -> None:
         ImageInput.from_bytes(_png_header_only(20000, 20000)).full()
     with pytest.raises(ImageError, match="too large"):
         ImageInput.from_array(np.zeros((1, MAX_PIXELS + 1, 3), dtype=np.uint8))
+
+
+def test_formats_decoded_in_full_have_a_lower_limit() -> None:
+    """A PNG has no reduced decode: past MAX_FULL_DECODE_PIXELS it is refused from its
+    header, while a JPEG of the same size is accepted (it is only decoded at 1/8)."""
+    side = int(MAX_FULL_DECODE_PIXELS**0.5) + 10
+    assert side * side < MAX_PIXELS
+    with pytest.raises(ImageError, match="image too large: .* pixels of PNG"):
+        _ = ImageInput.from_bytes(_png_header_only(side, side)).size
+    buf = io.BytesIO()
+    Image.new("L", (side, side // 8)).save(buf, "JPEG")  # a small file; patch its height
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 7] = side.to_bytes(2, "big")
+    assert ImageInput.from_bytes(bytes(data)).size == (side, side)
 
 
 def test_bad_array_shape() -> None:

@@ -135,7 +135,7 @@ def test_scan_json_reports_provenance(tmp_path: Path,
     pf.mp4(tmp_path / "l.mp4", pf.label("1"))
     pf.mp4(tmp_path / "u.mp4")
     names = ["l.jpg", "l.png", "l.mp4", "u.jpg", "u.png", "u.mp4", "c.jpg", "missing.png"]
-    assert main(["scan", "--json", *(str(tmp_path / n) for n in names)]) == 0
+    assert main(["scan", "--json", *(str(tmp_path / n) for n in names)]) == 1  # missing.png
     out = {Path(o["path"]).name: o for o in map(json.loads, capsys.readouterr().out.splitlines())}
     for name in ("l.jpg", "l.png", "l.mp4"):
         assert out[name]["provenance"]["ai_label"] == "1", name

@@ -22,6 +22,7 @@ from matchers.signals.pdq import (
     pdq_of_array,
     pdq_of_grid,
 )
+from matchers.signals.pdq_grid import PDQ_EXACT_BELOW, jarosz_matrix, meta_grid, pdq_grid
 from matchers.testing import SignalConformance
 from tests.matchers._signal_data import face, load, scene
 
@@ -88,19 +89,63 @@ def test_pdq_core_agrees_with_meta(shared_data: Path, rel: str, expected: str) -
     assert (quality < PDQ_MIN_QUALITY) == (rel in LOW_QUALITY)
 
 
-@pytest.mark.parametrize("rel", [*DIH, "misc-images/c.png", "misc-images/wee.jpg"])
-def test_pdq_signal_agrees_with_meta(shared_data: Path, rel: str) -> None:
-    """The signal as computed in production (reduced decode, 64x64 grid) on Meta's photos.
+@pytest.mark.parametrize("rel,expected", META_PDQ)
+def test_pdq_signal_agrees_with_meta(shared_data: Path, rel: str, expected: str) -> None:
+    """The hash as computed in production (``pdq_grid``: full decode and Meta's filter
+    below PDQ_EXACT_BELOW, the reduced-decode grid above) on every one of Meta's photos,
+    the 256x256 ones and the low-quality ones included (a partner's hash list comes from
+    Meta's implementation). The 256x256 q0122 was 74 bits off when small pictures went
+    through the reduced decode too."""
+    image = ImageInput.from_path(shared_data / "pdq" / rel)
+    got, _ = pdq_of_grid(pdq_grid(image))
+    assert hamming(got, expected) <= META_TOLERANCE
+    values = PdqSignal().hash(image)
+    assert [v.value for v in values] == ([] if rel in LOW_QUALITY else [got])
 
-    Not asserted for the 256x256 labelme images: there our antialiased 64x64 grid departs
-    20-26 bits (74 for q0122, a fine texture) from PDQ's own 1-2 pixel Jarosz filter,
-    which aliases at that size; the grid is what keeps resized copies together (see
-    matchers/signals/pdq.py).
-    """
-    expected = dict(META_PDQ)[rel]
-    values = PdqSignal().hash(ImageInput.from_path(shared_data / "pdq" / rel))
-    assert len(values) == 1
-    assert hamming(values[0].value, expected) <= META_TOLERANCE
+
+@pytest.mark.parametrize("rel", [p for p, _ in META_PDQ])
+def test_meta_grid_is_pdqhash_on_the_full_picture(shared_data: Path, rel: str) -> None:
+    """Our matrix form of Meta's Jarosz filter gives pdqhash's own bits on the full decode."""
+    rgb = np.asarray(Image.open(shared_data / "pdq" / rel).convert("RGB"))
+    assert pdq_of_grid(meta_grid(rgb))[0] == pdq_of_array(rgb)[0]
+
+
+def test_small_pictures_take_the_exact_path(shared_data: Path) -> None:
+    small = ImageInput.from_path(shared_data / "pdq" / "reg-test-input/labelme-subset/q0122.jpg")
+    large = ImageInput.from_path(shared_data / "pdq" / DIH[0])
+    assert min(small.size) < PDQ_EXACT_BELOW <= min(large.size)
+    assert not np.array_equal(pdq_grid(small), luma_grid(small))
+    assert pdq_grid(large) is luma_grid(large)
+
+
+@pytest.mark.parametrize("n", [1, 7, 64, 65, 127, 128, 129, 256, 300, 1001])
+def test_jarosz_matrix_matches_the_box_passes(n: int) -> None:
+    """Each row of the matrix is Meta's two box passes and decimation applied to a unit
+    picture: check against a direct transcription of box1DFloat's four phases."""
+    def box(vec: list[float], window: int) -> list[float]:
+        half = (window + 2) // 2
+        out, total, count, li, ri = [], 0.0, 0, 0, 0
+        for _ in range(half - 1):
+            total, count, li = total + vec[li], count + 1, li + 1
+        for _ in range(window - half + 1):
+            total, count, li = total + vec[li], count + 1, li + 1
+            out.append(total / count)
+        for _ in range(len(vec) - window):
+            total, li, ri = total + vec[li] - vec[ri], li + 1, ri + 1
+            out.append(total / count)
+        for _ in range(half - 1):
+            total, count, ri = total - vec[ri], count - 1, ri + 1
+            out.append(total / count)
+        return out
+
+    m = jarosz_matrix(n)
+    window = max(1, (n + 127) // 128)
+    rng = np.random.default_rng(n)
+    vec = rng.uniform(0, 255, n).tolist()
+    if window <= n:
+        filtered = box(box(vec, window), window)
+        expected = [filtered[int((k + 0.5) * n / 64)] for k in range(64)]
+        np.testing.assert_allclose(m @ np.array(vec, np.float32), expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("rel", sorted(LOW_QUALITY))
@@ -125,7 +170,7 @@ def test_dihedral_reference_catches_every_rotation_and_flip(shared_data: Path) -
 @pytest.mark.parametrize("rel", [*DIH[:2], "misc-images/c.png", "reg-test-input/labelme-subset/q0122.jpg"])
 def test_numpy_pdq_equals_pdqhash_on_the_grid(shared_data: Path, rel: str) -> None:
     """pdq_of_grid and our dihedral variants give pdqhash's bits exactly, on the same grid."""
-    grid = luma_grid(ImageInput.from_path(shared_data / "pdq" / rel))
+    grid = pdq_grid(ImageInput.from_path(shared_data / "pdq" / rel))
     rgb = np.repeat(grid.round().astype(np.uint8)[:, :, None], 3, axis=2)
     exact = grid.round()
     assert pdq_of_grid(exact) == pdq_of_array(rgb)
@@ -133,19 +178,22 @@ def test_numpy_pdq_equals_pdqhash_on_the_grid(shared_data: Path, rel: str) -> No
     assert pdq_dihedral(pdq_dct(exact)[0]) == [bits_to_hex(b) for b in bits]
 
 
-# Golden values of our pipeline (pdqhash 0.2.8, Pillow 13.0), to catch regressions.
+# Golden values of our pipeline (pdqhash 0.2.8, Pillow 13.0), to catch regressions. These
+# headshots are small (225-300 px): their hash is pdqhash's on the full picture, bit for bit.
 PINNED = {
-    "A000370_1": "a5a8da41cbcc1689b21db7589eb48d7278ac1e05f52da9f16b58e8f287905d0f",
-    "D000615_2": "cfa91a341f3958341e7b598538f3cb3130c6cd73e18738f2c7a592c3c38c32c7",
-    "M001190_1": "3398c55e82cec79d33e64e59b19a4e6d9cd82d2572d8a5b652e4c69619acc392",
+    "A000370_1": "a5acda41cbcc17c9b21da75896bc8d5271ac1e05f52da9e16b58e8f287905d0f",
+    "D000615_2": "cfa91a341f3958341a7b598538f34b3130c6cd73e58738f2e7a592c3c38c32c7",
+    "M001190_1": "7399c55e92cec79d33e60e59b31a4a6d9cd82d257258a5b656e4c69619acc312",
 }
 PINNED_BRIDGE = "78f870cee0f4a84f0e37022a038f67f0b36e26f596621e1d33e6b39c4e9c9b22"
 
 
 @pytest.mark.parametrize("name", sorted(PINNED))
 def test_pinned_values(name: str) -> None:
-    values = PdqSignal().hash(ImageInput.from_path(face(name)))
+    image = ImageInput.from_path(face(name))
+    values = PdqSignal().hash(image)
     assert [v.value for v in values] == [PINNED[name]]
+    assert pdq_of_array(np.asarray(image.full()))[0] == PINNED[name]
     assert values[0].quality == 100.0
 
 

@@ -1,4 +1,5 @@
-"""The api role serves the webapp beside the other roles, and stops with the daemon."""
+"""The api role serves the webapp beside the other roles (with /metrics, and /api/health
+showing the roles' heartbeats), and stops with the daemon."""
 
 from __future__ import annotations
 
@@ -23,18 +24,27 @@ def test_api_role_serves_until_the_daemon_stops():
     port = _free_port()
     stop = threading.Event()
     thread = threading.Thread(target=daemon.run, args=(["alerter", "api"],), kwargs={
-        "tick": 1.0, "stop": stop, "install_signals": False, "api_port": port})
+        "tick": 0.5, "stop": stop, "install_signals": False, "api_port": port})
     thread.start()
     try:
-        body = None
-        for _ in range(100):
+        body, metrics = None, ""
+        for _ in range(150):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
                     body = json.loads(r.read())
-                break
+                roles = {r["role"]: r for r in body["roles"]}
+                if set(roles) == {"alerter", "api"} and roles["alerter"]["last_tick_at"]:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                                timeout=5) as r:
+                        metrics = r.read().decode()
+                    break
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         assert body and body["ok"] is True
+        assert {r["role"] for r in body["roles"]} == {"alerter", "api"}  # heartbeats
+        assert 'likewatch_role_workers{role="api"} 1.0' in metrics
+        assert 'likewatch_role_ticks_total{outcome="ok",role="alerter"}' in metrics
     finally:
         stop.set()
         thread.join(timeout=30)

@@ -69,7 +69,10 @@ def test_failing_platform_backs_off_and_shows_unhealthy(monkeypatch):
     assert watches.health(cat)[0]["healthy"]
 
 
-def test_cli_client_person_watch_subscribe_status():
+def test_cli_client_person_watch_subscribe_status(monkeypatch):
+    # the receiver below is on loopback: subscribing to it needs the allow-list
+    monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+
     def lw(*args):
         return subprocess.run([str(Path(sys.executable).parent / "likewatch"), *args],
                               capture_output=True, text=True, timeout=60)

@@ -14,9 +14,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     user = sub.add_parser("user", help="desk users and their roles per client")
     usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = usub.add_parser("add", help="add a user, or give them a role in a client")
-    add.add_argument("email")
+    add.add_argument("email", help="the user's e-mail address (their login)")
     add.add_argument("--client", default=None, help="the client (not for --role operator)")
-    add.add_argument("--role", required=True, choices=[*ROLES, OPERATOR])
+    add.add_argument("--role", required=True, choices=[*ROLES, OPERATOR],
+                     help="what they may do in the client (operator: every client)")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input (first line)")
     add.set_defaults(func=_cmd_user_add)
@@ -25,17 +26,17 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     lst.set_defaults(func=_cmd_user_list)
     for name, off in (("disable", True), ("enable", False)):
         d = usub.add_parser(name, help=f"{name} a user (disabling ends their sessions)")
-        d.add_argument("email")
+        d.add_argument("email", help="the user's e-mail address")
         d.set_defaults(func=_cmd_user_disable, disabled=off)
     rm = usub.add_parser("remove-role", help="take a user's role in a client away")
-    rm.add_argument("email")
-    rm.add_argument("--client", required=True)
+    rm.add_argument("email", help="the user's e-mail address")
+    rm.add_argument("--client", required=True, help="the client to take the role in")
     rm.set_defaults(func=_cmd_user_remove_role)
 
     token = sub.add_parser("token", help="API tokens (Authorization: Bearer ...)")
     tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = tsub.add_parser("create", help="create a token; prints it alone, once")
-    create.add_argument("email")
+    create.add_argument("email", help="the user the token acts as")
     create.add_argument("--client", default=None,
                         help="the client it acts in (default: the user's only client)")
     create.add_argument("--role", default=None, choices=[*ROLES, OPERATOR],
@@ -43,11 +44,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     create.add_argument("--name", default="", help="a label to recognise it by")
     create.set_defaults(func=_cmd_token_create)
     tl = tsub.add_parser("list", help="tokens (never the tokens themselves)")
-    tl.add_argument("--user", default=None, metavar="EMAIL")
+    tl.add_argument("--user", default=None, metavar="EMAIL", help="only this user's tokens")
     tl.add_argument("--json", action="store_true", help="one JSON object per line")
     tl.set_defaults(func=_cmd_token_list)
     rv = tsub.add_parser("revoke", help="revoke a token by its id (or the token itself)")
-    rv.add_argument("token", metavar="ID")
+    rv.add_argument("token", metavar="ID", help="the token's id, or the token itself")
     rv.set_defaults(func=_cmd_token_revoke)
 
 

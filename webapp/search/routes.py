@@ -15,9 +15,11 @@ from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from likewatch.catalog.models import Client, Person
 from matchers.index.base import BadQuery
+from webapp import uploads
 from webapp.accounts.roles import NotFound, Principal
 from webapp.search.core import (
     MAX_UPLOAD,
@@ -26,7 +28,7 @@ from webapp.search.core import (
     run_search,
     search_by_photo,
 )
-from webapp.web import catalog, index, principal, render
+from webapp.web import catalog, error, index, principal, render
 
 router = APIRouter(tags=["search"])
 
@@ -131,26 +133,41 @@ def api_search(request: Request, who: Annotated[Principal, Depends(principal)],
     return redact(run_search(index(request), req), mine)
 
 
-@router.post("/api/search/by-photo", response_model=SearchOut)
-def api_by_photo(request: Request, who: Annotated[Principal, Depends(principal)],
-                 file: UploadFile, q: str = "", platform: str | None = None,
-                 client: str | None = None, person: str | None = None,
-                 matched: str | None = None, since: str | None = None,
-                 until: str | None = None, date_field: str | None = None,
-                 size: int = 20) -> dict[str, Any]:
-    """Candidates showing the uploaded image (multipart field ``file``) or its faces, with
-    the same text and filters as ``/api/search`` (query string); ``total`` counts every
-    one, whatever ``size`` is."""
+# The photo search takes one image: its body may hold it and its multipart envelope
+# (webapp/bodylimit.py refuses more before it is read).
+BODY_LIMITS = {"/api/search/by-photo": MAX_UPLOAD + 64 * 1024}
+
+
+@router.post("/api/search/by-photo", response_model=SearchOut,
+             responses={413: {"description": "the image is larger than 20 MB"}})
+async def api_by_photo(request: Request, who: Annotated[Principal, Depends(principal)],
+                       file: UploadFile, q: str = "", platform: str | None = None,
+                       client: str | None = None, person: str | None = None,
+                       matched: str | None = None, since: str | None = None,
+                       until: str | None = None, date_field: str | None = None,
+                       size: int = 20) -> Any:
+    """Candidates showing the uploaded image (multipart field ``file``, at most 20 MB) or
+    its faces, with the same text and filters as ``/api/search`` (query string); ``total``
+    counts every one, whatever ``size`` is. At most ``photo_search_concurrency`` photos
+    are decoded at a time (webapp/uploads.py); the others wait their turn."""
     who.require_anywhere("search")
-    mine = own(request, who)
+    mine = await run_in_threadpool(own, request, who)
     req = scope(parse_search_params(_params(request)), mine)
-    data = file.file.read(MAX_UPLOAD + 1)
+    try:
+        data = await uploads.read_limited(uploads.chunks(file.read), MAX_UPLOAD)
+    except uploads.TooLarge as exc:
+        return error(request, 413, str(exc))
+    finally:
+        await file.close()
     if not data:
         raise BadQuery("no image uploaded (multipart field 'file')")
-    if len(data) > MAX_UPLOAD:
-        raise BadQuery(f"the image is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
-    out = search_by_photo(index(request), data, name=file.filename or "", size=req.size,
-                          req=req)
+    async with uploads.gate():  # a few decodes at a time, memory handed back after each
+        try:
+            out = await run_in_threadpool(search_by_photo, index(request), data,
+                                          name=file.filename or "", size=req.size, req=req)
+        finally:
+            del data
+            await run_in_threadpool(uploads.release_memory)
     return redact(out, mine)
 
 
