@@ -8,7 +8,9 @@
 # background meanwhile (it takes a minute or more on a loaded machine) for the tests marked
 # `cluster` (the candidate index's contract suite and tests/index/test_cluster.py), its
 # URLs exported as LIKEWATCH_TEST_ES_CLUSTER_URL; LIKEWATCH_TEST_ES_CLUSTER=0 leaves it out
-# (and those tests, with -m "not cluster"). Extra arguments go to pytest.
+# (and those tests, with -m "not cluster"). Nodes that cannot start within 10 minutes are
+# killed and the run fails; whatever this script started is stopped when it ends, however
+# it ends (a watchdog covers SIGKILL). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -29,6 +31,17 @@ stop_es() {
     fi
 }
 trap stop_es EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+# Killed outright (SIGKILL, a CI time limit), this script runs no trap: a watchdog in its
+# own session stops whatever it started once the script is gone (a no-op after stop_es).
+watchdog() {
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 5; done
+        [[ -n "$4" ]] && kill -TERM -- "-$4" 2>/dev/null
+        deploy/es-node stop --name "$2"; rm -rf "deploy/es/nodes/$2"
+        [[ -n "$3" ]] && deploy/es-node cluster delete --name "$3"' \
+        watchdog "$$" "$LIKEWATCH_TEST_ES_NODE" "${1:-}" "${2:-}" </dev/null >/dev/null 2>&1 &
+}
 deploy/es-node fetch
 CLUSTER_ARGS=()
 if [[ "${LIKEWATCH_TEST_ES_CLUSTER:-}" == 0 ]]; then
@@ -37,9 +50,10 @@ else
     export LIKEWATCH_TEST_ES_CLUSTER="testc-$$"
     CLUSTER_LOG="$LIKEWATCH_HOME/es-cluster.log"
     setsid deploy/es-node cluster start --name "$LIKEWATCH_TEST_ES_CLUSTER" --nodes 3 --fresh \
-        --timeout 900 >"$CLUSTER_LOG" 2>&1 &
+        --timeout 600 >"$CLUSTER_LOG" 2>&1 &
     CLUSTER_PID=$!
 fi
+watchdog "${LIKEWATCH_TEST_ES_CLUSTER#0}" "$CLUSTER_PID"
 echo "== ruff"
 $BIN/ruff check .
 echo "== import contracts (the layers of docs/architecture.md; pyproject.toml [tool.importlinter])"
