@@ -56,9 +56,12 @@ def form_digests(cat: Catalog, *, clock: Clock = SYSTEM) -> int:
     with write_session(cat) as s:
         subs = s.scalars(select(Subscription).where(Subscription.digest_minutes > 0)).all()
         for sub in subs:
+            # Locked: an alerter process forming the same digest at once waits, then finds
+            # these rows batched (PostgreSQL re-checks the condition on locked rows).
             rows = s.scalars(select(OutboxMessage).where(
                 OutboxMessage.subscription_id == sub.id, OutboxMessage.state == "pending",
-                OutboxMessage.batch_key == "").order_by(OutboxMessage.id)).all()
+                OutboxMessage.batch_key == "").order_by(OutboxMessage.id)
+                .with_for_update()).all()
             if not rows or rows[0].created_at > t - sub.digest_minutes * 60:
                 continue
             ids = ",".join(str(r.id) for r in rows)

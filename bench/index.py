@@ -1,13 +1,20 @@
-"""Candidate index benchmark: bulk ingest rate into one Elasticsearch node, and exact
-Hamming-radius query latency (p50/p95) at N candidates on Elasticsearch (multi-index
-hashing) and on the embedded store (multi-index hashing in memory, with its load,
-refresh-after-writes and memory figures: bench/index_embedded.py), against a
-brute-force numpy scan of the same hashes measured in the same run. Every answer is
-checked against the scan (0 mismatches).
+"""Candidate index benchmark: bulk ingest rate into Elasticsearch (one node, or a cluster
+of several), exact Hamming-radius query latency (p50/p95) and text-search latency at N
+candidates on Elasticsearch (multi-index hashing) and on the embedded store (multi-index
+hashing in memory, with its load, refresh-after-writes and memory figures:
+bench/index_embedded.py), against a brute-force numpy scan of the same hashes measured in
+the same run. Every radius answer is checked against the scan and every text-search total
+against the count computed from the generated titles (0 mismatches).
 
     .venv/bin/python bench/index.py                 # 1,000,000 candidates (~10 min)
     .venv/bin/python bench/index.py --n 100000      # quicker
     .venv/bin/python bench/index.py --url http://127.0.0.1:9200   # an existing node
+    .venv/bin/python bench/index.py --nodes 3 --heap 3g --skip-embedded   # a fresh cluster
+    .venv/bin/python bench/index.py --cluster c1    # a running deploy/es-node cluster
+
+With --nodes N > 1 (or --cluster) the candidates index has one replica (its template's
+auto_expand_replicas), so every candidate is indexed twice; CPU figures add up every
+node's JVM.
 
 Without --url a fresh node named "bench" is started with deploy/es-node (--heap, default
 4g: a production-like heap, so the indexing buffer, 10% of it, holds ~250,000 candidates
@@ -94,13 +101,20 @@ def timed(fn: Callable[[np.ndarray, int], list[tuple[str, int]]], qs: list[np.nd
 
 
 def jvm_cpu(node: str | None) -> float:
-    """CPU seconds used so far by the node's JVM (0 when the node is not ours)."""
-    if not node:
-        return 0.0
-    pid = (REPO / "deploy/es/nodes" / node / "pid").read_text().strip()
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds used so far by the JVMs of ``node`` (comma-separated names: several;
+    0 when the node is not ours)."""
+    total = 0.0
+    for name in filter(None, (node or "").split(",")):
+        pid = (REPO / "deploy/es/nodes" / name / "pid").read_text().strip()
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def es_node(*args: str) -> str:
+    return subprocess.run([str(REPO / "deploy/es-node"), *args], check=True,
+                          capture_output=True, text=True).stdout.strip()
 
 
 def pct(lat: list[float], p: float) -> float:
@@ -114,7 +128,11 @@ def main() -> int:
     ap.add_argument("--url", default="")
     ap.add_argument("--node", default="",
                     help="use this running deploy/es-node node (its JVM CPU time is reported)")
-    ap.add_argument("--heap", default="4g", help="heap of the node this script starts")
+    ap.add_argument("--heap", default="4g", help="heap of each node this script starts")
+    ap.add_argument("--nodes", type=int, default=1,
+                    help="start a fresh cluster of this many nodes (default 1: one node)")
+    ap.add_argument("--cluster", default="",
+                    help="use this running deploy/es-node cluster (its JVMs' CPU is reported)")
     ap.add_argument("--skip-embedded", action="store_true")
     ap.add_argument("--keep", action="store_true",
                     help="leave the node running and the index in place (for --reuse)")
@@ -126,16 +144,22 @@ def main() -> int:
     ids = [f"{PLATFORMS[i % 5]}:b{i:07d}" for i in range(n)]
     node = args.node or None
     url = args.url
+    cluster = args.cluster or ("bench-c" if args.nodes > 1 and not url and not node else "")
     if node and not url:
-        url = subprocess.run([str(REPO / "deploy/es-node"), "url", "--name", node], check=True,
-                             capture_output=True, text=True).stdout.strip()
-    own_node = not url
-    if not url:
+        url = es_node("url", "--name", node)
+    own_node = not url and not args.cluster
+    if cluster:
+        if own_node:
+            subprocess.run([str(REPO / "deploy/es-node"), "cluster", "start", "--name", cluster,
+                            "--nodes", str(args.nodes), "--heap", args.heap, "--timeout", "900",
+                            *([] if args.reuse else ["--fresh"])], check=True)
+        url = es_node("cluster", "url", "--name", cluster)
+        node = ",".join(es_node("cluster", "nodes", "--name", cluster).split())
+    elif not url:
         node = "bench"
         subprocess.run([str(REPO / "deploy/es-node"), "start", "--name", node, "--port", "auto",
                         "--heap", args.heap, *([] if args.reuse else ["--fresh"])], check=True)
-        url = subprocess.run([str(REPO / "deploy/es-node"), "url", "--name", node], check=True,
-                             capture_output=True, text=True).stdout.strip()
+        url = es_node("url", "--name", node)
     tmp = Path(tempfile.mkdtemp(prefix="lw-bench-index-"))
     es = ElasticsearchIndex(url, prefix="lwbench", queue_path=tmp / "queue.db")
     results: list[str] = []
@@ -152,10 +176,11 @@ def main() -> int:
         if not reuse:
             es.drop()
             es.ensure_setup()
-        jvm = next(iter(es.es.nodes.stats(node_id="_local", metric="jvm")["nodes"].values()))
-        report(f"Elasticsearch {es.server_version()} at {url} (heap "
-               f"{jvm['jvm']['mem']['heap_max_in_bytes'] / 2**30:.1f} GB); {n:,} candidates "
-               f"(1 PDQ + 1 pHash each, random); {args.queries} queries")
+        jvms = list(es.es.nodes.stats(metric="jvm")["nodes"].values())
+        report(f"Elasticsearch {es.server_version()}, {len(jvms)} node(s) at {url} (heap "
+               f"{jvms[0]['jvm']['mem']['heap_max_in_bytes'] / 2**30:.1f} GB each); {n:,} "
+               f"candidates (1 PDQ + 1 pHash each, random); {args.queries} queries; load "
+               f"{os.getloadavg()[0]:.1f}")
         cand = es.alias["candidates"]
         if reuse:
             report("reusing the index loaded by an earlier --keep run (no ingest figures)")
@@ -169,7 +194,9 @@ def main() -> int:
             es.drop()
         es.close()
         if own_node and not args.keep:
-            subprocess.run([str(REPO / "deploy/es-node"), "stop", "--name", node], check=False)
+            what = ["cluster", "delete", "--name", cluster] if cluster else ["stop", "--name",
+                                                                              str(node)]
+            subprocess.run([str(REPO / "deploy/es-node"), *what], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
     out = REPO / "bench" / "out"
     out.mkdir(exist_ok=True)
@@ -200,9 +227,12 @@ def ingest(es: ElasticsearchIndex, cand: str, pdq: np.ndarray, phash: np.ndarray
         report(f"CPU per candidate: client {client_us:.0f} us (generating the candidates "
                f"included) + node {server_us:.0f} us = {client_us + server_us:.0f} us; on 2 "
                f"idle cores that is {2e6 / (client_us + server_us):,.0f} candidates/s")
-    st = es.es.indices.stats(index=cand, metric="merge,segments")["_all"]["primaries"]
-    report(f"candidates index after the load: {st['segments']['count']} segments, "
-           f"{st['merges']['total']} merges ({st['merges']['total_time_in_millis'] / 1000:.0f} s)")
+    st = es.es.indices.stats(index=cand, metric="merge,segments,store")["_all"]
+    prim = st["primaries"]
+    report(f"candidates index after the load: {prim['segments']['count']} segments, "
+           f"{prim['merges']['total']} merges ({prim['merges']['total_time_in_millis'] / 1000:.0f}"
+           f" s); {prim['store']['size_in_bytes'] / 2**30:.2f} GB primary, "
+           f"{st['total']['store']['size_in_bytes'] / 2**30:.2f} GB with replicas")
     qn = min(20_000, n)
     t = time.perf_counter()
     es.add(docs(pdq, phash, 0, qn))  # re-adds by id: same count, through the queue
@@ -228,6 +258,38 @@ def run_queries(es: ElasticsearchIndex, pdq: np.ndarray, phash: np.ndarray, ids:
                f" ms | numpy brute-force scan p50 {pct(bl, 50):.1f} ms p95 {pct(bl, 95):.1f}"
                f" ms | ES/scan p50 {pct(el, 50) / pct(bl, 50):.1f}x | {hits} hits, "
                f"{wrong} answers differing from the scan")
+    run_text(es, len(pdq), args.queries, report)
+
+
+def run_text(es: ElasticsearchIndex, n: int, count: int, report: Callable[[str], None]) -> None:
+    """Text searches as analysts type them (a title word and a number, sometimes a platform
+    filter, newest first, 20 a page), each total checked against the count computed from
+    the generated titles (``短剧 第{i % 97}集 episode {i % 1013}``: the number matches
+    either); the baseline is the
+    same count computed with numpy over every candidate."""
+    from matchers.index.base import SearchFilters
+
+    rng = np.random.default_rng(3)
+    i = np.arange(n)
+    lat, base, wrong = [], [], 0
+    for q in range(count):
+        k = int(rng.integers(0, 1013))
+        platform = PLATFORMS[q % 5] if q % 2 else None
+        t = time.perf_counter()
+        page = es.search(f"短剧 episode {k}",
+                         SearchFilters(platform=[platform]) if platform else None,
+                         sort="-found_at", size=20)
+        lat.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        hit = (i % 1013 == k) | (i % 97 == k)  # the number is the episode or in 第N集
+        if platform:
+            hit &= i % 5 == PLATFORMS.index(platform)
+        expected = int(np.count_nonzero(hit))
+        base.append((time.perf_counter() - t) * 1000)
+        wrong += page.total != expected or len(page.hits) != min(20, expected)
+    report(f"text search (2 words, half with a platform filter, newest first, 20 a page): ES "
+           f"p50 {pct(lat, 50):.1f} ms p95 {pct(lat, 95):.1f} ms | numpy count over every "
+           f"candidate p50 {pct(base, 50):.1f} ms | {wrong} totals differing from the count")
 
 
 def run_embedded(tmp: Path, pdq: np.ndarray, phash: np.ndarray, ids: list[str],

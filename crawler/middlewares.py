@@ -30,6 +30,7 @@ from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from crawler.errors import count_error
 from crawler.resolver import refused_reason
 from likewatch import netguard
+from likewatch.work.budget import SharedPacing, parse_rates
 
 
 class URLGuardMiddleware:
@@ -245,6 +246,9 @@ class HostPacingMiddleware:
     - A 429 or 503 with ``Retry-After`` pauses every request to that host, not just the one
       retried, until the time the server named (capped by ``LIKEWATCH_RETRY_AFTER_MAX``;
       off with ``LIKEWATCH_PAUSE_HOST_ON_429 = False``).
+    - With ``LIKEWATCH_CRAWL_BUDGET_SHARED`` (the default through crawler.run), spacing (the
+      Crawl-delay, ``crawl_rate_per_host``) and pauses hold for every crawler process
+      together: the host's budget is in the catalog (likewatch/work/budget.py).
 
     Runs close to the downloader (after the URL guard and robots.txt), so its
     ``process_response`` sees the 429 before the retry middleware turns it into a retry.
@@ -263,6 +267,10 @@ class HostPacingMiddleware:
         self.user_agent = s.get("ROBOTSTXT_USER_AGENT") or s.get("USER_AGENT") or "*"
         self.crawl_delay: dict[str, float] = {}
         self.next_start: dict[str, float] = {}  # host -> earliest monotonic start time
+        # crawl_budget_shared: spacing and pauses of every crawler process, in the catalog.
+        self.shared = (SharedPacing(s.getfloat("LIKEWATCH_CRAWL_RATE_PER_HOST", 0.0),
+                                    parse_rates(s.getlist("LIKEWATCH_CRAWL_HOST_RATES")))
+                       if s.getbool("LIKEWATCH_CRAWL_BUDGET_SHARED") else None)
         crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
 
     @classmethod
@@ -283,6 +291,10 @@ class HostPacingMiddleware:
 
     async def process_request(self, request: Request) -> None:
         host = self._host(request)
+        if self.shared is not None:
+            waited = await self.shared.wait(host, self.crawl_delay.get(host, 0.0))
+            self.crawler.stats.inc_value("likewatch/pacing/wait_seconds", waited)  # type: ignore[arg-type]
+            return
         now = time.monotonic()
         start = max(now, self.next_start.get(host, 0.0))
         # reserve this request's start at once, so concurrent requests queue up behind it
@@ -299,6 +311,8 @@ class HostPacingMiddleware:
             if delay:
                 host = self._host(request)
                 until = time.monotonic() + min(delay, self.retry_after_max)
+                if self.shared is not None:
+                    self.shared.pause(host, time.time() + min(delay, self.retry_after_max))
                 if until > self.next_start.get(host, 0.0):
                     self.next_start[host] = until
                     self.crawler.stats.inc_value("likewatch/pacing/host_paused")

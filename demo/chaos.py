@@ -122,12 +122,17 @@ def _in_phase(phase: str, start: dict[str, int], now: dict[str, int]) -> bool:
     return now["out_leased"] > 0 or (now["sent"] > start["sent"] and now["out_pending"] > 0)
 
 
-def start_daemon(log_path: Path, tick: float = 0.5) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, **FAST_ENV, PYTHONUNBUFFERED="1")
+def start_daemon(log_path: Path, tick: float = 0.5, roles: str | None = None,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``python -m scheduler`` (what `likewatch run` runs) in its own process group, with
+    the fast settings (and ``env`` on top); ``roles`` as ``--roles`` takes them."""
+    env = dict(os.environ, **FAST_ENV, **(env or {}), PYTHONUNBUFFERED="1")
+    cmd = [sys.executable, "-m", "scheduler", "--tick", str(tick)]
+    if roles:
+        cmd += ["--roles", roles]
     with open(log_path, "ab") as logf:
-        return subprocess.Popen(
-            [sys.executable, "-m", "scheduler", "--tick", str(tick)],
-            stdout=logf, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        return subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
 
 
 def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
@@ -139,7 +144,7 @@ def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None
 
 
 def setup(cat: Catalog, data_dir: Path, base_url: str, receiver_url: str, secret: str,
-          every: float = 1.0) -> list[str]:
+          every: float = 1.0, max_pages: int | None = None) -> list[str]:
     """An agency with the sandbox's three demo persons enrolled, one roster webhook, a watch."""
     import json
 
@@ -156,7 +161,8 @@ def setup(cat: Catalog, data_dir: Path, base_url: str, receiver_url: str, secret
         enroll(cat, key, [Path(p) for p in info["reference_files"]], client="Chaos Agency",
                display_name=info["label"])
     registry.add_subscription(cat, "Chaos Agency", "webhook", receiver_url, secret=secret)
-    add_watch(cat, "Chaos Agency", "sandbox", f"{base_url}/browse?page=1", every=every)
+    add_watch(cat, "Chaos Agency", "sandbox", f"{base_url}/browse?page=1", every=every,
+              max_pages=max_pages)
     return persons
 
 
@@ -190,15 +196,14 @@ def wait_quiet(cat: Catalog, since: float, timeout: float) -> bool:
             QueueJob.queue == "crawl", QueueJob.state == "done", QueueJob.finished_at > since))
         busy = _count(cat, select(func.count()).select_from(QueueJob).where(
             QueueJob.queue == "backsearch", QueueJob.state.in_(("ready", "leased"))))
-        unalerted = _unalerted(cat)
         if (crawled_after >= 1 and snap["pending"] == 0 and snap["out_pending"] == 0
-                and not busy and unalerted == 0):
+                and not busy and unalerted(cat) == 0):
             return True
         time.sleep(0.5)
     return False
 
 
-def _unalerted(cat: Catalog) -> int:
+def unalerted(cat: Catalog) -> int:
     """Alert-tier matches without their alert (review-tier ones never get one)."""
     return _count(cat, select(func.count()).select_from(MatchRow).where(
         MatchRow.tier == "alert", ~exists().where(and_(
@@ -249,7 +254,7 @@ def _run(kills: int, data_dir: Path, *, publish_per_cycle: int, rng_seed: int,
             if proc.poll() is None:
                 kill_group(proc)
     report.seconds = time.monotonic() - started
-    _verify(cat, report, published, received)
+    verify(cat, report, published, received)
     return report
 
 
@@ -310,8 +315,11 @@ def _cycles(cat: Catalog, data_dir: Path, truth: dict[str, Any], kills: int,
     return published, received
 
 
-def _verify(cat: Catalog, report: KillReport, published: list[str], received: list[Any]
-            ) -> None:
+def verify(cat: Catalog, report: KillReport, published: list[str], received: list[Any]
+           ) -> None:
+    """Fill ``report`` from the catalog's alerts and what the receiver got (``received``):
+    alerts never delivered, one item under two ids, unknown ids, dead letters, items of
+    ``published`` never crawled, candidates left pending, matches without an alert."""
     with cat.session() as s:
         alerts = {a.key: a for a in s.scalars(select(Alert).where(Alert.status == "new"))}
         crawled = set(s.scalars(select(Candidate.item_id)))
@@ -319,7 +327,7 @@ def _verify(cat: Catalog, report: KillReport, published: list[str], received: li
             OutboxMessage.state == "dead")) or 0)
         report.pending_left = int(s.scalar(select(func.count()).select_from(Candidate).where(
             Candidate.match_status == "pending")) or 0)
-    report.matches_without_alert = _unalerted(cat)
+    report.matches_without_alert = unalerted(cat)
     report.alerts = len(alerts)
     report.not_crawled = [i for i in published if i not in crawled]
     report.requests = len(received)

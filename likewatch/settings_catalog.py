@@ -14,7 +14,8 @@ register("catalog_url", "", str,
 register("index", "embedded", str,
          "Candidate index backend: 'embedded' (SQLite + numpy) or 'elasticsearch'.")
 register("elasticsearch_url", "http://127.0.0.1:9200", str,
-         "URL of the Elasticsearch cluster when index=elasticsearch.")
+         "URL of the Elasticsearch cluster when index=elasticsearch; several nodes "
+         "comma-separated (a request a node cannot take goes to the next).")
 
 # --- network safety ------------------------------------------------------------------
 register("allow_private_hosts", [], list,
@@ -65,6 +66,15 @@ register("crawl_delay_max", 60.0, float,
 register("pause_host_on_429", True, bool,
          "A 429 or 503 with Retry-After pauses every request to that host, not only the "
          "retried one.", scrapy=True)
+register("crawl_budget_shared", True, bool,
+         "Keep each host's politeness budget (spacing, Retry-After pauses) in the catalog, "
+         "shared by every crawler process; off: each crawl keeps its own.", scrapy=True)
+register("crawl_rate_per_host", 0.0, float,
+         "Requests per second to one host, all crawler processes together (0: no limit but "
+         "robots.txt Crawl-delay and AutoThrottle).", scrapy=True)
+register("crawl_host_rates", [], list,
+         "Comma-separated HOST=REQUESTS_PER_SECOND overriding crawl_rate_per_host for those "
+         "hosts (HOST or HOST:PORT), e.g. www.douyin.com=0.5.", scrapy=True)
 register("slow_response_seconds", 1.0, float,
          "A page slower than this is counted as a slow_response (it still succeeds).",
          scrapy=True)

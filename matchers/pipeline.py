@@ -173,15 +173,19 @@ class _Hashed:
 
 
 def process_pending(catalog: Catalog, *, limit: int | None = None,
-                    banks: BankSet | None = None) -> ProcessSummary:
-    """Hash and match pending candidates; see the module docstring."""
+                    banks: BankSet | None = None,
+                    ids: Sequence[int] | None = None) -> ProcessSummary:
+    """Hash and match pending candidates (of ``ids`` only, when given: those a matcher
+    process claimed); see the module docstring."""
     from likewatch.catalog.models import Candidate
 
     banks = banks if banks is not None else cached_banks(catalog)
     summary = ProcessSummary()
-    with catalog.session() as s:
-        q = select(Candidate.id).where(Candidate.match_status == "pending").order_by(Candidate.id)
-        ids = list(s.scalars(q.limit(limit) if limit is not None else q))
+    if ids is None:
+        with catalog.session() as s:
+            q = select(Candidate.id).where(Candidate.match_status == "pending").order_by(
+                Candidate.id)
+            ids = list(s.scalars(q.limit(limit) if limit is not None else q))
     batch: list[_Hashed] = []
     started = time.monotonic()
     taken: dict[int, float] = {}  # candidate id -> when it was taken (match latency)

@@ -16,6 +16,7 @@ import binascii
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from sandbox import pages
 from sandbox.faults import FaultConfig, FaultPlan
 from sandbox.generate import ensure_generated, start
+from sandbox.limits import Throttle
 from sandbox.render import Progress, Renderer
 
 log = logging.getLogger("sandbox.http")
@@ -72,6 +74,7 @@ class SandboxServer:
         self.publish_every = publish_every
         self.robots_txt = ROBOTS_TXT  # tests may set another (e.g. with a Crawl-delay)
         self.faults = FaultPlan(faults if faults is not None else FaultConfig(), seed)
+        self.throttle = Throttle()  # records arrivals; tests may set a rate limit
         self.renderer: Renderer | None = None
         if background:
             self.catalogue, self.renderer = start(self.data_dir, seed, progress, every=20.0)
@@ -104,7 +107,7 @@ class SandboxServer:
         """Start listening (returns once the socket is bound) and serving in a thread."""
         if self._httpd is not None:
             raise RuntimeError("sandbox already started")
-        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+        httpd = _Server((self.host, self.port), _Handler)
         httpd.sandbox = self  # type: ignore[attr-defined]
         self._httpd = httpd
         self.port = httpd.server_address[1]
@@ -256,6 +259,15 @@ def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
         raise BadRequest(f"{name} must be an integer") from None
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a crawler killed) is not an error here."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            log.debug("client %s went away", client_address)
+            return
+        super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "SandboxVideo/1.0"
@@ -318,6 +330,11 @@ class _Handler(BaseHTTPRequestHandler):
             target = self.path
         url = urlsplit(target)
         path, query = url.path, parse_qs(url.query)
+        retry_after = self.sb.throttle.arrive(target)
+        if retry_after is not None:
+            self._send(429, b"slow down\n", "text/plain; charset=utf-8", head,
+                       {"Retry-After": f"{retry_after:g}"})
+            return
         if path == "/robots.txt":
             self._send(200, self.sb.robots_txt.encode(), "text/plain; charset=utf-8", head)
             return

@@ -28,6 +28,7 @@ from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -108,9 +109,13 @@ def build_scheduler(roles: Sequence[str], tick: float | None = None) -> Backgrou
         existing = sched.get_job(job_id, jobstore=role)
         trigger = IntervalTrigger(seconds=tick, timezone=dt.UTC)
         if existing is None:
-            # First start: run at once, then every tick.
-            sched.add_job(JOB_FUNCS[role], trigger, id=job_id, jobstore=role,
-                          name=f"likewatch {role}", next_run_time=dt.datetime.now(dt.UTC))
+            # First start: run at once, then every tick. Another process of the role
+            # starting at the same moment may have added it first: that one is used.
+            try:
+                sched.add_job(JOB_FUNCS[role], trigger, id=job_id, jobstore=role,
+                              name=f"likewatch {role}", next_run_time=dt.datetime.now(dt.UTC))
+            except ConflictingIdError:
+                log.info("job added by another process", job=job_id)
         elif getattr(existing.trigger, "interval", None) != trigger.interval:
             sched.reschedule_job(job_id, jobstore=role, trigger=trigger)
         elif existing.next_run_time and existing.next_run_time < dt.datetime.now(dt.UTC):

@@ -11,7 +11,12 @@
   the candidate index that ``likewatch search`` and the API read.
 
 Every step is idempotent and its work is claimed with a lease, so a process killed at any
-point loses nothing: what it held is retried when the lease expires.
+point loses nothing: what it held is retried when the lease expires. Several processes
+may run each role (on several hosts, against PostgreSQL): crawl jobs, pending candidates
+(one ``match`` job each), back-searches, outbox rows and evidence captures (one
+``evidence`` job per alert) are claimed one process each; alert building takes turns on
+its cursor's row; the indexer, one stream, runs in one process at a time (a turn,
+:mod:`likewatch.work.turn`), the others standing by.
 """
 
 from __future__ import annotations
@@ -20,16 +25,18 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, exists, func, literal, select
 
 from alerts.build import sync_alerts
 from alerts.outbox import deliver_due
 from likewatch import metrics
 from likewatch.catalog import Catalog
+from likewatch.catalog.alerts import Alert
+from likewatch.catalog.evidence import EvidenceCapture
 from likewatch.catalog.models import Candidate, Reference
-from likewatch.catalog.queue import Watch
+from likewatch.catalog.queue import QueueJob, Watch
 from likewatch.log import get_logger
-from likewatch.work import cursor, heartbeat, queue
+from likewatch.work import cursor, heartbeat, queue, turn
 from likewatch.work.db import catalog, write_session
 from likewatch.work.lease import worker_id
 from scheduler import watches
@@ -42,7 +49,11 @@ stopping = threading.Event()
 crawl_listeners: list[Any] = []
 
 MATCH_CHUNK = 8
+MATCH_QUEUE = "match"
+EVIDENCE_QUEUE = "evidence"
+QUEUE_AHEAD = 200  # rows queued per look (the rest on the next look)
 BACKSEARCH_CURSOR = "backsearch.references"
+INDEX_TURN = "index.sync"
 
 
 def owner(role: str) -> str:
@@ -146,11 +157,33 @@ def pending_count(cat: Catalog) -> int:
             Candidate.match_status == "pending")) or 0)
 
 
+def _queue_unqueued(cat: Catalog, name: str, ids_query: Any, row_id: Any, payload_key: str,
+                    limit: int = QUEUE_AHEAD) -> int:
+    """One job ``<name>:<id>`` in queue ``name`` per row of ``ids_query`` that has none yet
+    (idempotent: two processes queueing the same row add one job)."""
+    key = literal(f"{name}:") + cast(row_id, String)
+    with cat.session() as s:
+        ids = list(s.scalars(ids_query.where(~exists().where(QueueJob.key == key)).limit(limit)))
+    if ids:
+        with write_session(cat) as s:
+            for i in ids:
+                queue.enqueue(s, name, f"{name}:{i}", {payload_key: int(i)})
+    return len(ids)
+
+
+def queue_pending(cat: Catalog) -> int:
+    """A ``match`` job per pending candidate not queued yet: the matcher processes claim
+    them (a lease each), so each candidate is hashed by one of them."""
+    return _queue_unqueued(cat, MATCH_QUEUE, select(Candidate.id).where(
+        Candidate.match_status == "pending").order_by(Candidate.id), Candidate.id,
+        "candidate_id")
+
+
 def match_pending(cat: Catalog | None = None, *, max_seconds: float = 120.0) -> dict[str, Any]:
     """The matcher role's tick: back-searches, pending candidates, alerts from matches.
 
-    Candidates are processed in small chunks with alerts synced after each, so the first
-    alerts go out while the rest of a large crawl is still being matched.
+    Candidates are claimed and processed in small chunks with alerts synced after each, so
+    the first alerts go out while the rest of a large crawl is still being matched.
     """
     from matchers.banks import BankSet
     from matchers.pipeline import process_pending
@@ -162,15 +195,24 @@ def match_pending(cat: Catalog | None = None, *, max_seconds: float = 120.0) -> 
     started = time.monotonic()
     processed = 0
     while time.monotonic() - started < max_seconds and not stopping.is_set():
-        summary = process_pending(cat, limit=MATCH_CHUNK, banks=banks)
-        if summary.candidates == 0 and pending_count(cat) == 0:
+        queue_pending(cat)
+        claimed = queue.claim_many(cat, MATCH_QUEUE, owner("matcher"), MATCH_CHUNK)
+        if not claimed:
             break
+        try:
+            with queue.heartbeat(cat, claimed):
+                summary = process_pending(
+                    cat, ids=[int(j.payload["candidate_id"]) for j in claimed], banks=banks)
+        except Exception as exc:
+            for job in claimed:  # tried again after a backoff (by any matcher)
+                queue.fail(cat, job, repr(exc))
+            raise
+        for job in claimed:
+            queue.complete(cat, job, {"matched": summary.matched})
         processed += summary.candidates
         metrics.count_processed(summary.matched, summary.failed, summary.candidates)
         for k, v in sync_alerts(cat).items():
             out["alerts"][k] = out["alerts"].get(k, 0) + v
-        if summary.candidates == 0:
-            break
     out["candidates"] = processed
     out["backsearches"] = run_backsearches(cat)
     if out["backsearches"]:
@@ -191,15 +233,44 @@ def deliver(cat: Catalog | None = None) -> dict[str, int]:
 EVIDENCE_BATCH = 5  # alerts captured per tick; the rest wait for the next tick
 
 
+def queue_evidence(cat: Catalog) -> int:
+    """An ``evidence`` job per alert with no capture and none queued (newest first)."""
+    captured = select(EvidenceCapture.alert_id)
+    return _queue_unqueued(cat, EVIDENCE_QUEUE, select(Alert.id).where(
+        Alert.status != "dismissed", Alert.id.cast(EvidenceCapture.alert_id.type).not_in(
+            captured)).order_by(Alert.created_at.desc()), Alert.id, "alert_id")
+
+
 def capture_evidence(cat: Catalog | None = None) -> dict[str, int]:
     """The evidence role's tick: capture and seal evidence for alerts that have none yet.
 
     Runs in its own role (its own thread or process) so that a slow page never delays
-    alert delivery; a page that fails is logged, counted and tried again next tick.
+    alert delivery. Each alert's capture is a job claimed by one evidence process; a page
+    that fails is logged, counted and tried again after a backoff.
     """
-    from alerts.evidence.adapter import capture_missing
+    from alerts.evidence.adapter import AlertNotFound, capture_for_alert
+    from alerts.evidence.browser import CaptureError
+    from likewatch.netguard import BlockedURL
 
-    return capture_missing(cat or catalog(), limit=EVIDENCE_BATCH)
+    cat = cat or catalog()
+    queue_evidence(cat)
+    counts = {"captured": 0, "failed": 0}
+    for _ in range(EVIDENCE_BATCH):
+        if stopping.is_set() or (job := queue.claim(cat, EVIDENCE_QUEUE,
+                                                    owner("evidence"))) is None:
+            break
+        try:
+            with queue.heartbeat(cat, job):
+                capture_for_alert(cat, int(job.payload["alert_id"]))
+        except (CaptureError, BlockedURL, AlertNotFound, OSError) as exc:
+            counts["failed"] += 1
+            log.warning("evidence capture failed", alert_id=job.payload["alert_id"],
+                        error=str(exc))
+            queue.fail(cat, job, str(exc))
+            continue
+        queue.complete(cat, job)
+        counts["captured"] += 1
+    return counts
 
 
 # --- indexer -----------------------------------------------------------------------------
@@ -218,7 +289,11 @@ def index_new(cat: Catalog | None = None) -> dict[str, int]:
             old.close()
         _index.clear()
         _index[key] = open_index()
-    out = sync_new(cat or catalog(), _index[key])
+    cat = cat or catalog()
+    # One indexer process at a time follows the catalog; the others stand by.
+    with turn.turn(cat, INDEX_TURN, owner("indexer"),
+                   float(settings.get("queue_lease_seconds"))) as mine:
+        out = sync_new(cat, _index[key]) if mine else {}
     for kind in ("indexed", "reindexed", "replayed"):
         if out.get(kind):
             metrics.INDEX_DOCUMENTS.labels(kind=kind).inc(out[kind])

@@ -27,7 +27,7 @@ from likewatch.catalog import Catalog
 from likewatch.catalog.queue import PlatformHealth, Watch
 from likewatch.work import queue
 from likewatch.work.clock import SYSTEM, Clock
-from likewatch.work.db import write_session
+from likewatch.work.db import insert_missing, locked, write_session
 from likewatch.work.lease import backoff_delay
 
 MODES = ("listing", "search", "api")
@@ -83,7 +83,9 @@ def schedule_due(cat: Catalog, *, clock: Clock = SYSTEM) -> list[str]:
     with write_session(cat) as s:
         backoff = {h.platform for h in s.scalars(select(PlatformHealth).where(
             PlatformHealth.backoff_until > t))}
-        for w in s.scalars(select(Watch).where(Watch.enabled.is_(True), Watch.next_due_at <= t)):
+        # Two crawler processes scheduling at once skip each other's watches.
+        for w in s.scalars(select(Watch).where(Watch.enabled.is_(True), Watch.next_due_at <= t)
+                           .with_for_update(skip_locked=True)):
             if w.platform in backoff:
                 continue
             key = f"crawl:{w.id}:{int(w.next_due_at * 1000)}"
@@ -125,10 +127,11 @@ def record_result(cat: Catalog, watch_id: int, platform: str, *, ok: bool,
             w.last_run_at = t
             w.last_status = "ok" if ok else "failed"
             w.last_summary = summary if ok else {"error": error[:500]}
-        h = s.get(PlatformHealth, platform)
-        if h is None:
-            h = PlatformHealth(platform=platform, failures=0, backoff_until=0.0, last_error="")
-            s.add(h)
+        # Created by whichever crawler process comes first, then locked: another process
+        # recording this platform's result waits instead of failing or overwriting it.
+        insert_missing(s, PlatformHealth, {"platform": platform, "failures": 0,
+                                           "backoff_until": 0.0, "last_error": ""})
+        h = locked(s, PlatformHealth, platform)
         if ok:
             h.failures, h.backoff_until, h.last_ok_at = 0, 0.0, t
             return 0.0

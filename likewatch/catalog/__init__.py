@@ -13,12 +13,14 @@ before it by :func:`add_missing_columns`. Nothing is ever dropped or renamed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateColumn
 
@@ -69,6 +71,21 @@ def add_missing_columns(engine: Engine, metadata: MetaData = Base.metadata) -> l
     return added
 
 
+def _create_schema(engine: Engine, attempts: int = 5) -> None:
+    """Create missing tables and columns. Several processes may open a new catalog at once
+    (two crawls' subprocesses, every daemon of a host started by systemd together): the one
+    that loses the race to create a table gets "already exists" and looks again."""
+    for attempt in range(attempts):
+        try:
+            Base.metadata.create_all(engine)
+            add_missing_columns(engine)
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 class Catalog:
     def __init__(self, engine: Engine, home: Path) -> None:
         self.engine = engine
@@ -83,8 +100,7 @@ class Catalog:
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             private.secure_sqlite(Path(engine.url.database))  # 0600 before SQLite opens it
         _import_model_modules()
-        Base.metadata.create_all(engine)
-        add_missing_columns(engine)
+        _create_schema(engine)
         return cls(engine, home)
 
     @contextmanager

@@ -1,4 +1,5 @@
-"""Work-layer tables: the durable work queue, watches, platform health, cursors.
+"""Work-layer tables: the durable work queue, watches, platform health, cursors, turns
+and the crawled hosts' shared politeness budgets.
 
 Times used for scheduling are stored as float Unix seconds (the work layer's clock,
 ``likewatch/work/clock.py``) so the claim statement can compare them in plain SQL on every
@@ -104,3 +105,27 @@ class SchedulerCursor(Base):
     __tablename__ = "scheduler_cursors"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WorkTurn(Base):
+    """A piece of work one process at a time may do (the indexer's tick): its turn is held
+    by ``owner`` until ``until`` (a lease, extended while the work runs; a holder that died
+    lets go when it expires). ``token`` counts the turns taken: the fencing token."""
+
+    __tablename__ = "work_turns"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), default="")
+    until: Mapped[float] = mapped_column(Float, default=0.0)
+    token: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HostBudget(Base):
+    """The politeness budget of one crawled host (``host:port``), shared by every crawler
+    process (``likewatch/work/budget.py``): when its next request may start, and until when
+    a Retry-After paused it (clock seconds); ``pauses`` counts the pauses."""
+
+    __tablename__ = "host_budgets"
+    host: Mapped[str] = mapped_column(String(300), primary_key=True)
+    next_start: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0)
+    pauses: Mapped[int] = mapped_column(Integer, default=0)

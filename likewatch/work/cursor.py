@@ -6,6 +6,10 @@ move it inside the transaction that consumes the rows (:func:`at` in a
 move it after an outside system accepted the work (:func:`advance`), so a crash in between
 repeats the work instead of skipping it. Cursors never move backwards.
 
+:func:`at` locks the cursor's row until the transaction ends, so two processes consuming
+the same rows (two matchers building alerts) take turns instead of both doing the work
+(on PostgreSQL; SQLite's write transactions are one at a time anyway).
+
 Users: alert building (``alerts.matches``), the back-search queue
 (``backsearch.references``), the indexer (``index.candidates``, ``index.matches``).
 """
@@ -16,17 +20,16 @@ from sqlalchemy.orm import Session
 
 from likewatch.catalog import Catalog
 from likewatch.catalog.queue import SchedulerCursor
-from likewatch.work.db import write_session
+from likewatch.work.db import insert_missing, locked, write_session
 
 Cursor = SchedulerCursor
 
 
 def at(s: Session, name: str) -> Cursor:
-    """The cursor ``name`` in session ``s``, added at 0 if it does not exist yet."""
-    cursor = s.get(Cursor, name)
-    if cursor is None:
-        cursor = Cursor(name=name, value=0)
-        s.add(cursor)
+    """The cursor ``name`` in write session ``s``, locked until it ends; added at 0 if it
+    does not exist yet."""
+    insert_missing(s, Cursor, {"name": name, "value": 0})
+    cursor: Cursor = locked(s, Cursor, name)
     return cursor
 
 

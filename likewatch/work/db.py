@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from likewatch.catalog import Catalog
@@ -69,3 +71,18 @@ def compare_and_set(s: Session, model: Any, row_id: int, column: str, expected: 
     res = s.execute(update(model).where(model.id == row_id, col == expected)
                     .values({column: new}).execution_options(synchronize_session=False))
     return bool(getattr(res, "rowcount", 0) == 1)
+
+
+def insert_missing(s: Session, model: Any, values: dict[str, Any]) -> None:
+    """Insert the row ``values`` unless a row with its key exists already.
+
+    ``INSERT .. ON CONFLICT DO NOTHING`` on both dialects: two processes creating the same
+    row at once (a cursor, a turn, a host's budget) do not make one of them fail."""
+    ins = pg_insert(model) if s.get_bind().dialect.name == "postgresql" else sqlite_insert(model)
+    s.execute(ins.values(**values).on_conflict_do_nothing())
+
+
+def locked(s: Session, model: Any, key: Any) -> Any:
+    """Row ``key`` of ``model``, read again and locked until the transaction ends
+    (``SELECT .. FOR UPDATE`` on PostgreSQL; on SQLite ``write_session`` holds the lock)."""
+    return s.get(model, key, with_for_update=True, populate_existing=True)

@@ -38,7 +38,7 @@ import random
 import socket
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,20 +214,39 @@ def extend(cat: Catalog, table: LeaseTable, lease: Lease, seconds: float, *,
 
 
 @contextmanager
-def heartbeat(cat: Catalog, table: LeaseTable, lease: Lease, seconds: float) -> Iterator[None]:
-    """Keep extending ``lease`` from a thread, every third of ``seconds``, while the body runs."""
+def heartbeat(cat: Catalog, table: LeaseTable, lease: Lease | Sequence[Lease],
+              seconds: float) -> Iterator[None]:
+    """Keep extending ``lease`` (or each of several) from a thread, every third of
+    ``seconds``, while the body runs."""
+    held = [lease] if isinstance(lease, Lease) else list(lease)
+
+    def extend_all() -> bool:
+        alive = [x for x in held if extend(cat, table, x, seconds)]
+        for lost in (x for x in held if x not in alive):
+            log.warning("lease lost", table=table.model.__tablename__, ids=lost.ids)
+        held[:] = alive
+        return bool(alive)
+
+    with keep_alive(extend_all, seconds, f"lease-{held[0].ids[0] if held else 0}"):
+        yield
+
+
+@contextmanager
+def keep_alive(extend_fn: Callable[[], bool], seconds: float, name: str) -> Iterator[None]:
+    """Call ``extend_fn`` from a thread every third of ``seconds`` while the body runs,
+    until it returns False (what it held was lost). Its errors are logged, not raised: a
+    heartbeat must not kill the worker."""
     stop = threading.Event()
 
     def beat() -> None:
         while not stop.wait(seconds / 3.0):
             try:
-                if not extend(cat, table, lease, seconds):
-                    log.warning("lease lost", table=table.model.__tablename__, ids=lease.ids)
+                if not extend_fn():
                     return
             except Exception as exc:  # noqa: BLE001 - a heartbeat must not kill the worker
-                log.warning("heartbeat failed", ids=lease.ids, error=str(exc))
+                log.warning("heartbeat failed", name=name, error=str(exc))
 
-    thread = threading.Thread(target=beat, name=f"lease-{lease.ids[0]}", daemon=True)
+    thread = threading.Thread(target=beat, name=name, daemon=True)
     thread.start()
     try:
         yield

@@ -10,7 +10,7 @@ this module names the table's columns and keeps the queue's own vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -106,11 +106,24 @@ def extend_lease(cat: Catalog, job: ClaimedJob, lease_seconds: float) -> bool:
 
 
 @contextmanager
-def heartbeat(cat: Catalog, job: ClaimedJob, lease_seconds: float | None = None) -> Iterator[None]:
-    """Keep extending ``job``'s lease from a thread while the body runs."""
-    with leases.heartbeat(cat, JOBS, job.lease,
+def heartbeat(cat: Catalog, job: ClaimedJob | Sequence[ClaimedJob],
+              lease_seconds: float | None = None) -> Iterator[None]:
+    """Keep extending ``job``'s lease (or those of several jobs) from a thread while the
+    body runs."""
+    held = [job.lease] if isinstance(job, ClaimedJob) else [j.lease for j in job]
+    with leases.heartbeat(cat, JOBS, held,
                           float(lease_seconds or settings.get("queue_lease_seconds"))):
         yield
+
+
+def claim_many(cat: Catalog, queue: str, owner: str, n: int, *,
+               lease_seconds: float | None = None, clock: Clock = SYSTEM) -> list[ClaimedJob]:
+    """Lease up to ``n`` jobs of ``queue`` to ``owner`` (fewer when fewer are claimable)."""
+    jobs: list[ClaimedJob] = []
+    while len(jobs) < n and (job := claim(cat, queue, owner, lease_seconds=lease_seconds,
+                                          clock=clock)) is not None:
+        jobs.append(job)
+    return jobs
 
 
 def counts(cat: Catalog) -> dict[str, dict[str, int]]:

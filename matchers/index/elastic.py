@@ -72,12 +72,15 @@ class ElasticsearchIndex(CandidateIndex):
                  threads: int = 2, chunk_size: int = 5000, request_timeout: float = 30.0,
                  retries: int = 5) -> None:
         self.url = url
+        # Several nodes, comma-separated (the elasticsearch_url setting): a request a node
+        # cannot take (stopped, unreachable) goes to the next one.
+        hosts = [u.strip() for u in url.split(",") if u.strip()]
         self.prefix = prefix
         extra: dict[str, Any] = {}
         if hasattr(es_serializer, "OrjsonSerializer"):  # orjson: bulk bodies 4x cheaper
             extra["serializer"] = es_serializer.OrjsonSerializer()
         # CompatNode: 8.x servers (Java 17 machines) are asked for their own API version.
-        self.es = Elasticsearch(url, request_timeout=request_timeout, max_retries=1,
+        self.es = Elasticsearch(hosts, request_timeout=request_timeout, max_retries=1,
                                 retry_on_timeout=False, node_class=es_compat.CompatNode,
                                 **extra)
         self.alias = {f: f"{prefix}-{f}" for f in es_mappings.FAMILIES}

@@ -92,7 +92,9 @@ SIGNALS_MAPPINGS: dict[str, Any] = {
 
 SETTINGS: dict[str, Any] = {
     "number_of_shards": 1,
-    "number_of_replicas": 0,
+    # One replica as soon as a second node is there (none on a single node, which stays
+    # green): a cluster keeps every document readable and writable with a node down.
+    "auto_expand_replicas": "0-1",
     "refresh_interval": "1s",
 }
 

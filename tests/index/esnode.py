@@ -1,5 +1,7 @@
-"""A real Elasticsearch node for the tests: the one deploy/run-tests.sh started
-(LIKEWATCH_TEST_ES_URL), or one started here with deploy/es-node on a free port."""
+"""Real Elasticsearch for the tests: the node deploy/run-tests.sh started
+(LIKEWATCH_TEST_ES_URL), or one started here with deploy/es-node on a free port; and a
+cluster of three nodes (LIKEWATCH_TEST_ES_CLUSTER_URL, else started here with
+``deploy/es-node cluster start``)."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def running_node(name: str) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Node:
-    url: str
+    url: str  # a cluster's: every node's URL, comma-separated
     name: str  # the deploy/es-node --name, so a test can stop and restart it
 
     @property
@@ -57,3 +59,20 @@ def session_node() -> Iterator[Node]:
 
 def unique_prefix() -> str:
     return f"lwtest-{uuid.uuid4().hex[:10]}"
+
+
+@contextmanager
+def session_cluster() -> Iterator[Node]:
+    """The cluster deploy/run-tests.sh started (LIKEWATCH_TEST_ES_CLUSTER_URL and
+    LIKEWATCH_TEST_ES_CLUSTER, its name), else three nodes started here (a minute or more
+    on a loaded machine), deleted afterwards."""
+    url = os.environ.get("LIKEWATCH_TEST_ES_CLUSTER_URL")
+    if url:
+        yield Node(url, os.environ.get("LIKEWATCH_TEST_ES_CLUSTER", "test-cluster"))
+        return
+    name = f"pytest-c{os.getpid()}"
+    es_node("cluster", "start", "--name", name, "--nodes", "3", "--fresh", timeout=900)
+    try:
+        yield Node(es_node("cluster", "url", "--name", name), name)
+    finally:
+        es_node("cluster", "delete", "--name", name, timeout=120)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
@@ -48,3 +50,32 @@ def test_names_are_quoted_and_a_column_without_default_is_refused(tmp_path: Path
     with pytest.raises(RuntimeError, match="references.must"):
         add_missing_columns(engine, strict)
     engine.dispose()
+
+
+def _open_at_once(db: str, barrier: Any, errors: Any) -> None:
+    barrier.wait()
+    try:
+        Catalog.open(url=f"sqlite:///{db}", home=Path(db).parent).close()
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        errors.put(repr(exc)[:300])
+
+
+def test_processes_opening_a_new_catalog_at_once_all_get_it(tmp_path: Path) -> None:
+    # As a host's daemons started together, or two crawls' subprocesses: each creates the
+    # tables it does not see; the one that loses a race looks again instead of failing.
+    ctx = multiprocessing.get_context("fork")
+    errors = ctx.Queue()
+    for round_ in range(4):
+        db = str(tmp_path / f"catalog-{round_}.sqlite3")
+        barrier = ctx.Barrier(4)
+        procs = [ctx.Process(target=_open_at_once, args=(db, barrier, errors))
+                 for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(120)
+        assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    assert found == []
