@@ -52,9 +52,10 @@ MIN_DETECTION_SCORE = 0.0
 # mirror's embeddings (test-time augmentation; references use ten views). Measured with
 # ``likewatch eval``'s method on the cohort's folds (docs/matching.md): face swaps of a
 # second photo 91% -> 94% found at either tier and 72% -> 74% at alert at the per-pair
-# review rate (unrelated faces waiting for review 0.50% -> 0.62%). It costs 1.3-2.6x the embedding (one batch of
-# two chips), so video frames stay single views (``single_view``): a video's faces are
-# averaged over the frames of a track instead (``matchers.tracks``).
+# review rate (unrelated faces waiting for review 0.50% -> 0.62%). It costs 1.3-2.6x
+# the embedding (one batch of two chips), so video frames stay single views
+# (``single_view``): a video's faces are averaged over the frames of a track instead
+# (``matchers.tracks``).
 CANDIDATE_MIRROR = True
 _VIEWS_KEY = "face_views"
 
