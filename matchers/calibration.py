@@ -57,6 +57,10 @@ REVIEW_FAR = 4e-4
 # Of the review budget, the share spent on the raw distance (the rest on the score): the
 # raw distance alone catches second photos the score misses for people with common faces.
 REVIEW_RAW_SHARE = 0.6
+# ``likewatch eval`` sets the review tier for its roster (``fit_for_roster``): at most this
+# share of unrelated faces may wait for review with a wrong person (the budget is 2%; the
+# cohort's own faces stand for the unrelated ones, so keep a margin).
+REVIEW_FILE_TARGET = 0.0125
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,8 @@ class FaceThresholds:
 # ``exact``: transformed copies of one photo sit at <= 0.25 from it (docs/matching.md), no
 # two people of the cohort closer than 0.42. ``ceiling``: 1.5% of stranger pairs are within
 # 0.62; past it even the score's review tier would let too many through.
-FACE_THRESHOLDS = FaceThresholds(exact=0.30, alert_score=7.28, review_score=4.41,
-                                 review_distance=0.49, ceiling=0.62)
+FACE_THRESHOLDS = FaceThresholds(exact=0.30, alert_score=7.42, review_score=4.25,
+                                 review_distance=0.483, ceiling=0.62)
 
 
 def _top_stats(dist: F32, k: int) -> tuple[F32, F32]:
@@ -215,9 +219,11 @@ def pair_scores(probes: F32, references: F32, top_fraction: float = TOP_FRACTION
 
 def fit_thresholds(probes: F32, references: F32, *, alert_far: float = ALERT_FAR,
                    review_far: float = REVIEW_FAR, raw_share: float = REVIEW_RAW_SHARE,
-                   top_fraction: float = TOP_FRACTION) -> FaceThresholds:
-    """Thresholds whose false-match rate on the cohort's stranger pairs is the target."""
-    dist, score = pair_scores(probes, references, top_fraction)
+                   top_fraction: float = TOP_FRACTION,
+                   pairs: tuple[F64, F64] | None = None) -> FaceThresholds:
+    """Thresholds whose false-match rate on the cohort's stranger pairs is the target
+    (``pairs``: ``pair_scores`` of the same cohort, when already computed)."""
+    dist, score = pairs if pairs is not None else pair_scores(probes, references, top_fraction)
     base = FACE_THRESHOLDS
     q3, q4 = (float(np.quantile(score, 1.0 - q)) for q in (1e-3, 1e-4))
     alert = q4 + (q4 - q3) * float(np.log10(1e-4 / alert_far))
@@ -228,3 +234,64 @@ def fit_thresholds(probes: F32, references: F32, *, alert_far: float = ALERT_FAR
     return FaceThresholds(exact=base.exact, alert_score=round(alert, 2),
                           review_score=round(max(review_score, 0.0), 2),
                           review_distance=round(review_distance, 3), ceiling=base.ceiling)
+
+
+def roster_scores(probes: F32, references: F32, persons: list[F32],
+                  top_fraction: float = TOP_FRACTION) -> tuple[F64, F64]:
+    """(distances, scores), each ``(n, P)``: every cohort member as an unrelated face (its
+    probe) against each enrolled person (the nearest of ``persons[p]``, ``(r, 128)`` each),
+    with the member left out of both sides' statistics, as a stranger is not in the cohort."""
+    n = len(probes)
+    k = max(2, round((n - 1) * top_fraction))
+    d_q = _dist(probes, references).astype(np.float64)
+    np.fill_diagonal(d_q, np.inf)  # the member's own reference
+    part = np.sort(np.partition(d_q, k - 1, axis=1)[:, :k], axis=1)
+    mu_q, sd_q = part.mean(1), part.std(1) + 1e-6
+    d_p = np.stack([_dist(r.astype(np.float32), probes).min(0) for r in persons]
+                   ).astype(np.float64)  # (P, n)
+    order = np.argsort(d_p, axis=1)[:, :k + 1]
+    vals = np.take_along_axis(d_p, order, axis=1)
+    mu_p = np.empty_like(d_p)
+    sd_p = np.empty_like(d_p)
+    for j in range(n):
+        keep = order != j
+        use = keep & (np.cumsum(keep, axis=1) <= k)
+        v = np.where(use, vals, 0.0)
+        mu_p[:, j] = v.sum(1) / k
+        sd_p[:, j] = np.sqrt(np.maximum((v * v).sum(1) / k - mu_p[:, j] ** 2, 0)) + 1e-6
+    dist = d_p.T
+    score = 0.5 * ((mu_p.T - dist) / sd_p.T + (mu_q[:, None] - dist) / sd_q[:, None])
+    return dist, score
+
+
+def roster_review_rate(thresholds: FaceThresholds, dist: F64, score: F64) -> float:
+    """The share of the unrelated faces (rows of ``roster_scores``) that some person of the
+    roster would match at either tier under ``thresholds``."""
+    hit = (dist <= thresholds.ceiling) & ((dist <= thresholds.review_distance)
+                                          | (score >= thresholds.review_score))
+    return float(hit.any(axis=1).mean())
+
+
+def fit_for_roster(probes: F32, references: F32, persons: list[F32], *,
+                   file_target: float = REVIEW_FILE_TARGET,
+                   top_fraction: float = TOP_FRACTION) -> FaceThresholds:
+    """``fit_thresholds`` with the review tier's operating point set for one roster: the
+    largest per-pair rate (``REVIEW_FAR`` up to 50 times it) at which at most
+    ``file_target`` of the cohort's faces, each as an unrelated face, wait for review with
+    some person of ``persons``. The alert tier is unchanged (it never depends on the
+    roster). Strangers only: nothing here sees a true match."""
+    pairs = pair_scores(probes, references, top_fraction)
+    dist, score = roster_scores(probes, references, persons, top_fraction)
+    best = fit_thresholds(probes, references, top_fraction=top_fraction, pairs=pairs)
+    if roster_review_rate(best, dist, score) > file_target:
+        return best  # the roster is already past the budget at the default rate
+    lo, hi = np.log(REVIEW_FAR), np.log(REVIEW_FAR * 50)
+    for _ in range(14):  # bisection on log(rate): the fitted thresholds grow with it
+        mid = (lo + hi) / 2
+        t = fit_thresholds(probes, references, review_far=float(np.exp(mid)),
+                           top_fraction=top_fraction, pairs=pairs)
+        if roster_review_rate(t, dist, score) <= file_target:
+            best, lo = t, mid
+        else:
+            hi = mid
+    return best

@@ -8,7 +8,8 @@ them as protected persons). The product must run without ``../shared``, so what 
 of them is committed here, derived and small:
 
 - ``matchers/data/face_cohort.npz``: ``probes`` (400 x 128 float32), each portrait embedded
-  as a candidate face is (one view, ``matchers.faces.detect_faces``), and ``references``
+  as a candidate picture's face is (the mean of its chip and the chip's mirror,
+  ``matchers.faces.detect_faces``), and ``references``
   (400 x 128), each embedded as an enrolled photo is (mean of ten views,
   ``reference_embedding``). 400 KB; no names, no pictures.
 - ``matchers/data/face_cohort.json``: provenance: the source folder, each file's sha256 (in
@@ -103,8 +104,9 @@ def _provenance(folder: Path, rows: list[dict[str, str]]) -> dict[str, object]:
             versions[pkg] = "?"
     return {"source": str(folder.name), "command": "python -m matchers.cohort build",
             "rule_of_use": "calibration and tests only; never shown as protected persons",
-            "embedding": "dlib ResNet 128-d via matchers.face_net; probes: one view "
-                         "(detect_faces), references: mean of ten views (reference_embedding)",
+            "embedding": "dlib ResNet 128-d via matchers.face_net; probes: mean of the chip and "
+                         "its mirror (detect_faces), references: mean of ten views "
+                         "(reference_embedding)",
             "models": models, "versions": versions, "files": rows}
 
 

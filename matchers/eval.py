@@ -9,7 +9,9 @@ from ``<id>_1.jpg``.
 The cohort is cut into ``folds`` parts. For fold f:
 
 - **calibrate** on the other parts only: the face thresholds are fitted on their stranger
-  pairs (``matchers.calibration.fit_thresholds``) and they are the cohort the scores are
+  pairs, the review tier's operating point on their faces as unrelated faces against the
+  enrolled roster (``matchers.calibration.fit_for_roster``: at most
+  ``REVIEW_FILE_TARGET`` of them wait for review), and they are the cohort the scores are
   normalised with;
 - **report** on part f: its people are the unrelated strangers (each portrait as it is and
   after ``STRANGER_TRANSFORMS``), matched against every enrolled person; their pairs among
@@ -37,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 from matchers.banks import BankReference, BankSet, ReferenceBank
-from matchers.calibration import FaceCalibration, FaceThresholds, fit_thresholds
+from matchers.calibration import FaceCalibration, FaceThresholds, fit_for_roster
 from matchers.cohort import PROVENANCE_FILE, embed_folder, load_cohort
 from matchers.enroll import reference_signals
 from matchers.eval_report import EvalReport, write_report
@@ -199,6 +201,10 @@ def run_eval(out: Path, *, refs: Path | None = None, cohort: Path | None = None,
     enrolled = [ReferenceBank(pid, "eval", references=[BankReference(i, reference_signals(
         ImageInput.from_path(path), types, label=str(path))[0])])
         for i, (pid, path) in enumerate(sorted(everyone.items()))]
+    face = types["face"]
+    roster = [np.stack([face.to_array(v) for r in b.references for v in r.signals["face"]]
+                       ).astype(np.float32)
+              for b in enrolled if any(r.signals.get("face") for r in b.references)]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(files))
     parts = [order[f::folds] for f in range(folds)]
@@ -208,7 +214,7 @@ def run_eval(out: Path, *, refs: Path | None = None, cohort: Path | None = None,
     for f in range(folds):
         held = parts[f]
         train = np.concatenate([parts[g] for g in range(folds) if g != f])
-        thresholds = fit_thresholds(c_probes[train], c_refs[train])
+        thresholds = fit_for_roster(c_probes[train], c_refs[train], roster)
         cal = FaceCalibration(c_probes[train], c_refs[train], thresholds)
         banks = BankSet(enrolled, signal_types=types, calibration=cal,
                         policy=tiered_policy(types, calibration=cal))

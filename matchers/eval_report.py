@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from matchers.calibration import REVIEW_FILE_TARGET
+
 if TYPE_CHECKING:
     from matchers.eval import Sample
     from matchers.eval_transforms import Transform
@@ -125,8 +127,10 @@ def _markdown(rows: list[dict[str, Any]], un: dict[str, Any], folds: list[dict[s
               f"face; {un['false_review_pairs']} pairs; budget "
               f"{REVIEW_FILE_BUDGET:.0%} of files). Positives that also matched someone "
               f"else: {un['positives_with_a_wrong_person']}.", "",
-              "Folds: thresholds fitted on the calibration part; the held-out part's "
-              "cohort pairs scored with them.", "",
+              "Folds: thresholds fitted on the calibration part (the review tier's "
+              "operating point for this roster: at most "
+              f"{REVIEW_FILE_TARGET:.2%} of the calibration part's faces wait for review "
+              "with a wrong person); the held-out part's cohort pairs scored with them.", "",
               "| fold | calibration / held out | alert score | review score | review distance "
               "| held-out pairs | alert | review |", "|---|---|---|---|---|---|---|---|"]
     for f in folds:
@@ -158,7 +162,9 @@ def _charts(out: Path, rows: list[dict[str, Any]], un: dict[str, Any],
     x = np.arange(len(names))
     for tier, key, note in (("alert", "alert", f"false alert files: {un['false_alert_files']}"),
                             ("review", "either", f"wrong-review files: "
-                             f"{un['false_review_files']} of {un['files']}")):
+                             f"{un['false_review_files']} of {un['files']} "
+                             f"({_pct(un['false_review_files'], un['files'])}, budget "
+                             f"{REVIEW_FILE_BUDGET:.0%})")):
         fig, ax = plt.subplots(figsize=(13, 5), dpi=100)
         vals = [100 * r[key] / r["n"] if r["n"] else 0 for r in rows]
         ax.bar(x, vals, 0.6, color="tab:red" if tier == "alert" else "tab:orange")

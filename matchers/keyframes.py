@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 from av.video.frame import PictureType
 
+from matchers.faces import single_view
 from matchers.images import ImageError, ImageInput
 from matchers.signals.phash import PhashSignal
 
@@ -117,7 +118,7 @@ def _to_input(frame: Any, t: float) -> ImageInput:
         arr: npt.NDArray[np.uint8] = frame.to_ndarray(format="rgb24", width=w, height=h)
     else:
         arr = frame.to_ndarray(format="rgb24")
-    return ImageInput.from_array(arr, name=f"t={t:.2f}s")
+    return single_view(ImageInput.from_array(arr, name=f"t={t:.2f}s"))
 
 
 def _luma_sample(frame: Any) -> npt.NDArray[np.float32] | None:

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from likewatch.cli import main
+from matchers import calibration
 from matchers.cohort import load_cohort
 from matchers.eval import load_photos, run_eval
 from matchers.eval_faceswap import face_swap, similarity
@@ -49,13 +50,14 @@ def test_eval_subset_reports_held_out_folds(tmp_path: Path, monkeypatch: pytest.
     import matchers.eval as ev
 
     fitted: list[np.ndarray] = []
-    real_fit = ev.fit_thresholds
+    real_fit = calibration.fit_for_roster
 
-    def spy(probes: np.ndarray, refs: np.ndarray) -> object:
+    def spy(probes: np.ndarray, refs: np.ndarray, roster: list[np.ndarray]) -> object:
         fitted.append(probes)
-        return real_fit(probes, refs)
+        assert len(roster) == 30  # every enrolled person's face references
+        return real_fit(probes, refs, roster)
 
-    monkeypatch.setattr(ev, "fit_thresholds", spy)
+    monkeypatch.setattr("matchers.eval.fit_for_roster", spy)
     strangers: list[list[str]] = []
     real_strangers = ev._strangers
     monkeypatch.setattr(ev, "_strangers", lambda f, files, rng, types: strangers.append(

@@ -56,7 +56,11 @@ def test_batch_equals_one_by_one(net: FaceNet, chips: list[np.ndarray]) -> None:
 def test_detect_faces_uses_it(net: FaceNet, chips: list[np.ndarray]) -> None:
     photo = sorted((REPO / "sandbox" / "assets" / "faces").glob("*.jpg"))[0]
     found = faces.detect_faces(ImageInput.from_bytes(photo.read_bytes()))
-    assert np.allclose(found[0].embedding, net.embed(np.asarray(found[0].crop))[0], atol=1e-5)
+    chip = np.asarray(found[0].crop)  # a picture's face: the chip and its mirror, averaged
+    assert np.allclose(found[0].embedding, net.embed(np.stack([chip, chip[:, ::-1]])).mean(0),
+                       atol=1e-5)
+    frame = faces.single_view(ImageInput.from_bytes(photo.read_bytes()))
+    assert np.allclose(faces.detect_faces(frame)[0].embedding, net.embed(chip)[0], atol=1e-5)
 
 
 def test_rejects_wrong_chip_shape(net: FaceNet) -> None:
