@@ -48,7 +48,13 @@ from matchers.match import (
     parse_official_accounts,
 )
 from matchers.signals.base import Match, SignalType, SignalValue
-from matchers.tiers import decide, person_sides, tier_face_hits, tiered_policy
+from matchers.tiers import (
+    decide,
+    person_sides,
+    roster_calibration,
+    tier_face_hits,
+    tiered_policy,
+)
 
 if TYPE_CHECKING:
     from likewatch.catalog import Catalog
@@ -335,7 +341,11 @@ class BankSet:
             for r in s.scalars(rq.order_by(Reference.id)):
                 banks[r.person_id].references.append(
                     BankReference(r.id, {k: list(v) for k, v in (r.signals or {}).items()}))
-        calibration = FaceCalibration.default() if "face" in signal_types else None
+        calibration = None
+        if "face" in signal_types:  # the review tier is set for the whole roster
+            roster = (list(banks.values()) if person_ids is None else
+                      cls.from_catalog(catalog, signal_types=signal_types).banks)
+            calibration = roster_calibration(roster, signal_types["face"], generation)
         policy = tiered_policy(signal_types, overrides, calibration)
         return cls(list(banks.values()), signal_types=signal_types, policy=policy,
                    generation=generation, calibration=calibration)

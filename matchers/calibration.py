@@ -122,6 +122,18 @@ class FaceCalibration:
         probes, refs = load_cohort()
         return cls(probes, refs)
 
+    @classmethod
+    def for_roster(cls, persons: list[F32]) -> FaceCalibration:
+        """The committed cohort with the review tier's operating point set for this roster
+        (``fit_for_roster``: the face references of every enrolled person, ``(r, 128)``
+        each), as ``likewatch eval`` measures it; the alert tier is the committed one."""
+        base = cls.default()
+        faces = [np.asarray(p, np.float32) for p in persons if len(p)]
+        if not faces:
+            return base
+        return cls(base.probes, base.references,
+                   fit_for_roster(base.probes, base.references, faces))
+
     def person_sides(self, refs: list[F32], chunk: int = 4096) -> list[Side]:
         """One Side per person, from that person's reference embeddings (``(r, 128)`` each):
         each stranger counts at its distance to the nearest reference."""

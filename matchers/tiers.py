@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matchers.calibration import FaceCalibration, Side
+from matchers.calibration import F32, FaceCalibration, Side
 from matchers.match import Hit, MatchPolicy
 from matchers.signals.base import Match, SignalType
 
@@ -55,14 +55,32 @@ def tiered_policy(types: Mapping[str, SignalType],
     return policy
 
 
+def face_references(banks: Sequence[ReferenceBank], face: SignalType) -> list[F32]:
+    """Each bank's face reference embeddings, ``(r, dims)`` (``(0, dims)``: none)."""
+    return [np.stack([face.to_array(v) for r in b.references
+                      for v in r.signals.get(FACE, [])]).astype(np.float32)
+            if any(r.signals.get(FACE) for r in b.references)
+            else np.zeros((0, face.dims), np.float32) for b in banks]
+
+
 def person_sides(banks: Sequence[ReferenceBank], types: Mapping[str, SignalType],
                  calibration: FaceCalibration) -> list[Side]:
     """The cohort statistics of every bank's face references."""
-    face = types[FACE]
-    refs = [np.stack([face.to_array(v) for r in b.references for v in r.signals.get(FACE, [])])
-            if any(r.signals.get(FACE) for r in b.references)
-            else np.zeros((0, face.dims), np.float32) for b in banks]
-    return calibration.person_sides([r.astype(np.float32) for r in refs])
+    return calibration.person_sides(face_references(banks, types[FACE]))
+
+
+_ROSTER: dict[str, FaceCalibration] = {}
+
+
+def roster_calibration(banks: Sequence[ReferenceBank], face: SignalType,
+                       generation: str) -> FaceCalibration:
+    """The calibration of the whole roster (every person of the catalog, ``banks``): its
+    review operating point set by ``FaceCalibration.for_roster``, as the eval measures it.
+    Computed once per bank generation (a second or so for hundreds of persons)."""
+    if generation not in _ROSTER:
+        _ROSTER.clear()
+        _ROSTER[generation] = FaceCalibration.for_roster(face_references(banks, face))
+    return _ROSTER[generation]
 
 
 def tier_face_hits(calibration: FaceCalibration, sides: Sequence[Side], policy: MatchPolicy,

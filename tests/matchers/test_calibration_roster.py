@@ -60,3 +60,31 @@ def test_fit_for_roster_spends_the_review_budget_and_keeps_the_alert_tier() -> N
                       for p, side in zip(roster, sides, strict=True))
                   for u, face in zip(unseen, faces, strict=True))
     assert waiting / len(unseen) <= 0.06
+
+
+def test_the_product_sets_the_review_tier_for_its_whole_roster(tmp_path) -> None:  # noqa: ANN001
+    """The banks the matcher uses calibrate as the eval does (``fit_for_roster`` on every
+    enrolled person), also when only some persons are loaded; the alert tier stays the
+    committed one."""
+    from likewatch.catalog import Catalog
+    from matchers.banks import BankSet
+    from matchers.calibration import FACE_THRESHOLDS
+    from matchers.enroll import enroll
+    from matchers.signals import all_signal_types
+    from matchers.tiers import face_references
+    from tests.matchers._signal_data import FACES
+
+    cat = Catalog.open(home=tmp_path / "home")
+    photos = sorted(FACES.glob("*_1.jpg"))[:3]
+    for photo in photos:
+        enroll(cat, photo.stem[:-2], [photo])
+    banks = BankSet.from_catalog(cat)
+    assert banks.calibration is not None and len(banks) == 3
+    probes, refs = load_cohort()
+    persons = face_references(banks.banks, all_signal_types()["face"])
+    assert banks.calibration.thresholds == fit_for_roster(probes, refs, persons)
+    assert banks.calibration.thresholds.alert_score == FACE_THRESHOLDS.alert_score
+    assert banks.calibration.thresholds.review_score < FACE_THRESHOLDS.review_score
+    one = BankSet.from_catalog(cat, person_ids=[banks.banks[0].person_id])
+    assert len(one) == 1 and one.calibration is not None
+    assert one.calibration.thresholds == banks.calibration.thresholds

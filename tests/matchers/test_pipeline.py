@@ -160,6 +160,8 @@ def test_process_pending_batches(monkeypatch) -> None:
             for c in s.scalars(select(Candidate)):
                 c.match_status = "pending"
         monkeypatch.setattr(pipeline, "MATCH_BATCH_CANDIDATES", per_batch)
+        # batches end by count here, however slow hashing is on a loaded machine
+        monkeypatch.setattr(pipeline, "MATCH_BATCH_SECONDS", 3600.0)
         calls.clear()
         summary = process_pending(catalog)
         assert summary.candidates == 5 and summary.failed == 1
@@ -174,7 +176,7 @@ def test_process_pending_batches(monkeypatch) -> None:
             process_pending(catalog)
             assert calls == [1, 1, 1, 1, 0]
             assert recorded() == results[0]
-            monkeypatch.setattr(pipeline, "MATCH_BATCH_SECONDS", 2.0)
+            monkeypatch.setattr(pipeline, "MATCH_BATCH_SECONDS", 3600.0)
         results.append(recorded())
     assert results[0] == results[1] == results[2]
     assert {r[0] for r in results[0]} == set(ids[:3])  # a (mirrored), a2, d; not b
