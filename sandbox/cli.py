@@ -57,15 +57,15 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         server.start()
     except OSError as exc:
         raise UserError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
-    print(f"sandbox listening on {server.base_url}", flush=True)
-    print(f"sandbox: {server.published_count} items published, {server.reserve_count} in reserve; "
-          f"data in {server.data_dir}", file=sys.stderr, flush=True)
     done = threading.Event()
 
     def _terminate(signum: int, frame: FrameType | None) -> None:
         done.set()
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)  # before anyone knows where we are
+    print(f"sandbox listening on {server.base_url}", flush=True)
+    print(f"sandbox: {server.published_count} items published, {server.reserve_count} in reserve; "
+          f"data in {server.data_dir}", file=sys.stderr, flush=True)
     try:
         while not done.wait(0.5):
             pass

@@ -31,7 +31,9 @@ def test_cli_serves_and_stops(sandbox_data: Path, sig: signal.Signals) -> None:
             assert fetch(base + "/robots.txt")[0] == 200
             assert len(get_json(base + "/api/feed?limit=5")["items"]) == 5
             proc.send_signal(sig)
-            assert proc.wait(timeout=15) == 0
+            # a hang guard: stopping waits for the media renders under way (sandbox/render.py),
+            # seconds each, minutes on a loaded machine
+            assert proc.wait(timeout=180) == 0
         finally:
             if proc.poll() is None:
                 proc.kill()
