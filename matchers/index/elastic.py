@@ -25,6 +25,7 @@ What each query guarantees:
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import threading
@@ -231,7 +232,8 @@ class ElasticsearchIndex(CandidateIndex):
         # older one cannot land after it.
         latest = list({d.doc_id: d for d in docs}.values())
         pending: Iterable[es_bulk.Item] = itertools.chain(
-            self._stale_faces(latest),
+            es_bulk.stale_faces(functools.partial(self._call, self.es.search),
+                                 self.alias["signals"], latest, PAGE),
             es_bulk.doc_items(latest, self.alias["candidates"], self.alias["signals"]))
         rejected: dict[str, str] = {}
         for attempt in range(self.retries + 1):
@@ -244,30 +246,6 @@ class ElasticsearchIndex(CandidateIndex):
             pending = retry
             time.sleep(min(0.2 * 2 ** attempt, 5.0))
         raise IndexUnavailable(f"{len(retry)} actions still refused after {self.retries} retries")
-
-    def _stale_faces(self, docs: Sequence[CandidateDoc]) -> list[es_bulk.Item]:
-        """Deletes of the face documents of ``docs`` that their new versions no longer have
-        (a candidate re-added with fewer faces; there is no delete-by-query here)."""
-        sigs = self.alias["signals"]
-        faces = {d.doc_id: len(dict.fromkeys(d.signals.get("face", []))) for d in docs}
-        out: list[es_bulk.Item] = []
-        parts = [list(faces)]
-        while parts:
-            part = parts.pop()
-            hits = self._call(self.es.search, index=sigs, size=PAGE, source=False,
-                              query={"terms": {"cid": part}}, docvalue_fields=["cid"],
-                              track_total_hits=False,
-                              filter_path="hits.hits._id,hits.hits.fields"
-                              ).get("hits", {}).get("hits", [])
-            if len(hits) == PAGE and len(part) > 1:  # maybe more: ask in halves
-                parts += [part[:len(part) // 2], part[len(part) // 2:]]
-                continue
-            for h in hits:
-                cid = h["fields"]["cid"][0]
-                keep = {es_bulk.face_id(cid, i) for i in range(faces[cid])}
-                if h["_id"] not in keep:
-                    out.append(es_bulk.delete_item(sigs, cid, h["_id"]))
-        return out
 
     def _bulk_error(self, exc: BaseException) -> BaseException | None:
         """What a failed bulk request means: None (send it again) for 429/5xx."""
@@ -338,31 +316,6 @@ class ElasticsearchIndex(CandidateIndex):
                 found[doc.doc_id] = doc
         return [found[i] for i in doc_ids if i in found]
 
-    def _scan(self, query: dict[str, Any], fields: list[str]) -> list[dict[str, Any]]:
-        """The fields of every candidate matching ``query``.
-
-        One unsorted request first (most lookups match far fewer than PAGE documents, and
-        skipping the sort saves a fifth of the time); only a full page is redone sorted by
-        doc id and paged with search_after, so no hit is missed."""
-        common: dict[str, Any] = {
-            "index": self.alias["candidates"], "query": query, "size": self.page,
-            # No stored fields (_id, _source): a 5x faster fetch phase.
-            "stored_fields": "_none_", "docvalue_fields": fields, "track_total_hits": False,
-            "filter_path": "hits.hits.fields,hits.hits.sort"}
-        hits = self._call(self.es.search, **common).get("hits", {}).get("hits", [])
-        if len(hits) < self.page:
-            return [h["fields"] for h in hits]
-        out: list[dict[str, Any]] = []
-        after: list[Any] | None = None
-        while True:
-            res = self._call(self.es.search, **common, sort=[{"doc_id": "asc"}],
-                             search_after=after)
-            hits = res.get("hits", {}).get("hits", [])
-            out += [h["fields"] for h in hits]
-            if len(hits) < self.page:
-                return out
-            after = hits[-1]["sort"]
-
     def radius_search(self, signal: str, hex_value: str, radius: int) -> list[tuple[str, int]]:
         query = hex_to_bits(signal, hex_value)
         if radius < 0:
@@ -374,7 +327,9 @@ class ElasticsearchIndex(CandidateIndex):
                   or {"exists": {"field": field}})
         ids: list[str] = []
         values: list[bytes] = []
-        for fields in self._scan(lookup, ["doc_id", field]):
+        search = functools.partial(self._call, self.es.search)
+        for fields in es_query.scan_fields(search, self.alias["candidates"], lookup,
+                                           ["doc_id", field], self.page):
             doc_id = fields["doc_id"][0]
             for v in fields.get(field, []):
                 ids.append(doc_id)

