@@ -62,7 +62,9 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     def _terminate(signum: int, frame: FrameType | None) -> None:
         done.set()
 
-    previous = signal.signal(signal.SIGTERM, _terminate)  # before anyone knows where we are
+    # Ctrl-C and SIGTERM end the same way: a flag the main loop sees (a KeyboardInterrupt
+    # raised inside a lock's wait could leave the stop to hang)
+    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"sandbox listening on {server.base_url}", flush=True)
     print(f"sandbox: {server.published_count} items published, {server.reserve_count} in reserve; "
           f"data in {server.data_dir}", file=sys.stderr, flush=True)
@@ -72,7 +74,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.stop()
         print("sandbox stopped", file=sys.stderr, flush=True)
     return 0

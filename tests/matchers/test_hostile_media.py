@@ -44,7 +44,10 @@ try:
     {body}
 except SystemExit as e:
     rc = e.code if isinstance(e.code, int) else 1
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+# VmHWM: this process's own peak (ru_maxrss would start from the test process's size,
+# which a forked and exec'd child inherits on Linux)
+peak = int(next(line for line in open("/proc/self/status")
+                if line.startswith("VmHWM")).split()[1]) // 1024
 sys.stderr.write("\\n" + json.dumps({{"rc": rc, "peak_mb": peak}}) + "\\n")
 """
 

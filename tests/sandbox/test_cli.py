@@ -33,7 +33,12 @@ def test_cli_serves_and_stops(sandbox_data: Path, sig: signal.Signals) -> None:
             proc.send_signal(sig)
             # a hang guard: stopping waits for the media renders under way (sandbox/render.py),
             # seconds each, minutes on a loaded machine
-            assert proc.wait(timeout=180) == 0
+            try:
+                assert proc.wait(timeout=180) == 0
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                pytest.fail(f"no stop within 180 s of {sig.name}; its stderr ends:\n"
+                            + "\n".join(proc.stderr.read().splitlines()[-30:]))
         finally:
             if proc.poll() is None:
                 proc.kill()
