@@ -80,13 +80,20 @@ def _alert_to(cat: Catalog, target: str, *chats: tuple[str, str]) -> None:
     sync_alerts(cat)
 
 
-def test_a_redirect_to_an_internal_address_is_not_followed_and_fails_for_good(
-        servers: list[_Recorder], monkeypatch: pytest.MonkeyPatch) -> None:
+def _redirecting_inside(servers: list[_Recorder], monkeypatch: pytest.MonkeyPatch
+                        ) -> tuple[_Recorder, _Recorder]:
+    """An internal server, and an allow-listed one whose every answer redirects to it."""
     internal = _serve()
     servers.append(internal)
     outside = _serve(location=f"http://127.0.0.1:{internal.server_address[1]}/admin")
     servers.append(outside)
     monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", f"127.0.0.1:{outside.server_address[1]}")
+    return internal, outside
+
+
+def test_a_redirect_to_an_internal_address_is_not_followed_and_fails_for_good(
+        servers: list[_Recorder], monkeypatch: pytest.MonkeyPatch) -> None:
+    internal, outside = _redirecting_inside(servers, monkeypatch)
     cat = Catalog.open()
     _alert_to(cat, f"http://127.0.0.1:{outside.server_address[1]}/hook")
     assert outbox.deliver_due(cat, "w") == {"dead": 1}
@@ -121,11 +128,7 @@ def test_chat_apps_pass_the_guard_and_follow_no_redirect(
         app: str, servers: list[_Recorder], monkeypatch: pytest.MonkeyPatch) -> None:
     """The chat robots go through the same guard: a redirect inside is not followed, a
     target outside the allow-list is never reached; both fail for good."""
-    internal = _serve()
-    servers.append(internal)
-    outside = _serve(location=f"http://127.0.0.1:{internal.server_address[1]}/admin")
-    servers.append(outside)
-    monkeypatch.setenv("LIKEWATCH_ALLOW_PRIVATE_HOSTS", f"127.0.0.1:{outside.server_address[1]}")
+    internal, outside = _redirecting_inside(servers, monkeypatch)
     cat = Catalog.open()
     outside_url = f"http://127.0.0.1:{outside.server_address[1]}"
     _alert_to(cat, f"{outside_url}/hook", (app, f"{outside_url}/{app}"),
