@@ -19,14 +19,10 @@ READY = [(name, cls, case) for name, cls in sorted(all_adapters().items())
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from tests import chromium
 
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with chromium.launched() as b:
         yield b
-        b.close()
 
 
 @pytest.mark.browser

@@ -6,28 +6,22 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from sandbox.faults import FaultConfig
 from sandbox.server import SandboxServer
+from tests import chromium
 from tests.sandbox.helpers import get_json
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 RESULTS_JS = "els => els.map(e => [e.getAttribute('href'), e.textContent])"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium.launched() as b:
+        yield b
 
 
 def test_search_results_appear_with_javascript(

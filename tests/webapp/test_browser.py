@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import uvicorn
 from aiohttp import web
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from alerts.evidence.adapter import capture_for_alert
 from alerts.evidence.browser import BrowserWorker
@@ -31,6 +31,7 @@ from likewatch.catalog.alerts import Alert
 from likewatch.catalog.provenance import CandidateProvenance
 from matchers.index import open_index
 from matchers.index.sync import sync_catalog
+from tests import chromium
 from tests.alerts.test_evidence_capture import PAGE, PageServer
 from tests.conftest import REPO, SHARED_DATA
 from tests.webapp import world
@@ -38,9 +39,6 @@ from webapp.app import create_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = REPO / "bench" / "out"
 
 
@@ -98,12 +96,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium.launched() as b:
+        yield b
 
 
 def login(browser: Browser, live: Live, who: str) -> Page:
