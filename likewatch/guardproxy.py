@@ -68,6 +68,8 @@ class GuardProxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
+        self._writers: set[asyncio.StreamWriter] = set()  # open connections, both sides
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -84,7 +86,7 @@ class GuardProxy:
             self._loop = loop
             try:
                 self._server = loop.run_until_complete(
-                    asyncio.start_server(self._handle, "127.0.0.1", 0, limit=HEAD_LIMIT))
+                    asyncio.start_server(self._accept, "127.0.0.1", 0, limit=HEAD_LIMIT))
                 self.port = int(self._server.sockets[0].getsockname()[1])
             except BaseException as exc:  # noqa: BLE001 - handed to start()
                 failure.append(exc)
@@ -95,14 +97,7 @@ class GuardProxy:
             try:
                 loop.run_forever()
             finally:
-                self._server.close()
-                tasks = asyncio.all_tasks(loop)
-                for task in tasks:
-                    task.cancel()
-                if tasks:
-                    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_default_executor())
-                loop.close()
+                self._shut_down(loop)
 
         self._thread = threading.Thread(target=run, name="guard-proxy", daemon=True)
         self._thread.start()
@@ -110,6 +105,29 @@ class GuardProxy:
         if failure:
             raise failure[0]
         return self
+
+    def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Stop accepting, let connections accepted in the loop's last turn become tasks
+        (a server closed first drops them with their socket open), close the server,
+        cancel every connection's task (in rounds: a cancelled task may start another), close
+        what is still open (a task cancelled before its first step never reaches its
+        ``finally``), then close the loop: no socket outlives the proxy."""
+        assert self._server is not None
+        for sock in self._server.sockets:  # stop accepting; the server stays open while
+            loop.remove_reader(sock.fileno())  # an accept in flight becomes a connection
+        for _ in range(3):
+            loop.run_until_complete(asyncio.sleep(0))
+        self._server.close()
+        while tasks := [t for t in asyncio.all_tasks(loop) if not t.done()]:
+            for task in tasks:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+        loop.run_until_complete(asyncio.sleep(0))  # the transports' connection_lost
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
@@ -128,6 +146,12 @@ class GuardProxy:
         return list(self.refused)[-n:] if n > 0 else []
 
     # --- one client connection -----------------------------------------------------------
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        task = asyncio.get_running_loop().create_task(self._handle(reader, writer))
+        self._tasks.add(task)  # a strong reference: the loop keeps only weak ones
+        task.add_done_callback(self._tasks.discard)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream: asyncio.StreamWriter | None = None
         try:
@@ -148,6 +172,7 @@ class GuardProxy:
                 else:
                     _, host, port = netguard.url_host_port(target, ("http",))
                 up_reader, upstream = await self._open(host, port)
+                self._writers.add(upstream)
             except netguard.Unresolvable as exc:  # DNS failed: a gateway error, not a refusal
                 writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n"
                              b"Connection: close\r\n\r\n")
@@ -175,6 +200,7 @@ class GuardProxy:
             for w in (upstream, writer):
                 if w is not None:
                     w.close()
+                    self._writers.discard(w)
                     with contextlib.suppress(Exception):
                         await w.wait_closed()
 
@@ -186,8 +212,8 @@ class GuardProxy:
         last: OSError | None = None
         for addr in addrs:
             try:
-                return await asyncio.wait_for(asyncio.open_connection(str(addr), port),
-                                              self.connect_timeout)
+                async with asyncio.timeout(self.connect_timeout):  # no wait_for: in 3.11 a
+                    return await asyncio.open_connection(str(addr), port)  # cancel can lose it
             except (OSError, TimeoutError) as exc:
                 last = exc if isinstance(exc, OSError) else OSError(f"connect timeout {addr}")
         raise last or OSError(f"no address for {host}")

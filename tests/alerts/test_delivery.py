@@ -122,6 +122,29 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _SmtpServer(Controller):
+    """aiosmtpd's threaded server, stopped without leaking a connection: its stop cancels the
+    tasks and closes the loop, and a session whose client had just hung up (QUIT answered,
+    EOF not yet read) kept an open transport, reported later by the garbage collector as
+    an unclosed socket in whichever test ran then. Each session's transport is closed
+    first, on the server's own loop."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sessions = []
+
+    def factory(self):
+        session = super().factory()
+        self.sessions.append(session)
+        return session
+
+    def cancel_tasks(self, stop_loop: bool = True):
+        for session in self.sessions:
+            if session.transport is not None:
+                session.transport.close()
+        super().cancel_tasks(stop_loop)
+
+
 class _Sink:
     def __init__(self):
         self.messages = []
@@ -134,7 +157,7 @@ class _Sink:
 def test_email_goes_through_a_real_smtp_server(monkeypatch):
     sink = _Sink()
     port = _free_port()
-    ctl = Controller(sink, hostname="127.0.0.1", port=port)
+    ctl = _SmtpServer(sink, hostname="127.0.0.1", port=port)
     ctl.start()
     try:
         monkeypatch.setenv("LIKEWATCH_SMTP_PORT", str(port))

@@ -77,3 +77,40 @@ def test_connect_tunnels_are_checked(origin: ThreadingHTTPServer) -> None:
             refused.request("GET", "/")
         refused.close()
         assert proxy.refused_total == 1
+
+
+def test_stop_closes_every_connection(origin: ThreadingHTTPServer) -> None:
+    """Connections still open when the proxy stops (one idle before its request, one
+    tunnel in use) are closed with it: the clients see EOF and no socket or stream is
+    left for the garbage collector to report (unclosed sockets are errors in this suite)."""
+    import gc
+    import socket
+    import warnings
+
+    port = origin.server_address[1]
+    proxy = GuardProxy(lambda: AllowList([f"127.0.0.1:{port}"])).start()
+    idle = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    tunnel = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    tunnel.sendall(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode())
+    assert tunnel.recv(1024).startswith(b"HTTP/1.1 200")
+    # A third arrives in the loop's last turn: the loop is held, the client connects (the
+    # kernel accepts it), then the stop is queued behind the hold and the hold released.
+    assert proxy._loop is not None
+    hold, held = threading.Event(), threading.Event()
+
+    def block() -> None:
+        held.set()
+        hold.wait(10)
+
+    proxy._loop.call_soon_threadsafe(block)
+    assert held.wait(10)
+    late = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        proxy._loop.call_soon_threadsafe(proxy._loop.stop)
+        hold.set()
+        proxy.stop()
+        gc.collect()
+    with idle, tunnel, late:
+        assert idle.recv(1024) == b"" and tunnel.recv(1024) == b"" and late.recv(1024) == b""
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
