@@ -343,9 +343,12 @@ class BankSet:
                     BankReference(r.id, {k: list(v) for k, v in (r.signals or {}).items()}))
         calibration = None
         if "face" in signal_types:  # the review tier is set for the whole roster
-            roster = (list(banks.values()) if person_ids is None else
-                      cls.from_catalog(catalog, signal_types=signal_types).banks)
-            calibration = roster_calibration(roster, signal_types["face"], generation)
+            def roster() -> list[ReferenceBank]:
+                return (list(banks.values()) if person_ids is None else
+                        cls.from_catalog(catalog, signal_types=signal_types).banks)
+
+            calibration = roster_calibration(f"{catalog.engine.url}#{generation}", roster,
+                                             signal_types["face"])
         policy = tiered_policy(signal_types, overrides, calibration)
         return cls(list(banks.values()), signal_types=signal_types, policy=policy,
                    generation=generation, calibration=calibration)

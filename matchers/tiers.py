@@ -19,7 +19,7 @@ review-tier matches are recorded (``MatchRow.tier``) for the review desk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -72,15 +72,20 @@ def person_sides(banks: Sequence[ReferenceBank], types: Mapping[str, SignalType]
 _ROSTER: dict[str, FaceCalibration] = {}
 
 
-def roster_calibration(banks: Sequence[ReferenceBank], face: SignalType,
-                       generation: str) -> FaceCalibration:
-    """The calibration of the whole roster (every person of the catalog, ``banks``): its
+def roster_calibration(key: str, roster: Callable[[], Sequence[ReferenceBank]],
+                       face: SignalType) -> FaceCalibration:
+    """The calibration of the whole roster (every person of the catalog, ``roster()``): its
     review operating point set by ``FaceCalibration.for_roster``, as the eval measures it.
-    Computed once per bank generation (a second or so for hundreds of persons)."""
-    if generation not in _ROSTER:
+    Computed once per ``key`` (the catalog and its bank generation: a second or so for
+    hundreds of persons); ``roster`` is called only then."""
+    calibration = _ROSTER.get(key)
+    if calibration is None:
+        banks = roster()  # building the whole roster for a subset caches its calibration
+        calibration = _ROSTER.get(key) or FaceCalibration.for_roster(
+            face_references(banks, face))
         _ROSTER.clear()
-        _ROSTER[generation] = FaceCalibration.for_roster(face_references(banks, face))
-    return _ROSTER[generation]
+        _ROSTER[key] = calibration
+    return calibration
 
 
 def tier_face_hits(calibration: FaceCalibration, sides: Sequence[Side], policy: MatchPolicy,

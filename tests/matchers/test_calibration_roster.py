@@ -88,3 +88,29 @@ def test_the_product_sets_the_review_tier_for_its_whole_roster(tmp_path) -> None
     one = BankSet.from_catalog(cat, person_ids=[banks.banks[0].person_id])
     assert len(one) == 1 and one.calibration is not None
     assert one.calibration.thresholds == banks.calibration.thresholds
+
+
+def test_each_catalog_has_its_own_roster_calibration(tmp_path) -> None:  # noqa: ANN001
+    """Two catalogs built alike (same person keys, as many references: the same bank
+    generation) but from other photos are calibrated each on its own faces: the cache is
+    per catalog, not per generation alone."""
+    from likewatch.catalog import Catalog
+    from matchers.banks import BankSet
+    from matchers.enroll import enroll
+    from matchers.signals import all_signal_types
+    from matchers.tiers import face_references
+    from tests.matchers._signal_data import FACES
+
+    probes, refs = load_cohort()
+    photos = sorted(FACES.glob("*_1.jpg"))
+    fitted = []
+    for n, chosen in enumerate((photos[:3], photos[3:6])):
+        cat = Catalog.open(home=tmp_path / f"home{n}")
+        for key, photo in zip(("a", "b", "c"), chosen, strict=True):
+            enroll(cat, key, [photo])
+        banks = BankSet.from_catalog(cat)
+        assert banks.calibration is not None
+        persons = face_references(banks.banks, all_signal_types()["face"])
+        fitted.append(banks.generation)
+        assert banks.calibration.thresholds == fit_for_roster(probes, refs, persons)
+    assert fitted[0] == fitted[1]  # what made the old cache hand out the first one's
