@@ -173,6 +173,26 @@ def _reupload(s: Session, a: Alert) -> dict[str, Any] | None:
     return found.model_dump(mode="json") if found is not None else None
 
 
+def reuploads_of(s: Session, alert: Alert) -> list[dict[str, Any]]:
+    """The re-uploads found after ``alert``'s item was taken down (alerts whose
+    ``reupload_of`` is one of its notices; the same client's only), oldest first: each
+    ``{"alert_id", "item_id", "platform", "url", "notice_no", "created_at"}``."""
+    from likewatch.catalog.notices import Notice
+
+    notices = {n.id: n.notice_no for n in s.scalars(
+        select(Notice).where(Notice.alert_id == alert.id))}
+    if not notices:
+        return []
+    return [{"alert_id": copy.key, "item_id": cand.item_id, "platform": cand.platform,
+             "url": cand.url, "notice_no": notices.get(copy.reupload_of or 0, ""),
+             "created_at": _iso(copy.created_at)}
+            for copy, cand in s.execute(
+                select(Alert, Candidate).join(Candidate, Candidate.id == Alert.candidate_id)
+                .where(Alert.reupload_of.in_(list(notices)),
+                       Alert.client_id == alert.client_id)
+                .order_by(Alert.id))]
+
+
 def format_alert_line(a: dict[str, Any]) -> str:
     states = ",".join(f"{d['channel']}:{d['state']}({d['attempts']})"
                       + (f" [{d['last_error'][:160]}]" if d["state"] == "dead" and d["last_error"]

@@ -1,6 +1,7 @@
 """A re-upload on the desk: after the desk records a takedown as removed, a copy of the
 removed item found by the matcher (matchers/reuploads.py) shows on its alert's page and in
-the API as a re-upload of that notice's item, linking to the original alert."""
+the API as a re-upload of that notice's item, linking to the original alert, and the
+original's page lists it (the copies found since its takedown)."""
 
 from __future__ import annotations
 
@@ -65,4 +66,10 @@ def test_a_reupload_shows_on_the_desk_with_the_takedown_it_undoes(desk: Desk) ->
     assert page.status_code == 200
     assert 'id="reupload-of"' in page.text
     assert f'href="/alerts/{original}"' in page.text and notice in page.text
-    assert 'id="reupload-of"' not in c.get(f"/alerts/{original}").text
+    first = c.get(f"/alerts/{original}")
+    assert 'id="reupload-of"' not in first.text
+    assert 'id="reuploads"' in first.text and f'href="/alerts/{copy.key}"' in first.text
+    [listed] = c.get(f"/api/alerts/{original}").json()["reuploads"]
+    assert (listed["alert_id"], listed["item_id"], listed["notice_no"]) == (copy.key, "vreup1",
+                                                                            notice)
+    assert api["reuploads"] == []  # a copy has no re-uploads of its own

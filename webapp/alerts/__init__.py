@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.refs import find_alert
-from alerts.views import alert_row, alert_tiers
+from alerts.views import alert_row, alert_tiers, reuploads_of
 from likewatch.catalog import Catalog
 from webapp.accounts.roles import NotFound, Principal
 
@@ -39,6 +39,7 @@ def alert_detail(cat: Catalog, number: int) -> dict[str, Any]:
                            "tier": m.get("tier", "alert"), "details": m.get("details")}
                           for m in (alert.signals or [])]
         row["decisions"] = decisions(s, alert.id)
+        row["reuploads"] = reuploads_of(s, alert)
         return row
 
 

@@ -83,9 +83,20 @@ class DecisionOut(BaseModel):
     note: str
 
 
+class ReuploadOut(BaseModel):
+    alert_id: str
+    item_id: str
+    platform: str
+    url: str
+    notice_no: str  # the notice that took the original down
+    created_at: str | None
+
+
 class AlertDetail(AlertOut):
     matches: list[MatchOut]
     decisions: list[DecisionOut]
+    # Copies of this item found after its takedown (each a re-upload alert of its own).
+    reuploads: list[ReuploadOut] = []
 
 
 class ReviewIn(BaseModel):
