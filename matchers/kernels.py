@@ -165,32 +165,35 @@ class BoundGroupRows:
             cap = int(n)
 
 
+def _try_load() -> tuple[ctypes.CDLL | None, str]:
+    """The compiled library if it is there, current and loads; else None and why not."""
+    if not LIBRARY.exists():
+        return None, f"{LIBRARY} is not built"
+    try:
+        lib = ctypes.CDLL(str(LIBRARY))
+        lib.lw_kernels_abi.restype = _I
+        lib.lw_kernels_source.restype = ctypes.c_char_p
+        lib.lw_kernels_cpu.restype = ctypes.c_char_p
+        abi, src = lib.lw_kernels_abi(), lib.lw_kernels_source().decode()
+        if abi != ABI or src != source_hash():
+            return None, f"{LIBRARY} was built from another version of {SOURCE.name}"
+        if lib.lw_kernels_cpu().decode() != cpu_id():
+            return None, f"{LIBRARY} was built for another CPU"
+        return lib, ""
+    except (OSError, AttributeError) as e:
+        return None, f"{LIBRARY} does not load ({e})"
+
+
 @cache
 def _load() -> ctypes.CDLL | None:
     if str(settings.get("kernels")).lower() == "numpy":
         log.info("setting kernels=numpy: bank indexes search with numpy")
         return None
-    why = ""
-    if not LIBRARY.exists():
-        why = f"{LIBRARY} is not built"
-    else:
-        try:
-            lib = ctypes.CDLL(str(LIBRARY))
-            lib.lw_kernels_abi.restype = _I
-            lib.lw_kernels_source.restype = ctypes.c_char_p
-            lib.lw_kernels_cpu.restype = ctypes.c_char_p
-            abi, src = lib.lw_kernels_abi(), lib.lw_kernels_source().decode()
-            if abi != ABI or src != source_hash():
-                why = f"{LIBRARY} was built from another version of {SOURCE.name}"
-            elif lib.lw_kernels_cpu().decode() != cpu_id():
-                why = f"{LIBRARY} was built for another CPU"
-            else:
-                return lib
-        except (OSError, AttributeError) as e:
-            why = f"{LIBRARY} does not load ({e})"
-    log.warning("compiled bank kernels unavailable: %s; run `make venv` (or python -m "
-                "matchers.kernels build). Searching with numpy: same results, slower.", why)
-    return None
+    lib, why = _try_load()
+    if lib is None:
+        log.warning("compiled bank kernels unavailable: %s; run `make venv` (or python -m "
+                    "matchers.kernels build). Searching with numpy: same results, slower.", why)
+    return lib
 
 
 def available() -> bool:
@@ -219,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="ensure: build unless the library in place loads (make venv)")
     args = ap.parse_args(argv)
     _load.cache_clear()
-    if args.command == "build" or (args.command == "ensure" and _load() is None):
-        print(f"built {build()}")
+    if args.command == "build" or (args.command == "ensure" and _try_load()[0] is None):
+        print(f"built {build()}", flush=True)  # (ensure: building is the remedy, no warning)
         # Checked in a new process: this one may hold the old library (dlopen keeps a
         # path loaded once).
         return subprocess.run([sys.executable, "-m", "matchers.kernels", "check"],
