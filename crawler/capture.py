@@ -87,14 +87,13 @@ def fetch_browser(url: str) -> tuple[int, str]:
     connects through the address guard's proxy, and is checked by routing too."""
     from playwright.sync_api import sync_playwright
 
-    from likewatch.guardproxy import GuardProxy
+    from likewatch.guardproxy import CHROMIUM_ARGS, GuardProxy
 
     netguard.check_url(url)
     with GuardProxy() as proxy, sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=settings.get("chromium_path"), proxy={"server": proxy.url},
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+            args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(user_agent=settings.get("user_agent"))
 

@@ -8,6 +8,8 @@ come from the Likewatch settings registry (environment / ``config.yaml``) and ar
 
 from __future__ import annotations
 
+from likewatch import guardproxy  # lower case: Scrapy's setmodule takes upper-case names only
+
 BOT_NAME = "likewatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -72,14 +74,7 @@ PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": "/usr/bin/chromium",  # replaced from the chromium_path setting
     "headless": True,
-    "args": [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ],
+    "args": list(guardproxy.CHROMIUM_ARGS),
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2

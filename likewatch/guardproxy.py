@@ -39,6 +39,12 @@ from likewatch.log import get_logger
 
 log = get_logger(__name__)
 
+# The flags of every Chromium Likewatch launches (crawler, page capture, evidence, the
+# browser tests): Debian's build as root in a container, no GPU, and quiet: no background
+# traffic, no updates, no sync, no first-run pages.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
 HEAD_LIMIT = 64 * 1024
 CHUNK = 64 * 1024
 _HOP_HEADERS = {b"connection", b"keep-alive", b"proxy-connection", b"proxy-authorization",

@@ -1,5 +1,5 @@
-"""The Chromium the browser tests drive through Playwright: Debian's, without a sandbox
-or GPU, quiet (no background traffic, no updates)."""
+"""The Chromium the browser tests drive through Playwright: the one the product launches
+(the ``chromium_path`` setting, ``likewatch.guardproxy.CHROMIUM_ARGS``)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ from contextlib import contextmanager
 
 from playwright.sync_api import Browser, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+from likewatch import settings
+from likewatch.guardproxy import CHROMIUM_ARGS
 
 
 @contextmanager
 def launched() -> Iterator[Browser]:
     """A running Chromium, closed afterwards (a module's ``browser`` fixture yields it)."""
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=settings.get("chromium_path"), args=CHROMIUM_ARGS)
         try:
             yield b
         finally:

@@ -27,13 +27,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from likewatch import netguard, settings
-from likewatch.guardproxy import GuardProxy
+from likewatch.guardproxy import CHROMIUM_ARGS, GuardProxy
 from likewatch.log import get_logger
 
 log = get_logger(__name__)
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 # Page-state globals and script ids that platforms embed (see STYLE.md, adapters).
 _EMBEDDED_JS = """() => {
